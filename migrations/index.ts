@@ -1,0 +1,4 @@
+import { Foundation1763840000000 } from './1763840000000-foundation';
+
+/** Every migration, oldest first. Never edit one that has landed: add a new one. */
+export const MIGRATIONS = [Foundation1763840000000];

@@ -1,0 +1,103 @@
+import 'reflect-metadata';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config/config';
+import { createDataSource } from './db/data-source';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres';
+import { SqlCounter } from './db/sql-counter';
+import { RedisBus } from './events/bus';
+import { Scheduler } from './jobs/scheduler';
+import { startApiServer, type ApiServer, type RouteInstaller } from './server/http-server';
+import { createMetrics } from './server/metrics';
+import { assertRedisReachable, createRedis } from './server/redis';
+import { createServices, type Services } from './server/services';
+import { WorkerRuntime } from './workers/worker-runtime';
+
+export type Role = 'api' | 'worker' | 'scheduler';
+export const ALL_ROLES: readonly Role[] = ['api', 'scheduler', 'worker'];
+
+export interface StartOptions {
+  config: AppConfig;
+  log: Logger;
+  roles?: readonly Role[];
+  /** Extra HTTP routes beside /graphql. */
+  routes?: RouteInstaller[];
+}
+
+export interface App {
+  services: Services;
+  api: ApiServer | null;
+  worker: WorkerRuntime | null;
+  scheduler: Scheduler | null;
+  /** Graceful stop: stop accepting, drain, close queues, the DataSource and Redis. */
+  stop(): Promise<void>;
+}
+
+/** Resolve the database: DATABASE_URL, or an embedded PostgreSQL under DATA_DIR/pg. */
+export async function resolveDatabase(
+  config: AppConfig,
+  log: Logger,
+): Promise<{ url: string; embedded: EmbeddedPostgresHandle | null }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
+  const dir = path.resolve(config.dataDir, 'pg');
+  log.info({ dir }, 'no DATABASE_URL: starting an embedded PostgreSQL');
+  const embedded = await startEmbeddedPostgres(dir, {
+    onLog: (m) => log.debug({ pg: String(m).trim() }, 'embedded postgres'),
+  });
+  log.info({ port: embedded.port }, 'embedded PostgreSQL is up');
+  return { url: embedded.url, embedded };
+}
+
+export async function openDatabase(url: string, sql: SqlCounter, runMigrations = true): Promise<DataSource> {
+  const ds = createDataSource({ url, logger: sql });
+  await ds.initialize();
+  if (runMigrations) await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}
+
+export async function startApp(opts: StartOptions): Promise<App> {
+  const { config, log } = opts;
+  const roles = opts.roles ?? ALL_ROLES;
+  await assertRedisReachable(config.redisUrl);
+
+  const { url, embedded } = await resolveDatabase(config, log);
+  const sql = new SqlCounter(log);
+  const ds = await openDatabase(url, sql, true);
+  const redis: Redis = createRedis(config.redisUrl);
+  const subscriber: Redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis'));
+  subscriber.on('error', (err) => log.warn({ err: err.message }, 'redis subscriber'));
+  await Promise.all([redis.connect(), subscriber.connect()]);
+  const bus = new RedisBus(redis, subscriber, config.queuePrefix, log);
+  const services = createServices({ config, log, ds, redis, bus, sql });
+  const metrics = createMetrics(config.metricsEnabled);
+
+  if (config.authBootstrapKey) {
+    await services.apiKeys.ensureKey('default', config.authBootstrapKey, 'admin', 'bootstrap');
+    log.info('AUTH_BOOTSTRAP_KEY is an admin key of tenant "default"');
+  }
+
+  const scheduler = roles.includes('scheduler') ? new Scheduler(services) : null;
+  const worker = roles.includes('worker') ? new WorkerRuntime(services) : null;
+  const api = roles.includes('api')
+    ? await startApiServer(services, metrics, { port: config.port, host: config.host, routes: opts.routes })
+    : null;
+  scheduler?.start();
+  await worker?.start();
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await api?.stop();
+      await worker?.stop();
+      await scheduler?.stop();
+      await ds.destroy();
+      redis.disconnect();
+      subscriber.disconnect();
+      await embedded?.stop();
+    })());
+
+  return { services, api, worker, scheduler, stop };
+}

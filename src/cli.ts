@@ -1,0 +1,124 @@
+import 'reflect-metadata';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { loadConfig } from './config/config';
+import { openDatabase, resolveDatabase } from './app';
+import { SqlCounter } from './db/sql-counter';
+import type { RoleName } from './entities/api-key.entity';
+import { ApiKeyService } from './services/api-key.service';
+import { createLogger } from './server/logger';
+
+/** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */
+async function withDatabase<T>(fn: (ds: import('typeorm').DataSource) => Promise<T>, migrate = true): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'marie-cli');
+  const { url, embedded } = await resolveDatabase(config, log);
+  const ds = await openDatabase(url, new SqlCounter(log), migrate);
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+    await embedded?.stop();
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command().name('marie').description('Marie control plane command line');
+
+  const apikey = program.command('apikey').description('Manage API keys');
+  apikey
+    .command('create')
+    .description('Create a key; it is printed once, alone on the last line')
+    .requiredOption('--tenant <slug>', 'tenant (created when new)')
+    .addOption(
+      new Option('--role <role>', 'role').choices(['reader', 'submitter', 'executor', 'admin']).makeOptionMandatory(),
+    )
+    .option('--name <name>', 'a name to tell keys apart', 'cli')
+    .action(async (o: { tenant: string; role: RoleName; name: string }) => {
+      await withDatabase(async (ds) => {
+        const svc = new ApiKeyService(ds);
+        const tenant = await svc.ensureTenant(o.tenant);
+        const { apiKey, key } = await svc.create(tenant.id, o.name, o.role);
+        process.stdout.write(
+          `Created ${apiKey.role} key "${apiKey.name}" (id ${apiKey.id}) for tenant ${tenant.slug}.\n`,
+        );
+        process.stdout.write(`Store it now; it is not shown again:\n${key}\n`);
+      });
+    });
+  apikey
+    .command('list')
+    .description("List a tenant's keys")
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action(async (o: { tenant: string }) => {
+      await withDatabase(async (ds) => {
+        const keys = await new ApiKeyService(ds).listBySlug(o.tenant);
+        for (const k of keys) {
+          const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+          process.stdout.write(`${k.id}\t${k.role}\t${k.name}\t${k.keyPrefix}…\t${state}\n`);
+        }
+      });
+    });
+  apikey
+    .command('revoke <id>')
+    .description('Revoke a key by id')
+    .action(async (id: string) => {
+      await withDatabase(async (ds) => {
+        const k = await new ApiKeyService(ds).revoke(null, id);
+        process.stdout.write(`Revoked ${k.id} (${k.name}).\n`);
+      });
+    });
+
+  const migration = program.command('migration').description('Database migrations');
+  migration
+    .command('run')
+    .description('Apply pending migrations')
+    .action(async () => {
+      await withDatabase(async (ds) => {
+        const done = await ds.runMigrations({ transaction: 'each' });
+        process.stdout.write(done.length ? done.map((m) => `applied ${m.name}\n`).join('') : 'nothing to apply\n');
+      }, false);
+    });
+  migration
+    .command('revert')
+    .description('Revert the latest migration')
+    .action(async () => {
+      await withDatabase(async (ds) => {
+        await ds.undoLastMigration({ transaction: 'each' });
+        process.stdout.write('reverted the latest migration\n');
+      }, false);
+    });
+  migration
+    .command('generate <name>')
+    .description('Write a migration with the SQL that brings the database to the entities')
+    .action(async (name: string) => {
+      await withDatabase(async (ds) => {
+        const diff = await ds.driver.createSchemaBuilder().log();
+        if (diff.upQueries.length === 0) {
+          process.stdout.write('the database matches the entities: nothing to generate\n');
+          return;
+        }
+        const ts = Date.now();
+        const cls = `${name.replace(/[^A-Za-z0-9]/g, '')}${ts}`;
+        const q = (list: typeof diff.upQueries) =>
+          list.map((x) => `    await q.query(${JSON.stringify(x.query)});`).join('\n');
+        const body = `import type { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class ${cls} implements MigrationInterface {\n  name = '${cls}';\n\n  async up(q: QueryRunner): Promise<void> {\n${q(diff.upQueries)}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${q([...diff.downQueries].reverse())}\n  }\n}\n`;
+        const file = path.resolve('migrations', `${ts}-${name.replace(/[^A-Za-z0-9-]/g, '-').toLowerCase()}.ts`);
+        await writeFile(file, body);
+        process.stdout.write(`wrote ${file}; add it to migrations/index.ts\n`);
+      });
+    });
+
+  return program;
+}
+
+export async function run(argv = process.argv): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`marie: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void run();

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Every variable is validated once; all bad ones are
+ * reported together; the result is typed and frozen. Timings are configuration so tests
+ * run with short values.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const optionalUrl = z
+  .string()
+  .trim()
+  .min(1)
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: optionalUrl,
+  DATA_DIR: z.string().default('.data'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('marie'),
+  AUTH_BOOTSTRAP_KEY: z.string().min(24, 'at least 24 characters').optional(),
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(15),
+  GRAPHQL_MAX_COST: int(10).default(50_000),
+  GRAPHQL_MAX_ALIASES: int(1).default(100),
+  GRAPHQL_MAX_OPERATIONS: int(1).default(5),
+  HTTP_BODY_LIMIT: z.string().default('32mb'),
+  LEASE_MS: int(100).default(30_000),
+  HEARTBEAT_MS: int(50).default(10_000),
+  SWEEP_INTERVAL_MS: int(20).default(1_000),
+  RETRY_DELAY_UNIT_MS: int(1).default(1_000),
+  WORKER_STALE_MS: int(100).default(60_000),
+  WORKER_ID: z.string().optional(),
+  WORKER_CONFIG: z.string().optional(),
+  LINEAGE_NODE_CAP: int(1).default(10_000),
+  EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  DAG_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  CALLBACK_SECRET: z.string().min(16).optional(),
+  CALLBACK_ALLOW_LIST: z.string().default(''),
+  TASK_STATE_URL: z.string().optional(),
+  STORAGE_URL: z.string().default('file://.data/storage'),
+  METRICS_ENABLED: bool.default(true),
+});
+
+export type AppConfig = Readonly<{
+  env: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  host: string;
+  logLevel: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string;
+  queuePrefix: string;
+  authBootstrapKey: string | undefined;
+  graphql: Readonly<{ maxDepth: number; maxCost: number; maxAliases: number; maxOperations: number }>;
+  httpBodyLimit: string;
+  timings: Readonly<{
+    leaseMs: number;
+    heartbeatMs: number;
+    sweepIntervalMs: number;
+    retryDelayUnitMs: number;
+    workerStaleMs: number;
+  }>;
+  workerId: string | undefined;
+  workerConfig: string | undefined;
+  lineageNodeCap: number;
+  eventRetentionDays: number;
+  dagRetentionDays: number;
+  callbackSecret: string | undefined;
+  callbackAllowList: readonly string[];
+  taskStateUrl: string | undefined;
+  storageUrl: string;
+  metricsEnabled: boolean;
+}>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validate an environment (process.env by default) into a frozen, typed config. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Record<string, string | undefined> = {},
+): AppConfig {
+  const merged: Record<string, string | undefined> = { ...env, ...overrides };
+  // Treat empty strings as unset so `.env` files with `FOO=` do not fail validation.
+  for (const [k, v] of Object.entries(merged)) if (v === '') delete merged[k];
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  return deepFreeze({
+    env: c.NODE_ENV,
+    isProduction: c.NODE_ENV === 'production',
+    port: c.PORT,
+    host: c.HOST,
+    logLevel: c.LOG_LEVEL,
+    databaseUrl: c.DATABASE_URL,
+    dataDir: c.DATA_DIR,
+    redisUrl: c.REDIS_URL,
+    queuePrefix: c.QUEUE_PREFIX,
+    authBootstrapKey: c.AUTH_BOOTSTRAP_KEY,
+    graphql: {
+      maxDepth: c.GRAPHQL_MAX_DEPTH,
+      maxCost: c.GRAPHQL_MAX_COST,
+      maxAliases: c.GRAPHQL_MAX_ALIASES,
+      maxOperations: c.GRAPHQL_MAX_OPERATIONS,
+    },
+    httpBodyLimit: c.HTTP_BODY_LIMIT,
+    timings: {
+      leaseMs: c.LEASE_MS,
+      heartbeatMs: c.HEARTBEAT_MS,
+      sweepIntervalMs: c.SWEEP_INTERVAL_MS,
+      retryDelayUnitMs: c.RETRY_DELAY_UNIT_MS,
+      workerStaleMs: c.WORKER_STALE_MS,
+    },
+    workerId: c.WORKER_ID,
+    workerConfig: c.WORKER_CONFIG,
+    lineageNodeCap: c.LINEAGE_NODE_CAP,
+    eventRetentionDays: c.EVENT_RETENTION_DAYS,
+    dagRetentionDays: c.DAG_RETENTION_DAYS,
+    callbackSecret: c.CALLBACK_SECRET,
+    callbackAllowList: c.CALLBACK_ALLOW_LIST.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    taskStateUrl: c.TASK_STATE_URL,
+    storageUrl: c.STORAGE_URL,
+    metricsEnabled: c.METRICS_ENABLED,
+  });
+}
+
+/** Variables only the test harness reads (still here: this module is the only env reader). */
+export function testEnv(env: Record<string, string | undefined> = process.env): {
+  testDatabaseUrl: string | undefined;
+  redisUrl: string;
+} {
+  return {
+    testDatabaseUrl: env.TEST_DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+  };
+}

@@ -1,0 +1,71 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import { DomainError } from './domain-error';
+
+/** Codes a client may see as they are; anything else is masked. */
+const PUBLIC_CODES = new Set([
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'QUERY_TOO_COMPLEX',
+]);
+
+/**
+ * Turn whatever a resolver threw into what the client sees: DomainErrors and GraphQL
+ * request errors keep their message and code; anything else is masked as
+ * INTERNAL_SERVER_ERROR (the server logs the original with the request id).
+ */
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  requestId: string | undefined,
+): GraphQLFormattedError {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  if (original instanceof DomainError) {
+    return {
+      message: original.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: original.code, ...original.details, requestId },
+    };
+  }
+  if (original instanceof ArgumentValidationError) {
+    const first = original.extensions.validationErrors?.[0];
+    const field = first?.property;
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: {
+        code: 'BAD_USER_INPUT',
+        field,
+        validationErrors: original.extensions.validationErrors,
+        requestId,
+      },
+    };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
+    return { ...formatted, extensions: { ...formatted.extensions, requestId } };
+  }
+  // A GraphQLError with no originalError and no code came from graphql-js itself
+  // (e.g. variable coercion): it talks about the request, not the server.
+  if (error instanceof GraphQLError && !error.originalError && code === undefined) {
+    return { ...formatted, extensions: { code: 'BAD_USER_INPUT', requestId } };
+  }
+  return {
+    message: 'Internal server error',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+  };
+}

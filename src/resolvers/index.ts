@@ -1,0 +1,6 @@
+import type { NonEmptyArray } from 'type-graphql';
+import { ApiKeyResolver } from './api-key.resolver';
+import { FleetResolver } from './fleet.resolver';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const RESOLVERS: NonEmptyArray<Function> = [ApiKeyResolver, FleetResolver];

@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import { Loaders } from '../loaders';
+import type { Principal } from './policy';
+import type { Services } from './services';
+import { assertAllowed } from './policy';
+
+/** Everything a resolver gets: who is calling, a logger bound to the request, services, loaders. */
+export interface AppContext {
+  requestId: string;
+  log: Logger;
+  principal: Principal | null;
+  services: Services;
+  loaders: Loaders;
+}
+
+export function createContext(
+  services: Services,
+  principal: Principal | null,
+  requestId: string,
+  log: Logger,
+): AppContext {
+  return { requestId, log, principal, services, loaders: new Loaders(services, principal) };
+}
+
+/** The caller's tenant; resolvers only run after the auth checker, so this cannot be null there. */
+export function tenantOf(ctx: AppContext): string {
+  return assertAllowed(ctx.principal, 'read').tenantId;
+}

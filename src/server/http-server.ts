@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import { DomainError } from '../errors/domain-error';
+import { formatError } from '../errors/format-error';
+import { buildAppSchema } from '../schema/build-schema';
+import { createContext, type AppContext } from './context';
+import { assertCost, validationRules, type Limits } from './limits';
+import type { Metrics } from './metrics';
+import type { Principal } from './policy';
+import type { Services } from './services';
+
+export interface ApiServer {
+  server: http.Server;
+  port: number;
+  /** Stop accepting, drain HTTP, close WebSockets. */
+  stop(): Promise<void>;
+}
+
+/** Extra HTTP routes (REST monitoring, executor status…) mounted beside /graphql. */
+export type RouteInstaller = (app: express.Express, services: Services) => void;
+
+const bearer = (value: unknown): string | null => {
+  if (typeof value !== 'string') return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(value.trim());
+  return m ? m[1] : null;
+};
+
+type WsExtra = Record<PropertyKey, unknown> & {
+  principal?: Principal;
+};
+
+export async function startApiServer(
+  services: Services,
+  metrics: Metrics,
+  opts: { port: number; host: string; routes?: RouteInstaller[] },
+): Promise<ApiServer> {
+  const { config, log } = services;
+  const schema: GraphQLSchema = buildAppSchema();
+  const limits: Limits = config.graphql;
+  const rules = validationRules(limits);
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  // ---- WebSocket (graphql-ws) on the same path --------------------------------------
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+  const unsubscribeRevoked = await services.bus.subscribe('api-key-revoked', (keyId) => {
+    for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
+    socketsByKey.delete(keyId);
+  });
+
+  const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const principal = await services.apiKeys.authenticate(bearer(raw));
+        if (!principal) return false; // 4403 Forbidden
+        ctx.extra.principal = principal;
+        let set = socketsByKey.get(principal.apiKeyId);
+        if (!set) socketsByKey.set(principal.apiKeyId, (set = new Set()));
+        set.add(ctx.extra.socket);
+        metrics.wsConnections.inc();
+        ctx.extra.socket.once('close', () => {
+          set.delete(ctx.extra.socket);
+          metrics.wsConnections.dec();
+        });
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError('Syntax error')];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...rules]);
+        if (errors.length) return errors;
+        try {
+          assertCost(schema, document, payload.variables ?? undefined, payload.operationName, limits.maxCost);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        const requestId = randomUUID();
+        const contextValue = createContext(services, ctx.extra.principal ?? null, requestId, log.child({ requestId }));
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue,
+        };
+        return args;
+      },
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return;
+        const c = args.contextValue as AppContext;
+        return {
+          ...result,
+          errors: result.errors.map((e) => {
+            logIfInternal(e, c);
+            return formatError(e.toJSON(), e, c.requestId);
+          }),
+        };
+      },
+      onError: (_ctx, _id, _payload, errors): GraphQLFormattedError[] =>
+        errors.map((e) => formatError(e.toJSON(), e, undefined)),
+    },
+    wss,
+  );
+
+  // ---- Apollo over HTTP -------------------------------------------------------------
+  const limitsPlugin: ApolloServerPlugin<AppContext> = {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ document, request, operationName }) => {
+        assertCost(schema, document, request.variables, operationName, limits.maxCost);
+      },
+    }),
+  };
+  const observabilityPlugin: ApolloServerPlugin<AppContext> = {
+    requestDidStart: async ({ contextValue }) => {
+      const end = metrics.graphqlDuration.startTimer();
+      let type = 'unknown';
+      return {
+        didResolveOperation: async ({ operation }: { operation?: OperationDefinitionNode | null }) => {
+          type = operation?.operation ?? 'unknown';
+        },
+        didEncounterErrors: async ({ errors }) => {
+          for (const e of errors) logIfInternal(e, contextValue);
+        },
+        willSendResponse: async ({ response, errors }) => {
+          end({ type });
+          metrics.graphqlRequests.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
+          if (response.body.kind === 'single' && response.body.singleResult.errors) {
+            response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
+              ...e,
+              extensions: { ...e.extensions, requestId: contextValue.requestId },
+            }));
+          }
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<AppContext>({
+    schema,
+    introspection: !config.isProduction,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    includeStacktraceInErrorResponses: false,
+    validationRules: rules,
+    formatError: (formatted, error) => formatError(formatted, error, undefined),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        serverWillStart: async () => ({
+          drainServer: async () => {
+            await unsubscribeRevoked();
+            await wsServer.dispose();
+          },
+        }),
+      },
+      limitsPlugin,
+      observabilityPlugin,
+      ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
+  });
+  await apollo.start();
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.header('x-request-id');
+    const requestId = incoming && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'up' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([services.ds.query('SELECT 1'), services.redis.ping()]);
+    const up = checks.every((c) => c.status === 'fulfilled');
+    res.status(up ? 200 : 503).json({ status: up ? 'up' : 'down' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  for (const install of opts.routes ?? []) install(app, services);
+
+  app.use(
+    '/graphql',
+    express.json({ limit: config.httpBodyLimit }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => {
+        const requestId = String(res.locals.requestId);
+        const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization));
+        return createContext(services, principal, requestId, log.child({ requestId }));
+      },
+    }),
+  );
+
+  // Body too large, malformed JSON and the like: a coded error, not an HTML page.
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = err.status ?? 500;
+    if (status >= 500) log.error({ err, requestId: res.locals.requestId }, 'http error');
+    res.status(status).json({
+      errors: [
+        {
+          message: status >= 500 ? 'Internal server error' : err.message,
+          extensions: {
+            code: status === 413 ? 'PAYLOAD_TOO_LARGE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST',
+            requestId: res.locals.requestId,
+          },
+        },
+      ],
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  log.info({ port }, `GraphQL at http://localhost:${port}/graphql`);
+
+  return {
+    server: httpServer,
+    port,
+    stop: async () => {
+      await apollo.stop();
+    },
+  };
+}
+
+/** Unknown errors are logged with the request id; domain and request errors are not. */
+function logIfInternal(e: GraphQLError, ctx: AppContext): void {
+  const original = e.originalError;
+  if (!original || original instanceof DomainError || original instanceof GraphQLError) return;
+  if ((original as { extensions?: { code?: string } }).extensions?.code) return;
+  ctx.log.error({ err: original, requestId: ctx.requestId, path: e.path }, 'internal error');
+}

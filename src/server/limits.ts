@@ -1,0 +1,133 @@
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import {
+  fieldExtensionsEstimator,
+  getComplexity,
+  simpleEstimator,
+  type ComplexityEstimator,
+} from 'graphql-query-complexity';
+
+export interface Limits {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxOperations: number;
+}
+
+const limitError = (message: string, reason: string, extra: Record<string, unknown> = {}): GraphQLError =>
+  new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason, ...extra } });
+
+function selectionDepth(
+  set: SelectionSetNode | undefined,
+  fragments: Record<string, FragmentDefinitionNode>,
+  seen: Set<string>,
+): number {
+  if (!set) return 0;
+  let max = 0;
+  for (const sel of set.selections) {
+    let d = 0;
+    if (sel.kind === Kind.FIELD) d = sel.selectionSet ? 1 + selectionDepth(sel.selectionSet, fragments, seen) : 1;
+    else if (sel.kind === Kind.INLINE_FRAGMENT) d = selectionDepth(sel.selectionSet, fragments, seen);
+    else {
+      const name = sel.name.value;
+      const frag = fragments[name];
+      if (frag && !seen.has(name)) {
+        seen.add(name);
+        d = selectionDepth(frag.selectionSet, fragments, seen);
+        seen.delete(name);
+      }
+    }
+    if (d > max) max = d;
+  }
+  return max;
+}
+
+/** Field nesting, fragments followed, deeper than `max` is refused. */
+export const depthLimit =
+  (max: number): ValidationRule =>
+  (ctx: ValidationContext): ASTVisitor => {
+    const fragments: Record<string, FragmentDefinitionNode> = {};
+    for (const def of ctx.getDocument().definitions)
+      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments[def.name.value] = def;
+    return {
+      OperationDefinition(node) {
+        const depth = selectionDepth(node.selectionSet, fragments, new Set());
+        if (depth > max) {
+          ctx.reportError(
+            limitError(`Query depth ${depth} exceeds the limit of ${max}`, 'DEPTH_LIMIT', { depth, limit: max }),
+          );
+        }
+      },
+    };
+  };
+
+/** More than `max` aliased fields in one document is refused (alias-based batching attacks). */
+export const aliasLimit =
+  (max: number): ValidationRule =>
+  (ctx: ValidationContext): ASTVisitor => {
+    let aliases = 0;
+    let reported = false;
+    return {
+      Field(node) {
+        if (node.alias) aliases += 1;
+        if (aliases > max && !reported) {
+          reported = true;
+          ctx.reportError(limitError(`More than ${max} aliases in one request`, 'ALIAS_LIMIT', { limit: max }));
+        }
+      },
+    };
+  };
+
+/** More than `max` operations in one document is refused. */
+export const operationLimit =
+  (max: number): ValidationRule =>
+  (ctx: ValidationContext): ASTVisitor => ({
+    Document(node) {
+      const ops = node.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;
+      if (ops > max)
+        ctx.reportError(limitError(`More than ${max} operations in one document`, 'OPERATION_LIMIT', { limit: max }));
+    },
+  });
+
+export function validationRules(limits: Limits): ValidationRule[] {
+  return [depthLimit(limits.maxDepth), aliasLimit(limits.maxAliases), operationLimit(limits.maxOperations)];
+}
+
+/** Lists paginated with `first` cost `first` times their children; everything else 1 per field. */
+const paginationEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
+  const first = args.first;
+  if (typeof first === 'number' && first > 0) return 1 + childComplexity * first;
+  return undefined;
+};
+
+/** The cost of one operation, with its variables; throws a coded error above the limit. */
+export function assertCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined | null,
+  max: number,
+): number {
+  const cost = getComplexity({
+    schema,
+    query: document,
+    variables: variables ?? {},
+    operationName: operationName ?? undefined,
+    estimators: [fieldExtensionsEstimator(), paginationEstimator, simpleEstimator({ defaultComplexity: 1 })],
+  });
+  if (cost > max) {
+    throw new GraphQLError(`Query cost ${cost} exceeds the limit of ${max}`, {
+      extensions: { code: 'QUERY_TOO_COMPLEX', cost, limit: max },
+    });
+  }
+  return cost;
+}

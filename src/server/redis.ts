@@ -1,0 +1,35 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export class RedisUnavailableError extends Error {}
+
+/** A connection that fails fast instead of queueing commands while Redis is away. */
+export function createRedis(url: string, opts: RedisOptions = {}): Redis {
+  return new Redis(url, { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, ...opts });
+}
+
+/** Ping Redis once; the error says what was tried and how to get a Redis. */
+export async function assertRedisReachable(url: string, timeoutMs = 3_000): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new RedisUnavailableError(
+      `marie: cannot reach Redis at ${redact(url)} (${why}). Start one (Debian: 'apt-get install redis-server && redis-server --daemonize yes') or set REDIS_URL.`,
+    );
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+}

@@ -1,0 +1,81 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
+import { testEnv } from '../../src/config/config';
+import { createDataSource } from '../../src/db/data-source';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded-postgres';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    adminDatabaseUrl: string;
+    redisUrl: string;
+    queuePrefix: string;
+  }
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/**
+ * One database and one BullMQ/Redis prefix per test run: created here, migrated once,
+ * dropped (and the Redis keys deleted) at the end. TEST_DATABASE_URL names a server to
+ * create it on; without it an embedded PostgreSQL is started in a temporary folder.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const env = testEnv();
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  let embedded: EmbeddedPostgresHandle | null = null;
+  let tmp: string | null = null;
+  let serverUrl = env.testDatabaseUrl;
+  if (!serverUrl) {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'marie-test-pg-'));
+    await chmod(tmp, 0o755); // the cluster runs as the postgres user when we are root
+    embedded = await startEmbeddedPostgres(path.join(tmp, 'pg'), { database: 'postgres' });
+    serverUrl = embedded.url;
+  }
+  const dbName = `marie_test_${runId}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const databaseUrl = withDatabase(serverUrl, dbName);
+  const ds = createDataSource({ url: databaseUrl });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  await ds.destroy();
+
+  const queuePrefix = `marie-test-${runId}`;
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('adminDatabaseUrl', serverUrl);
+  project.provide('redisUrl', env.redisUrl);
+  project.provide('queuePrefix', queuePrefix);
+
+  return async () => {
+    const redis = new Redis(env.redisUrl);
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+    const c = new Client({ connectionString: serverUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await c.end();
+    await embedded?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  };
+}
