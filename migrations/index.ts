@@ -1,4 +1,5 @@
 import { Foundation1763840000000 } from './1763840000000-foundation';
+import { DagEngine1763842000000 } from './1763842000000-dag-engine';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
-export const MIGRATIONS = [Foundation1763840000000];
+export const MIGRATIONS = [Foundation1763840000000, DagEngine1763842000000];

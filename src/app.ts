@@ -13,7 +13,8 @@ import { startApiServer, type ApiServer, type RouteInstaller } from './server/ht
 import { createMetrics } from './server/metrics';
 import { assertRedisReachable, createRedis } from './server/redis';
 import { createServices, type Services } from './server/services';
-import { WorkerRuntime } from './workers/worker-runtime';
+import type { ExecutorInvoker } from './workers/executor-context';
+import { WorkerRuntime, type CallContextFactory } from './workers/worker-runtime';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'scheduler', 'worker'];
@@ -24,6 +25,9 @@ export interface StartOptions {
   roles?: readonly Role[];
   /** Extra HTTP routes beside /graphql. */
   routes?: RouteInstaller[];
+  /** Executors the worker role hosts besides the built-in noop. */
+  executors?: ExecutorInvoker[];
+  callContexts?: CallContextFactory;
 }
 
 export interface App {
@@ -79,20 +83,24 @@ export async function startApp(opts: StartOptions): Promise<App> {
     log.info('AUTH_BOOTSTRAP_KEY is an admin key of tenant "default"');
   }
 
-  const scheduler = roles.includes('scheduler') ? new Scheduler(services) : null;
-  const worker = roles.includes('worker') ? new WorkerRuntime(services) : null;
+  const scheduler = roles.includes('scheduler') ? new Scheduler(services, url) : null;
+  const worker = roles.includes('worker')
+    ? new WorkerRuntime(services, opts.executors ?? [], opts.callContexts ?? null)
+    : null;
   const api = roles.includes('api')
     ? await startApiServer(services, metrics, { port: config.port, host: config.host, routes: opts.routes })
     : null;
-  scheduler?.start();
+  await scheduler?.start();
   await worker?.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       await api?.stop();
-      await worker?.stop();
+      await worker?.stop(config.workerGraceMs);
       await scheduler?.stop();
+      await services.dispatcher.close();
+      await services.queues.close();
       await ds.destroy();
       redis.disconnect();
       subscriber.disconnect();

@@ -41,6 +41,8 @@ const schema = z.object({
   RETRY_DELAY_UNIT_MS: int(1).default(1_000),
   WORKER_STALE_MS: int(100).default(60_000),
   WORKER_ID: z.string().optional(),
+  WORKER_GRACE_MS: int(0).default(10_000),
+  NOOP_CONCURRENCY: int(1, 1000).default(8),
   WORKER_CONFIG: z.string().optional(),
   LINEAGE_NODE_CAP: int(1).default(10_000),
   EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
@@ -73,6 +75,8 @@ export type AppConfig = Readonly<{
     workerStaleMs: number;
   }>;
   workerId: string | undefined;
+  workerGraceMs: number;
+  noopConcurrency: number;
   workerConfig: string | undefined;
   lineageNodeCap: number;
   eventRetentionDays: number;
@@ -138,6 +142,8 @@ export function loadConfig(
       workerStaleMs: c.WORKER_STALE_MS,
     },
     workerId: c.WORKER_ID,
+    workerGraceMs: c.WORKER_GRACE_MS,
+    noopConcurrency: c.NOOP_CONCURRENCY,
     workerConfig: c.WORKER_CONFIG,
     lineageNodeCap: c.LINEAGE_NODE_CAP,
     eventRetentionDays: c.EVENT_RETENTION_DAYS,

@@ -1,3 +1,4 @@
+import { EventRelay } from '../events/relay';
 import type { Services } from '../server/services';
 
 export interface Sweep {
@@ -6,29 +7,66 @@ export interface Sweep {
 }
 
 /**
- * The scheduler role: runs its sweeps (timers, retries, expiry, SLAs, retention, outbox
- * relay) every sweep interval. Several schedulers are safe: each sweep takes its own
- * row locks or advisory lock.
+ * The scheduler role: dispatch of due jobs (startAfter, retry delays), re-enqueueing what
+ * Redis lost, lost leases, expiry, SLAs, callbacks, purge, event-log trimming, and the
+ * event relay. Several schedulers are safe: each sweep claims rows with SKIP LOCKED or
+ * guarded updates, and the relay holds an advisory lock.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  readonly sweeps: Sweep[] = [];
+  readonly sweeps: Sweep[];
+  readonly relay: EventRelay;
 
-  constructor(private readonly services: Services) {
-    this.sweeps.push({
-      name: 'forget-silent-workers',
-      run: async () => {
-        await services.ds.query(
-          `DELETE FROM workers WHERE last_seen_at < now() - make_interval(secs => $1::double precision / 1000)`,
-          [services.config.timings.workerStaleMs * 10],
-        );
+  constructor(
+    private readonly services: Services,
+    databaseUrl: string,
+  ) {
+    const { ds, engine, dispatcher, callbacks, config } = services;
+    this.relay = new EventRelay(databaseUrl, ds, services.bus, services.log, config.timings.sweepIntervalMs);
+    this.sweeps = [
+      { name: 'dispatch', run: () => dispatcher.kick() },
+      {
+        name: 'lost-leases',
+        run: async () => {
+          if ((await engine.sweepLostLeases()) > 0) await dispatcher.kick();
+        },
       },
-    });
+      {
+        name: 'expiry',
+        run: async () => {
+          for (const e of await engine.sweepExpired()) if (e.retryAt) dispatcher.kickAt(e.retryAt);
+        },
+      },
+      { name: 'slas', run: () => engine.sweepSlas() },
+      { name: 'redispatch-stale', run: async () => void (await dispatcher.redispatchStale()) },
+      { name: 'callbacks', run: async () => void (await callbacks.sweep()) },
+      { name: 'purge', run: async () => void (await engine.sweepPurge()) },
+      {
+        name: 'trim-event-log',
+        run: async () => {
+          await ds.query(
+            `DELETE FROM event_log WHERE id IN (SELECT id FROM event_log WHERE created_at < now() - make_interval(secs => $1::double precision)
+               AND position IS NOT NULL LIMIT 5000)`,
+            [config.eventRetentionDays * 86_400],
+          );
+        },
+      },
+      {
+        name: 'forget-silent-workers',
+        run: async () => {
+          await ds.query(
+            `DELETE FROM workers WHERE last_seen_at < now() - make_interval(secs => $1::double precision / 1000)`,
+            [config.timings.workerStaleMs * 10],
+          );
+        },
+      },
+    ];
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.relay.start();
     const loop = () => {
       if (this.stopped) return;
       this.running = this.tick().finally(() => {
@@ -54,5 +92,6 @@ export class Scheduler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.relay.stop();
   }
 }

@@ -1,6 +1,8 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { ApiKeyResolver } from './api-key.resolver';
+import { DagResolver } from './dag.resolver';
 import { FleetResolver } from './fleet.resolver';
+import { JobResolver } from './job.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [ApiKeyResolver, FleetResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [ApiKeyResolver, FleetResolver, DagResolver, JobResolver];

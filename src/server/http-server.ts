@@ -23,6 +23,7 @@ import { DomainError } from '../errors/domain-error';
 import { formatError } from '../errors/format-error';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
+import { installRestRoutes } from './rest-routes';
 import { assertCost, validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
 import type { Principal } from './policy';
@@ -209,6 +210,7 @@ export async function startApiServer(
     res.send(await metrics.registry.metrics());
   });
 
+  installRestRoutes(app, services);
   for (const install of opts.routes ?? []) install(app, services);
 
   app.use(

@@ -4,8 +4,14 @@ import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import type { SqlCounter } from '../db/sql-counter';
 import type { RedisBus } from '../events/bus';
+import { Dispatcher } from '../jobs/dispatcher';
+import { QueueRegistry } from '../jobs/queues';
 import { ApiKeyService } from '../services/api-key.service';
+import { CallbackService } from '../services/callback.service';
+import { DagCommands } from '../services/dag-commands.service';
+import { DagService } from '../services/dag.service';
 import { FleetService } from '../services/fleet.service';
+import { JobEngine } from '../services/job-engine';
 
 /** Long-lived services, built once per process and shared by every request. */
 export interface Services {
@@ -17,6 +23,12 @@ export interface Services {
   sql: SqlCounter;
   apiKeys: ApiKeyService;
   fleet: FleetService;
+  dags: DagService;
+  dagCommands: DagCommands;
+  engine: JobEngine;
+  queues: QueueRegistry;
+  dispatcher: Dispatcher;
+  callbacks: CallbackService;
 }
 
 export interface Infrastructure {
@@ -29,9 +41,17 @@ export interface Infrastructure {
 }
 
 export function createServices(infra: Infrastructure): Services {
-  const apiKeys = new ApiKeyService(infra.ds, {
-    keyRevoked: (id) => infra.bus.publish('api-key-revoked', id),
+  const { config, log, ds, redis, bus } = infra;
+  const apiKeys = new ApiKeyService(ds, {
+    keyRevoked: (id) => bus.publish('api-key-revoked', id),
   });
-  const fleet = new FleetService(infra.ds, infra.config);
-  return { ...infra, apiKeys, fleet };
+  const fleet = new FleetService(ds, config);
+  const dags = new DagService(ds, config);
+  fleet.queueStatsSource = (tenantId) => dags.queueStats(tenantId);
+  const engine = new JobEngine(ds, config, bus);
+  const queues = new QueueRegistry(redis, config.queuePrefix);
+  const dispatcher = new Dispatcher(ds, queues, config, log);
+  const callbacks = new CallbackService(ds, config, log);
+  const dagCommands = new DagCommands(dags, engine, dispatcher);
+  return { ...infra, apiKeys, fleet, dags, dagCommands, engine, queues, dispatcher, callbacks };
 }

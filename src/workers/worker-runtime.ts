@@ -1,49 +1,149 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { Worker, type Job as BullJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { queueName, type DispatchPayload } from '../jobs/queues';
+import { createRedis } from '../server/redis';
 import type { Services } from '../server/services';
+import type { AttemptRef, StartedAttempt } from '../services/job-engine';
+import { createNoopExecutor } from './builtin/noop.executor';
+import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from './executor-context';
 import { detectGpus, type GpuProbe } from './gpu';
 
+interface Running {
+  ref: AttemptRef;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** Pieces of a call's context that other capabilities provide (asset tracker, RunContext). */
+export interface CallContextFactory {
+  assetTracker(services: Services, started: StartedAttempt, ref: AttemptRef): BoundAssetTracker;
+  runContext?(services: Services, started: StartedAttempt, ref: AttemptRef): RunContextLike | undefined;
+  /** Before a rerun (retry or lost lease) the task's earlier state is cleared. */
+  clearTaskState?(services: Services, started: StartedAttempt): Promise<void>;
+}
+
+const unavailableTracker = (started: StartedAttempt): BoundAssetTracker => ({
+  dagId: started.dagId,
+  nodeTaskId: started.taskId,
+  upstream: async () => [],
+  record: async () => ({
+    ok: false,
+    materializationIds: [],
+    alreadyRecorded: 0,
+    error: 'asset tracking is not configured',
+  }),
+});
+
+const isNonRetryable = (err: unknown): boolean =>
+  !!err && typeof err === 'object' && (err as { nonRetryable?: unknown }).nonRetryable === true;
+
 /**
- * The worker role: registers itself in the shared `workers` view with its executors and
- * GPUs and keeps its heartbeat fresh. Executors and job consumption grow on this.
+ * The worker role: hosts executors (the built-in `noop` always), consumes their BullMQ
+ * queues (GPU queues only when it has a healthy GPU), runs each job under a Postgres
+ * lease renewed by heartbeat, reports the outcome through the job engine, honours
+ * cancellation with an AbortSignal, and on stop hands back what it cannot finish.
  */
 export class WorkerRuntime {
   readonly id: string;
+  readonly invokers: ExecutorInvoker[];
+  private readonly bullWorkers: Worker<DispatchPayload>[] = [];
+  private readonly connections: Redis[] = [];
+  private readonly running = new Map<string, Running>();
   private timer: NodeJS.Timeout | null = null;
   private probe: GpuProbe = { gpus: [], healthy: true };
   private stopped = false;
-  activeJobs = 0;
+  private paused = false;
+  private unsubscribeCancel: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly services: Services,
-    readonly executors: string[] = ['noop'],
-    readonly concurrency = 1,
+    invokers: ExecutorInvoker[] = [],
+    private readonly contexts: CallContextFactory | null = null,
   ) {
     this.id = services.config.workerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.invokers = invokers.some((i) => i.name === 'noop')
+      ? invokers
+      : [createNoopExecutor(services.config.noopConcurrency), ...invokers];
+  }
+
+  get executors(): string[] {
+    return this.invokers.map((i) => i.name);
+  }
+
+  get concurrency(): number {
+    return this.invokers.reduce((n, i) => n + i.concurrency, 0);
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  get hasGpu(): boolean {
+    return this.probe.gpus.length > 0 && this.probe.healthy;
   }
 
   async start(): Promise<void> {
     this.probe = await detectGpus();
+    this.unsubscribeCancel = await this.services.bus.subscribe('cancel', (msg) => {
+      let ids: unknown;
+      try {
+        ids = JSON.parse(msg);
+      } catch {
+        return;
+      }
+      if (!Array.isArray(ids)) return;
+      for (const id of ids) this.running.get(String(id))?.controller.abort(new Error('cancelled'));
+    });
+    const { config } = this.services;
+    for (const inv of this.invokers) {
+      const names = [queueName(inv.name, false)];
+      if (this.probe.gpus.length > 0) names.push(queueName(inv.name, true));
+      for (const name of names) {
+        const connection = createRedis(config.redisUrl);
+        connection.on('error', (err) => this.services.log.warn({ err: err.message }, 'worker redis'));
+        this.connections.push(connection);
+        const w = new Worker<DispatchPayload>(name, (job) => this.process(inv, job), {
+          connection,
+          prefix: config.queuePrefix,
+          concurrency: inv.concurrency,
+          maxStalledCount: 0,
+          autorun: !(name.endsWith('.gpu') && !this.probe.healthy),
+        });
+        w.on('error', (err) => this.services.log.warn({ err: err.message, queue: name }, 'bullmq worker error'));
+        this.bullWorkers.push(w);
+      }
+    }
     await this.heartbeat();
     const tick = async () => {
       if (this.stopped) return;
       try {
         this.probe = await detectGpus();
+        this.applyHealth();
         await this.heartbeat();
       } catch (err) {
         this.services.log.warn({ err }, 'worker heartbeat failed');
       }
-      if (!this.stopped) this.timer = setTimeout(tick, this.services.config.timings.heartbeatMs);
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), config.timings.heartbeatMs);
     };
-    this.timer = setTimeout(tick, this.services.config.timings.heartbeatMs);
+    this.timer = setTimeout(() => void tick(), config.timings.heartbeatMs);
     this.services.log.info(
       { workerId: this.id, executors: this.executors, gpus: this.probe.gpus.length },
       'worker started',
     );
   }
 
-  get healthy(): boolean {
-    return this.probe.healthy;
+  /** A failed GPU health check stops the worker taking jobs until it passes again. */
+  private applyHealth(): void {
+    if (!this.probe.healthy && !this.paused) {
+      this.paused = true;
+      for (const w of this.bullWorkers) void w.pause(true);
+      this.services.log.warn({ workerId: this.id }, 'GPU health check failed: not taking jobs');
+    } else if (this.probe.healthy && this.paused) {
+      this.paused = false;
+      for (const w of this.bullWorkers) void w.resume();
+    }
   }
 
   async heartbeat(): Promise<void> {
@@ -65,9 +165,89 @@ export class WorkerRuntime {
     );
   }
 
-  async stop(): Promise<void> {
+  private async process(inv: ExecutorInvoker, job: BullJob<DispatchPayload>): Promise<void> {
+    if (this.stopped) return;
+    const p = job.data;
+    const { engine, dispatcher, log } = this.services;
+    const started = await engine.startAttempt(p.jobId, p.tryNumber, p.dispatch, this.id);
+    if (!started) return; // stale, duplicate or cancelled: nothing to do
+    const ref: AttemptRef = {
+      jobId: started.jobId,
+      tryNumber: started.tryNumber,
+      dispatch: started.dispatch,
+      workerId: this.id,
+    };
+    const controller = new AbortController();
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    this.running.set(started.jobId, { ref, controller, done });
+    const lease = setInterval(() => {
+      engine
+        .renewLease(ref)
+        .then((ok) => {
+          if (!ok && !controller.signal.aborted) controller.abort(new Error('lease lost'));
+        })
+        .catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
+    }, this.services.config.timings.heartbeatMs);
+    try {
+      if (started.isRerun) await this.contexts?.clearTaskState?.(this.services, started);
+      const ctx: ExecutorCallContext = {
+        tenantId: started.tenantId,
+        dagId: started.dagId,
+        dagName: started.dagName,
+        jobId: started.jobId,
+        taskId: started.taskId,
+        tryNumber: started.tryNumber,
+        partitionKey: started.partitionKey,
+        endpoint: started.name,
+        signal: controller.signal,
+        progress: async (percent, message) => {
+          await engine.reportProgress(ref, percent, message ?? null);
+        },
+        assets: this.contexts?.assetTracker(this.services, started, ref) ?? unavailableTracker(started),
+        runContext: this.contexts?.runContext?.(this.services, started, ref),
+      };
+      let output: unknown;
+      try {
+        output = await inv.invoke(started.data, ctx);
+      } catch (err) {
+        if (controller.signal.aborted && this.stopped) return; // handed back in stop()
+        const message = err instanceof Error ? err.message : String(err);
+        const r = await engine.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
+        if (r.retryAt) dispatcher.kickAt(r.retryAt);
+        return;
+      }
+      if (controller.signal.aborted && this.stopped) return;
+      const r = await engine.completeAttempt(ref, output);
+      if (r.readyJobIds.length) await dispatcher.kick();
+    } catch (err) {
+      log.error({ err, jobId: started.jobId }, 'worker failed to run or report a job');
+    } finally {
+      clearInterval(lease);
+      this.running.delete(started.jobId);
+      release();
+    }
+  }
+
+  /** Stop taking jobs, let running ones finish for `graceMs`, hand back the rest, leave `workers`. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await Promise.all(this.bullWorkers.map((w) => w.pause(true).catch(() => undefined)));
+    const pending = [...this.running.values()];
+    if (pending.length) {
+      await Promise.race([Promise.all(pending.map((r) => r.done)), new Promise((r) => setTimeout(r, graceMs))]);
+    }
+    for (const r of this.running.values()) {
+      r.controller.abort(new Error('worker stopping'));
+      const ok = await this.services.engine.requeueAttempt(r.ref, 'HANDED_BACK').catch(() => false);
+      if (ok) await this.services.dispatcher.kick();
+    }
+    await Promise.all(this.bullWorkers.map((w) => w.close(true).catch(() => undefined)));
+    for (const c of this.connections) c.disconnect();
+    await this.unsubscribeCancel?.();
+    await Promise.all(this.invokers.map(async (i) => i.close?.().catch(() => undefined)));
     await this.services.ds.query(`DELETE FROM workers WHERE id = $1`, [this.id]).catch(() => undefined);
   }
 }

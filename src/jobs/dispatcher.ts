@@ -1,0 +1,164 @@
+import { rows as sqlRows } from '../db/sql';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
+
+interface Claimed {
+  id: string;
+  tenant_id: string;
+  try_number: number;
+  dispatch: number;
+  executor: string;
+  requires_gpu: boolean;
+  priority: number;
+  job_level: number;
+}
+
+/**
+ * Moves ready jobs (every dependency COMPLETED, startAfter / retry delay passed) from
+ * Postgres to their executor's BullMQ queue, by priority then level. A claim bumps the
+ * job's dispatch number in one guarded UPDATE (SKIP LOCKED), so each dispatch is
+ * enqueued once whichever process claims it. Redis is not a store of record: a dispatch
+ * whose BullMQ job vanished (Redis flushed, a crash between claim and add) is enqueued
+ * again under the same id.
+ */
+export class Dispatcher {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queues: QueueRegistry,
+    private readonly config: AppConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Dispatch what is ready now; coalesces concurrent calls. */
+  kick(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          while ((await this.dispatchReady(500)) === 500);
+        } while (this.again);
+      } catch (err) {
+        this.log.error({ err }, 'dispatch failed');
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Kick again when a retry delay or startAfter comes due. */
+  kickAt(when: Date): void {
+    if (this.closed) return;
+    const ms = Math.max(0, when.getTime() - Date.now()) + 5;
+    if (ms > 2 ** 31 - 1) return; // the sweep will get it
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.kick();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  async dispatchReady(limit: number): Promise<number> {
+    const claimed: Claimed[] = await sqlRows(
+      this.ds,
+      `UPDATE jobs j SET dispatch = j.dispatch + 1, dispatched_at = now()
+       FROM (SELECT id FROM jobs WHERE state IN ('CREATED','RETRY') AND pending_deps = 0 AND dispatched_at IS NULL
+               AND (run_after IS NULL OR run_after <= now())
+             ORDER BY priority DESC, job_level ASC LIMIT $1 FOR UPDATE SKIP LOCKED) c
+       WHERE j.id = c.id
+       RETURNING j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`,
+      [limit],
+    );
+    if (claimed.length === 0) return 0;
+    try {
+      await this.enqueue(claimed);
+    } catch (err) {
+      // Leave them to be claimed again rather than lost.
+      await this.ds.query(
+        `UPDATE jobs SET dispatched_at = NULL WHERE id = ANY($1::uuid[]) AND state IN ('CREATED','RETRY')`,
+        [claimed.map((c) => c.id)],
+      );
+      throw err;
+    }
+    return claimed.length;
+  }
+
+  private async enqueue(rows: Claimed[]): Promise<void> {
+    const byQueue = new Map<string, Claimed[]>();
+    for (const r of rows) {
+      const name = queueName(r.executor, r.requires_gpu);
+      (byQueue.get(name) ?? byQueue.set(name, []).get(name)!).push(r);
+    }
+    await Promise.all(
+      [...byQueue].map(([name, list]) =>
+        this.queues.get(name).addBulk(
+          list.map((r) => {
+            const data: DispatchPayload = {
+              jobId: r.id,
+              tenantId: r.tenant_id,
+              tryNumber: r.try_number,
+              dispatch: r.dispatch,
+            };
+            return {
+              name: 'run',
+              data,
+              opts: {
+                jobId: bullJobId(data),
+                priority: bullPriority(r.priority, r.job_level),
+                attempts: 1,
+                removeOnComplete: true,
+                removeOnFail: true,
+              },
+            };
+          }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Dispatched jobs that have not started within a lease length: if their BullMQ job is
+   * gone (Redis lost it), enqueue the same dispatch again.
+   */
+  async redispatchStale(limit = 500): Promise<number> {
+    const rows: Claimed[] = await sqlRows(
+      this.ds,
+      `UPDATE jobs j SET dispatched_at = now()
+       FROM (SELECT id FROM jobs WHERE state IN ('CREATED','RETRY') AND dispatched_at < now() - make_interval(secs => $1::double precision / 1000)
+             LIMIT $2 FOR UPDATE SKIP LOCKED) c
+       WHERE j.id = c.id
+       RETURNING j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`,
+      [this.config.timings.leaseMs, limit],
+    );
+    const missing: Claimed[] = [];
+    for (const r of rows) {
+      const q = this.queues.get(queueName(r.executor, r.requires_gpu));
+      const existing = await q.getJob(bullJobId({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch }));
+      if (!existing) missing.push(r);
+    }
+    if (missing.length) {
+      this.log.warn({ count: missing.length }, 're-enqueueing dispatches that Redis lost');
+      await this.enqueue(missing);
+    }
+    return missing.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    await this.running;
+  }
+}

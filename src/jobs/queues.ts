@@ -1,0 +1,45 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** What a BullMQ job carries: references only; the job's data stays in Postgres. */
+export interface DispatchPayload {
+  jobId: string;
+  tenantId: string;
+  tryNumber: number;
+  dispatch: number;
+}
+
+/** One queue per executor; GPU jobs on that executor's own GPU queue. No colons (BullMQ ids). */
+export const queueName = (executor: string, gpu: boolean): string => `exec.${executor}${gpu ? '.gpu' : ''}`;
+
+/** `<job uuid>.<try>.<dispatch>`: each dispatch is enqueued once. */
+export const bullJobId = (p: Pick<DispatchPayload, 'jobId' | 'tryNumber' | 'dispatch'>): string =>
+  `${p.jobId}.${p.tryNumber}.${p.dispatch}`;
+
+/** BullMQ priority (lower runs first): higher job priority first, then lower level. */
+export const bullPriority = (priority: number, level: number): number =>
+  (1000 - priority) * 100 + Math.min(level, 99) + 1;
+
+/** The producer side: Queue objects by name, sharing one connection. */
+export class QueueRegistry {
+  private readonly queues = new Map<string, Queue<DispatchPayload>>();
+
+  constructor(
+    private readonly connection: Redis,
+    readonly prefix: string,
+  ) {}
+
+  get(name: string): Queue<DispatchPayload> {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue<DispatchPayload>(name, { connection: this.connection, prefix: this.prefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

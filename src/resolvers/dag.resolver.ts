@@ -1,0 +1,107 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { jobsByDagLoader } from '../loaders/jobs-by-dag.loader';
+import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
+import { Dag, DagConnection, DagState, JobState } from '../schema/dag.type';
+import { SubmitDagInput } from '../schema/inputs/submit-dag.input';
+import { Job } from '../schema/job.type';
+import type { AppContext } from '../server/context';
+import { tenantOf } from '../server/context';
+
+@Resolver(() => Dag)
+export class DagResolver {
+  @Authorized('read')
+  @Query(() => Dag, { nullable: true })
+  async dag(@Arg('id', () => ID) id: string, @Ctx() ctx: AppContext): Promise<DagView | null> {
+    const row = await ctx.services.dags.get(tenantOf(ctx), id);
+    return row ? toDag(row) : null;
+  }
+
+  @Authorized('read')
+  @Query(() => DagConnection)
+  async dags(
+    @Ctx() ctx: AppContext,
+    @Arg('state', () => DagState, { nullable: true }) state?: DagState,
+    @Arg('name', () => String, { nullable: true }) name?: string,
+    @Arg('createdAfter', () => Date, { nullable: true }) createdAfter?: Date,
+    @Arg('createdBefore', () => Date, { nullable: true }) createdBefore?: Date,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<DagConnection> {
+    const page = await ctx.services.dags.list(tenantOf(ctx), {
+      state,
+      name,
+      createdAfter,
+      createdBefore,
+      first: first ?? 50,
+      after,
+    });
+    const edges = page.rows.map((r) => ({ node: toDag(r), cursor: page.cursor(r) }));
+    return {
+      edges,
+      totalCount: page.total,
+      pageInfo: {
+        hasNextPage: page.hasNext,
+        hasPreviousPage: !!after,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
+  }
+
+  @Authorized('read')
+  @Query(() => Job, { nullable: true })
+  async job(
+    @Arg('dagId', () => ID) dagId: string,
+    @Arg('taskId', () => String) taskId: string,
+    @Ctx() ctx: AppContext,
+  ) {
+    const row = await ctx.services.dags.job(tenantOf(ctx), dagId, taskId);
+    return row ? toJob(row) : null;
+  }
+
+  @Authorized('dag.submit')
+  @Mutation(() => Dag)
+  async submitDag(@Arg('input', () => SubmitDagInput) input: SubmitDagInput, @Ctx() ctx: AppContext): Promise<DagView> {
+    return toDag(await ctx.services.dagCommands.submit(ctx.principal!, input));
+  }
+
+  @Authorized('dag.cancel')
+  @Mutation(() => Dag)
+  async cancelDag(@Arg('id', () => ID) id: string, @Ctx() ctx: AppContext): Promise<DagView> {
+    return toDag(await ctx.services.dagCommands.cancelDag(tenantOf(ctx), id));
+  }
+
+  @Authorized('dag.cancel')
+  @Mutation(() => Job, {
+    description: 'Cancel one job: it ends CANCELLED and its descendants SKIPPED; the rest of the DAG goes on.',
+  })
+  async cancelJob(
+    @Arg('dagId', () => ID) dagId: string,
+    @Arg('taskId', () => String) taskId: string,
+    @Ctx() ctx: AppContext,
+  ) {
+    return toJob(await ctx.services.dagCommands.cancelJob(tenantOf(ctx), dagId, taskId));
+  }
+
+  @Authorized('dag.retry')
+  @Mutation(() => Job, {
+    description: 'Run a FAILED, EXPIRED or CANCELLED job again (its skipped dependents too) and reopen its DAG.',
+  })
+  async retryJob(
+    @Arg('dagId', () => ID) dagId: string,
+    @Arg('taskId', () => String) taskId: string,
+    @Ctx() ctx: AppContext,
+  ) {
+    return toJob(await ctx.services.dagCommands.retryJob(tenantOf(ctx), dagId, taskId));
+  }
+
+  @FieldResolver(() => [Job])
+  async jobs(
+    @Root() dag: DagView,
+    @Ctx() ctx: AppContext,
+    @Arg('state', () => JobState, { nullable: true }) state?: JobState,
+  ): Promise<JobView[]> {
+    const rows = await jobsByDagLoader(ctx.loaders).load(dag.id);
+    return rows.filter((r) => !state || r.state === (state as string)).map(toJob);
+  }
+}

@@ -1,0 +1,34 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { dagByIdLoader } from '../loaders/dag-by-id.loader';
+import { jobAttemptsLoader } from '../loaders/job-attempts.loader';
+import { jobDependenciesLoader, jobDependentsLoader } from '../loaders/job-relations.loader';
+import { notFound } from '../errors/domain-error';
+import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
+import { Dag } from '../schema/dag.type';
+import { Job, JobAttempt } from '../schema/job.type';
+import type { AppContext } from '../server/context';
+
+@Resolver(() => Job)
+export class JobResolver {
+  @FieldResolver(() => Dag)
+  async dag(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<DagView> {
+    const row = await dagByIdLoader(ctx.loaders).load(job.dagId);
+    if (!row) throw notFound(`DAG ${job.dagId}`);
+    return toDag(row);
+  }
+
+  @FieldResolver(() => [Job])
+  async dependencies(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<JobView[]> {
+    return (await jobDependenciesLoader(ctx.loaders).load(job.id)).map(toJob);
+  }
+
+  @FieldResolver(() => [Job])
+  async dependents(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<JobView[]> {
+    return (await jobDependentsLoader(ctx.loaders).load(job.id)).map(toJob);
+  }
+
+  @FieldResolver(() => [JobAttempt], { description: 'Every attempt, oldest first.' })
+  attempts(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<JobAttempt[]> {
+    return jobAttemptsLoader(ctx.loaders).load(job.id);
+  }
+}

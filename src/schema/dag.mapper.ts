@@ -1,0 +1,67 @@
+import { dagProgress, slaStatusOf, type DagRow, type JobRow } from '../services/dag.service';
+import { Dag, DagState, JobState, SlaStatus } from './dag.type';
+import { Job } from './job.type';
+
+/** Row → GraphQL object. `tenantId` rides along (not a field) for the field resolvers. */
+export type DagView = Dag & { tenantId: string };
+export type JobView = Job & { tenantId: string };
+
+export function toDag(r: DagRow): DagView {
+  return Object.assign(new Dag(), {
+    tenantId: r.tenant_id,
+    id: r.id,
+    name: r.name,
+    state: r.state as DagState,
+    metadata: r.metadata,
+    softSla: r.soft_sla,
+    hardSla: r.hard_sla,
+    slaStatus: slaStatusOf(r) as SlaStatus,
+    submittedBy: r.submitted_by,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    callback: r.callback_url
+      ? {
+          url: r.callback_url,
+          state: r.callback_state ?? 'PENDING',
+          attempts: r.callback_attempts,
+          lastError: r.callback_last_error,
+          deliveredAt: r.callback_delivered_at,
+        }
+      : null,
+    progress: dagProgress(r),
+  });
+}
+
+export function toJob(r: JobRow): JobView {
+  return Object.assign(new Job(), {
+    tenantId: r.tenant_id,
+    id: r.id,
+    taskId: r.task_id,
+    dagId: r.dag_id,
+    name: r.name,
+    executor: r.executor,
+    priority: r.priority,
+    data: r.data,
+    state: r.state as JobState,
+    jobLevel: r.job_level,
+    tryNumber: r.try_number,
+    retryLimit: r.retry_limit,
+    retryDelay: r.retry_delay,
+    retryBackoff: r.retry_backoff,
+    startAfter: r.start_after,
+    expireInSeconds: r.expire_in_seconds,
+    keepUntil: r.keep_until,
+    softSla: r.soft_sla,
+    hardSla: r.hard_sla,
+    requiresGpu: r.requires_gpu,
+    partitionKey: r.partition_key,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    output: r.output,
+    error: r.error,
+    progressPercent: r.progress_percent,
+    progressMessage: r.progress_message,
+  });
+}

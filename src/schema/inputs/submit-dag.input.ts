@@ -1,0 +1,104 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { JSONScalar } from '../scalars';
+
+@InputType()
+export class AssetExpectationInput {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => String, { nullable: true })
+  kind?: string | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false })
+  isPrimary?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: true })
+  isRequired?: boolean | null;
+}
+
+@InputType()
+export class JobInput {
+  @Field(() => ID, { description: 'Unique within the DAG (e.g. "ocr_extractor"); dependencies name these ids.' })
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  executor?: string | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 0 })
+  priority?: number | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  data?: unknown;
+
+  @Field(() => [ID], { nullable: true, defaultValue: [] })
+  dependencies?: string[] | null;
+
+  @Field(() => Int, { nullable: true })
+  jobLevel?: number | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 0 })
+  retryLimit?: number | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 0 })
+  retryDelay?: number | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false })
+  retryBackoff?: boolean | null;
+
+  @Field(() => Date, { nullable: true })
+  startAfter?: Date | null;
+
+  @Field(() => Int, { nullable: true })
+  expireInSeconds?: number | null;
+
+  @Field(() => Date, { nullable: true })
+  keepUntil?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  softSla?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  hardSla?: Date | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false })
+  requiresGpu?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  partitionKey?: string | null;
+
+  @Field(() => [AssetExpectationInput], { nullable: true, defaultValue: [] })
+  assets?: AssetExpectationInput[] | null;
+}
+
+@InputType()
+export class SubmitDagInput {
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Client-chosen id; submitting the same id again with the same jobs returns the existing DAG.',
+  })
+  id?: string | null;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => JSONScalar, { nullable: true })
+  metadata?: unknown;
+
+  @Field(() => Date, { nullable: true })
+  softSla?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  hardSla?: Date | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Called with the DAG's final state when it reaches one (POST, JSON body, retried).",
+  })
+  callbackUrl?: string | null;
+
+  @Field(() => [JobInput])
+  jobs!: JobInput[];
+}

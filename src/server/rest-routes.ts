@@ -1,0 +1,71 @@
+import type express from 'express';
+import { DomainError } from '../errors/domain-error';
+import type { Services } from './services';
+import { assertAllowed, type Action, type Principal } from './policy';
+
+const bearer = (h: string | undefined): string | null => {
+  const m = /^Bearer\s+(\S+)$/i.exec(h?.trim() ?? '');
+  return m ? m[1] : null;
+};
+
+const STATUS: Record<string, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BAD_USER_INPUT: 400,
+  CONFLICT: 409,
+};
+
+/** Authenticate a REST call with the same keys and the same policy module as GraphQL. */
+async function principalFor(services: Services, req: express.Request, action: Action): Promise<Principal> {
+  const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization));
+  return assertAllowed(principal, action);
+}
+
+function sendError(res: express.Response, err: unknown, services: Services): void {
+  if (err instanceof DomainError) {
+    res.status(STATUS[err.code] ?? 400).json({ error: { code: err.code, message: err.message } });
+    return;
+  }
+  services.log.error({ err, requestId: res.locals.requestId }, 'rest route failed');
+  res.status(500).json({
+    error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', requestId: res.locals.requestId },
+  });
+}
+
+/** The seed's monitoring call for tools that poll: GET /api/jobs?dag_id=… */
+export function installRestRoutes(app: express.Express, services: Services): void {
+  app.get('/api/jobs', async (req, res) => {
+    try {
+      const principal = await principalFor(services, req, 'read');
+      const dagId = typeof req.query.dag_id === 'string' ? req.query.dag_id : null;
+      if (!dagId) throw new DomainError('BAD_USER_INPUT', 'dag_id is required', { field: 'dag_id' });
+      const dag = await services.dags.getOrFail(principal.tenantId, dagId);
+      const jobs = await services.dags.jobsOfDags(principal.tenantId, [dagId]);
+      res.json({
+        dag_id: dag.id,
+        dag_name: dag.name,
+        dag_state: dag.state,
+        jobs: jobs.map((j) => ({
+          id: j.id,
+          task_id: j.task_id,
+          name: j.name,
+          executor: j.executor,
+          state: j.state,
+          priority: j.priority,
+          job_level: j.job_level,
+          try_number: j.try_number,
+          retry_limit: j.retry_limit,
+          start_after: j.start_after,
+          created_at: j.created_at,
+          started_at: j.started_at,
+          completed_at: j.completed_at,
+          error: j.error,
+          progress_percent: j.progress_percent,
+        })),
+      });
+    } catch (err) {
+      sendError(res, err, services);
+    }
+  });
+}
