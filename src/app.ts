@@ -93,6 +93,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
       await api?.stop();
       await worker?.stop();
       await scheduler?.stop();
+      await services.taskState.close();
       await ds.destroy();
       redis.disconnect();
       subscriber.disconnect();

@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { ApiKeyResolver } from './api-key.resolver';
 import { FleetResolver } from './fleet.resolver';
+import { TaskStateResolver } from './task-state.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [ApiKeyResolver, FleetResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [ApiKeyResolver, FleetResolver, TaskStateResolver];

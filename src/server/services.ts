@@ -6,6 +6,7 @@ import type { SqlCounter } from '../db/sql-counter';
 import type { RedisBus } from '../events/bus';
 import { ApiKeyService } from '../services/api-key.service';
 import { FleetService } from '../services/fleet.service';
+import { TaskStateService } from '../services/task-state.service';
 
 /** Long-lived services, built once per process and shared by every request. */
 export interface Services {
@@ -17,6 +18,8 @@ export interface Services {
   sql: SqlCounter;
   apiKeys: ApiKeyService;
   fleet: FleetService;
+  /** Task state (state kernel): RunContexts for executor calls, setTaskState, taskState. */
+  taskState: TaskStateService;
 }
 
 export interface Infrastructure {
@@ -33,5 +36,6 @@ export function createServices(infra: Infrastructure): Services {
     keyRevoked: (id) => infra.bus.publish('api-key-revoked', id),
   });
   const fleet = new FleetService(infra.ds, infra.config);
-  return { ...infra, apiKeys, fleet };
+  const taskState = TaskStateService.create(infra.config, infra.ds);
+  return { ...infra, apiKeys, fleet, taskState };
 }
