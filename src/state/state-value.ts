@@ -89,9 +89,13 @@ export function findNonJson(value: unknown, path = '$', seen = new Set<object>()
   }
 }
 
-const MiB = 1024 * 1024;
-const size = (bytes: number): string =>
-  bytes >= MiB ? `${(bytes / MiB).toFixed(2)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
+const human = (bytes: number): string =>
+  bytes >= 1024 * 1024
+    ? `${+(bytes / (1024 * 1024)).toFixed(2)} MiB`
+    : bytes >= 1024
+      ? `${+(bytes / 1024).toFixed(1)} KiB`
+      : `${bytes} B`;
+const size = (bytes: number): string => (bytes >= 1024 ? `${bytes} bytes (${human(bytes)})` : human(bytes));
 
 export function assertStateKey(key: unknown, fieldPrefix = ''): asserts key is string {
   if (typeof key !== 'string' || !STATE_KEY_PATTERN.test(key)) {

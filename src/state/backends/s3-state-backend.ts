@@ -1,7 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -95,21 +95,30 @@ export class S3StateBackend implements StateBackend {
     }
   }
 
-  /** Every object of a task, all tries, parsed from its keys. */
+  /**
+   * Every object key under `prefix`, page by page. ListObjects (v1) with a marker: every
+   * S3-protocol server pages it alike (s3rver fails v2 continuation), and no delimiter is used.
+   */
+  private async listKeys(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: marker }));
+      const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
+      out.push(...keys);
+      if (!page.IsTruncated || keys.length === 0) return out;
+      marker = page.NextMarker ?? keys[keys.length - 1];
+    }
+  }
+
+  /** Every entry object of a task, all tries, parsed from its keys. */
   private async listTask(tenantId: string, dagName: string, dagId: string, taskId: string): Promise<Listed[]> {
     const prefix = this.taskPrefix(tenantId, dagName, dagId, taskId);
     const out: Listed[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) {
-        const m = o.Key ? /^(\d+)\/([^/]+)\.json$/.exec(o.Key.slice(prefix.length)) : null;
-        if (m && o.Key) out.push({ objectKey: o.Key, tryNumber: Number(m[1]), key: m[2]! });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    for (const objectKey of await this.listKeys(prefix)) {
+      const m = /^(\d+)\/([^/]+)\.json$/.exec(objectKey.slice(prefix.length));
+      if (m) out.push({ objectKey, tryNumber: Number(m[1]), key: m[2]! });
+    }
     return out;
   }
 
@@ -189,14 +198,12 @@ export class S3StateBackend implements StateBackend {
     checkTaskAddress(tenantId, dagName, dagId, taskId);
     const prefix = this.taskPrefix(tenantId, dagName, dagId, taskId);
     // Every object under the task, parsed or not: nothing of an earlier try may survive.
-    for (;;) {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }));
-      const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
-      if (keys.length === 0) return;
+    const keys = await this.listKeys(prefix);
+    for (let i = 0; i < keys.length; i += 1000) {
       const res = await this.client.send(
         new DeleteObjectsCommand({
           Bucket: this.bucket,
-          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
         }),
       );
       if (res.Errors?.length) {
