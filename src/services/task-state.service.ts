@@ -52,7 +52,9 @@ export class TaskStateService {
   runContextFor(job: TaskInstanceFields): RunContext {
     // The guard is read at each write, so a guard installed later applies too.
     const guard: AttemptGuard = { assertCurrent: (ti) => this.guard.assertCurrent(ti) };
-    return new RunContext(TaskInstanceRef.fromJob(job), this.backend, guard, { maxValueBytes: this.opts.maxValueBytes });
+    return new RunContext(TaskInstanceRef.fromJob(job), this.backend, guard, {
+      maxValueBytes: this.opts.maxValueBytes,
+    });
   }
 
   /** Before a retry or a lease-expired rerun: the task's state of every try goes. */
@@ -82,7 +84,13 @@ export class TaskStateService {
       fieldPrefix: 'input.',
     });
     const name = dagName ?? (await this.dagName(tenantId, input.dagId));
-    const ti = this.ref({ tenantId, dagName: name, dagId: input.dagId, taskId: input.taskId, tryNumber: input.tryNumber });
+    const ti = this.ref({
+      tenantId,
+      dagName: name,
+      dagId: input.dagId,
+      taskId: input.taskId,
+      tryNumber: input.tryNumber,
+    });
     await this.guard.assertCurrent(ti);
     return this.backend.put(ti, input.key, input.value, input.metadata as StateMetadata | null | undefined);
   }
@@ -106,7 +114,9 @@ export class TaskStateService {
     let addresses: TaskAddress[] = tasks.map((t) => ({ dagId: t.dagId, taskId: t.taskId }));
     if (this.backend.needsDagName) {
       const ids = [...new Set(tasks.map((t) => t.dagId))];
-      const names = new Map(await Promise.all(ids.map(async (id) => [id, await this.dagNameOf(tenantId, id)] as const)));
+      const names = new Map(
+        await Promise.all(ids.map(async (id) => [id, await this.dagNameOf(tenantId, id)] as const)),
+      );
       addresses = tasks.map((t) => ({ ...t, dagName: names.get(t.dagId) ?? undefined }));
       const known = addresses.filter((a) => a.dagName !== undefined);
       const found = await this.backend.listLatestForTasks(tenantId, known);

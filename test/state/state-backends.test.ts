@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -167,12 +167,9 @@ describe('s3 backend', () => {
     });
     expect((await backend.get(t, 'RESULT'))?.createdAt.toISOString()).toBe(stored.createdAt.toISOString());
     // An object the seed's layout does not describe (no .json) is ignored by reads, removed by clearTask.
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     const stray = `marie-state/${t.tenantId}/document_pipeline/${t.dagId}/extract_text/4/notes.txt`;
     await s3.client.send(new PutObjectCommand({ Bucket: 'task-state', Key: stray, Body: 'x' }));
-    expect((await backend.list(t.tenantId, t.dagName, t.dagId, 'extract_text')).map((e) => e.key)).toEqual([
-      'RESULT',
-    ]);
+    expect((await backend.list(t.tenantId, t.dagName, t.dagId, 'extract_text')).map((e) => e.key)).toEqual(['RESULT']);
     await backend.clearTask(t.tenantId, t.dagName, t.dagId, 'extract_text');
     const left = await s3.client.send(
       new ListObjectsV2Command({ Bucket: 'task-state', Prefix: `marie-state/${t.tenantId}/` }),

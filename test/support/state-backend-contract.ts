@@ -66,7 +66,10 @@ export function stateBackendContract(name: string, make: () => Promise<BackendUn
 
     it('reads back what an attempt stored, and only at that try', async () => {
       const r = run();
-      const lines = [{ text: 'Hello', box: [1, 2, 3, 4] }, { text: 'wörld ✓', box: [5, 6, 7, 8] }];
+      const lines = [
+        { text: 'Hello', box: [1, 2, 3, 4] },
+        { text: 'wörld ✓', box: [5, 6, 7, 8] },
+      ];
       await r.ctx('ocr', 2).set('OCR_LINES', lines);
       expect(await r.ctx('ocr', 2).get('OCR_LINES')).toEqual(lines);
       // Without fromTask, a read is of the caller's own try: another try of the same task sees nothing.
@@ -227,11 +230,14 @@ export function stateBackendContract(name: string, make: () => Promise<BackendUn
         { dagId: r.dagId, taskId: 'a', dagName: r.dagName },
         { dagId: other.dagId, taskId: 'a', dagName: other.dagName },
       ]);
-      expect(got.map((es) => es.map((e) => `${e.key}=${String(e.value)}@${e.tryNumber}`))).toEqual([
-        ['K=b1@1', 'L=b1@1'],
+      expect(got.map((es) => es.map((e) => [e.key, e.value, e.tryNumber]))).toEqual([
+        [
+          ['K', 'b1', 1],
+          ['L', 'b1', 1],
+        ],
         [],
-        ['K=a2@2'],
-        ['K=another dag@1'],
+        [['K', 'a2', 2]],
+        [['K', 'another dag', 1]],
       ]);
       expect(await backend.listLatestForTasks(r.tenantId, [])).toEqual([]);
     });
@@ -298,7 +304,7 @@ export function stateBackendContract(name: string, make: () => Promise<BackendUn
         MAP: new Map([[1, 2]]),
         CLASS: new Point(),
         NESTED_UNDEFINED: { ok: 1, bad: { deeper: undefined } },
-        SPARSE: [1, , 3], // eslint-disable-line no-sparse-arrays
+        SPARSE: [1, , 3],
         SYMBOL: Symbol('s'),
         NUL: 'a\u0000b',
       };

@@ -48,7 +48,13 @@ export class MemoryStateBackend implements StateBackend {
 
   async put(ti: TaskInstanceRef, key: string, value: unknown, metadata?: StateMetadata | null): Promise<StateEntry> {
     const w = encodeStateWrite(key, value, metadata, this.opts);
-    const row: Stored = { ...ti.toJSON(), key, valueJson: w.valueJson, metadataJson: w.metadataJson, createdAt: new Date() };
+    const row: Stored = {
+      ...ti.toJSON(),
+      key,
+      valueJson: w.valueJson,
+      metadataJson: w.metadataJson,
+      createdAt: new Date(),
+    };
     this.rows.set(MemoryStateBackend.id(ti.tenantId, ti.dagName, ti.dagId, ti.taskId, ti.tryNumber, key), row);
     return MemoryStateBackend.entry(row);
   }

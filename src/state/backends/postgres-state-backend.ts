@@ -2,7 +2,13 @@ import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { assertStateKey, encodeStateWrite, type JsonValue, type StateMetadata } from '../state-value';
 import { checkTaskAddress, type TaskInstanceRef } from '../task-instance-ref';
-import { entryOf, type BackendCommonOptions, type StateBackend, type StateEntry, type TaskAddress } from './state-backend';
+import {
+  entryOf,
+  type BackendCommonOptions,
+  type StateBackend,
+  type StateEntry,
+  type TaskAddress,
+} from './state-backend';
 
 export interface PostgresStateBackendOptions extends BackendCommonOptions {
   /** The app's DataSource (statements are counted by its SqlCounter)… */
@@ -60,7 +66,7 @@ export class PostgresStateBackend implements StateBackend {
        RETURNING ${COLUMNS}`,
       [ti.tenantId, ti.dagName, ti.dagId, ti.taskId, ti.tryNumber, key, w.valueJson, w.metadataJson],
     );
-    return toEntry(rows[0]!);
+    return toEntry(rows[0]);
   }
 
   async get(ti: TaskInstanceRef, key: string): Promise<StateEntry | null> {

@@ -8,7 +8,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { assertStateKey, encodeStateWrite, type JsonValue, type StateMetadata } from '../state-value';
 import { checkTaskAddress, type TaskInstanceDict, type TaskInstanceRef } from '../task-instance-ref';
-import { byKey, entryOf, type BackendCommonOptions, type StateBackend, type StateEntry, type TaskAddress } from './state-backend';
+import {
+  byKey,
+  entryOf,
+  type BackendCommonOptions,
+  type StateBackend,
+  type StateEntry,
+  type TaskAddress,
+} from './state-backend';
 
 export interface S3StateBackendOptions extends BackendCommonOptions {
   bucket: string;
@@ -103,7 +110,9 @@ export class S3StateBackend implements StateBackend {
     const out: string[] = [];
     let marker: string | undefined;
     for (;;) {
-      const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: marker }));
+      const page = await this.client.send(
+        new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: marker }),
+      );
       const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
       out.push(...keys);
       if (!page.IsTruncated || keys.length === 0) return out;
@@ -117,7 +126,7 @@ export class S3StateBackend implements StateBackend {
     const out: Listed[] = [];
     for (const objectKey of await this.listKeys(prefix)) {
       const m = /^(\d+)\/([^/]+)\.json$/.exec(objectKey.slice(prefix.length));
-      if (m) out.push({ objectKey, tryNumber: Number(m[1]), key: m[2]! });
+      if (m) out.push({ objectKey, tryNumber: Number(m[1]), key: m[2] });
     }
     return out;
   }
