@@ -13,6 +13,7 @@ import { startApiServer, type ApiServer, type RouteInstaller } from './server/ht
 import { createMetrics } from './server/metrics';
 import { assertRedisReachable, createRedis } from './server/redis';
 import { createServices, type Services } from './server/services';
+import { defaultCallContexts } from './workers/call-contexts';
 import type { ExecutorInvoker } from './workers/executor-context';
 import { WorkerRuntime, type CallContextFactory } from './workers/worker-runtime';
 
@@ -85,7 +86,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
 
   const scheduler = roles.includes('scheduler') ? new Scheduler(services, url) : null;
   const worker = roles.includes('worker')
-    ? new WorkerRuntime(services, opts.executors ?? [], opts.callContexts ?? null)
+    ? new WorkerRuntime(services, opts.executors ?? [], opts.callContexts ?? defaultCallContexts())
     : null;
   const api = roles.includes('api')
     ? await startApiServer(services, metrics, { port: config.port, host: config.host, routes: opts.routes })
@@ -101,6 +102,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
       await scheduler?.stop();
       await services.dispatcher.close();
       await services.queues.close();
+      await services.taskState.close();
       await ds.destroy();
       redis.disconnect();
       subscriber.disconnect();

@@ -50,6 +50,12 @@ const schema = z.object({
   CALLBACK_SECRET: z.string().min(16).optional(),
   CALLBACK_ALLOW_LIST: z.string().default(''),
   TASK_STATE_URL: z.string().optional(),
+  TASK_STATE_MAX_VALUE_BYTES: int(1, 64 * 1024 * 1024).default(1024 * 1024),
+  TASK_STATE_S3_ENDPOINT: optionalUrl,
+  TASK_STATE_S3_REGION: z.string().default('us-east-1'),
+  TASK_STATE_S3_ACCESS_KEY_ID: z.string().optional(),
+  TASK_STATE_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  TASK_STATE_S3_FORCE_PATH_STYLE: bool.default(false),
   STORAGE_URL: z.string().default('file://.data/storage'),
   METRICS_ENABLED: bool.default(true),
 });
@@ -84,6 +90,16 @@ export type AppConfig = Readonly<{
   callbackSecret: string | undefined;
   callbackAllowList: readonly string[];
   taskStateUrl: string | undefined;
+  taskState: Readonly<{
+    maxValueBytes: number;
+    s3: Readonly<{
+      endpoint: string | undefined;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      forcePathStyle: boolean;
+    }>;
+  }>;
   storageUrl: string;
   metricsEnabled: boolean;
 }>;
@@ -153,6 +169,16 @@ export function loadConfig(
       .map((s) => s.trim())
       .filter(Boolean),
     taskStateUrl: c.TASK_STATE_URL,
+    taskState: {
+      maxValueBytes: c.TASK_STATE_MAX_VALUE_BYTES,
+      s3: {
+        endpoint: c.TASK_STATE_S3_ENDPOINT,
+        region: c.TASK_STATE_S3_REGION,
+        accessKeyId: c.TASK_STATE_S3_ACCESS_KEY_ID,
+        secretAccessKey: c.TASK_STATE_S3_SECRET_ACCESS_KEY,
+        forcePathStyle: c.TASK_STATE_S3_FORCE_PATH_STYLE,
+      },
+    },
     storageUrl: c.STORAGE_URL,
     metricsEnabled: c.METRICS_ENABLED,
   });

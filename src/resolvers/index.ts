@@ -3,6 +3,13 @@ import { ApiKeyResolver } from './api-key.resolver';
 import { DagResolver } from './dag.resolver';
 import { FleetResolver } from './fleet.resolver';
 import { JobResolver } from './job.resolver';
+import { TaskStateResolver } from './task-state.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [ApiKeyResolver, FleetResolver, DagResolver, JobResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [
+  ApiKeyResolver,
+  FleetResolver,
+  DagResolver,
+  JobResolver,
+  TaskStateResolver,
+];

@@ -7,6 +7,9 @@ import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
 import { Dag } from '../schema/dag.type';
 import { Job, JobAttempt } from '../schema/job.type';
 import type { AppContext } from '../server/context';
+import { TaskStateEntry } from '../schema/task-state.type';
+import { taskStateByTask, taskStateKey } from '../loaders/task-state-by-task.loader';
+import type { StateEntry } from '../state';
 
 @Resolver(() => Job)
 export class JobResolver {
@@ -25,6 +28,11 @@ export class JobResolver {
   @FieldResolver(() => [Job])
   async dependents(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<JobView[]> {
     return (await jobDependentsLoader(ctx.loaders).load(job.id)).map(toJob);
+  }
+
+  @FieldResolver(() => [TaskStateEntry], { description: 'The key-value state the task stored in its latest try.' })
+  taskState(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<StateEntry[]> {
+    return taskStateByTask(ctx.loaders).load(taskStateKey(job.dagId, job.taskId));
   }
 
   @FieldResolver(() => [JobAttempt], { description: 'Every attempt, oldest first.' })

@@ -12,6 +12,7 @@ import { DagCommands } from '../services/dag-commands.service';
 import { DagService } from '../services/dag.service';
 import { FleetService } from '../services/fleet.service';
 import { JobEngine } from '../services/job-engine';
+import { TaskStateService } from '../services/task-state.service';
 
 /** Long-lived services, built once per process and shared by every request. */
 export interface Services {
@@ -29,6 +30,8 @@ export interface Services {
   queues: QueueRegistry;
   dispatcher: Dispatcher;
   callbacks: CallbackService;
+  /** Task state (state kernel): RunContexts for executor calls, setTaskState, taskState. */
+  taskState: TaskStateService;
 }
 
 export interface Infrastructure {
@@ -53,5 +56,7 @@ export function createServices(infra: Infrastructure): Services {
   const dispatcher = new Dispatcher(ds, queues, config, log);
   const callbacks = new CallbackService(ds, config, log);
   const dagCommands = new DagCommands(dags, engine, dispatcher);
-  return { ...infra, apiKeys, fleet, dags, dagCommands, engine, queues, dispatcher, callbacks };
+  const taskState = TaskStateService.create(config, ds);
+  taskState.dagNameOf = async (tenantId, dagId) => (await dags.get(tenantId, dagId))?.name ?? null;
+  return { ...infra, apiKeys, fleet, dags, dagCommands, engine, queues, dispatcher, callbacks, taskState };
 }

@@ -1,0 +1,30 @@
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { SetTaskStateInput, TaskStateEntry } from '../schema/task-state.type';
+import type { AppContext } from '../server/context';
+import { tenantOf } from '../server/context';
+
+@Resolver(() => TaskStateEntry)
+export class TaskStateResolver {
+  @Authorized('read')
+  @Query(() => [TaskStateEntry])
+  taskState(
+    @Arg('dagId', () => ID) dagId: string,
+    @Arg('taskId', () => String) taskId: string,
+    @Arg('tryNumber', () => Int, { nullable: true }) tryNumber: number | null | undefined,
+    @Ctx() ctx: AppContext,
+  ): Promise<TaskStateEntry[]> {
+    return ctx.services.taskState.list(tenantOf(ctx), dagId, taskId, tryNumber);
+  }
+
+  @Authorized('state.write')
+  @Mutation(() => TaskStateEntry, {
+    description:
+      "For executors that run outside this project's workers (e.g. Python Marie executors): the same store RunContext writes.",
+  })
+  setTaskState(
+    @Arg('input', () => SetTaskStateInput) input: SetTaskStateInput,
+    @Ctx() ctx: AppContext,
+  ): Promise<TaskStateEntry> {
+    return ctx.services.taskState.set(tenantOf(ctx), input);
+  }
+}

@@ -1,0 +1,44 @@
+import { staleAttempt } from '../state/attempt-guard';
+import type { Services } from '../server/services';
+import type { AttemptRef, StartedAttempt } from '../services/job-engine';
+import type { CallContextFactory } from './worker-runtime';
+
+/**
+ * What this project's workers give each call besides the basics: a RunContext whose writes
+ * are checked against this exact attempt (try, dispatch and lease: a lost attempt of the
+ * same try cannot write), the task-state clear before a rerun, and the asset tracker.
+ */
+export function defaultCallContexts(): CallContextFactory {
+  return {
+    runContext(services: Services, s: StartedAttempt, ref: AttemptRef) {
+      return services.taskState.runContextFor(
+        { tenantId: s.tenantId, dagName: s.dagName, dagId: s.dagId, taskId: s.taskId, tryNumber: s.tryNumber },
+        {
+          assertCurrent: async (ti) => {
+            const rows: unknown[] = await services.ds.query(
+              `SELECT 1 FROM jobs WHERE id = $1 AND try_number = $2 AND dispatch = $3 AND lease_owner = $4 AND state = 'ACTIVE'`,
+              [ref.jobId, ref.tryNumber, ref.dispatch, ref.workerId],
+            );
+            if (rows.length === 0) throw staleAttempt(ti);
+          },
+        },
+      );
+    },
+    async clearTaskState(services: Services, s: StartedAttempt) {
+      await services.taskState.clearTask(s.tenantId, s.dagName, s.dagId, s.taskId);
+    },
+    assetTracker(_services: Services, s: StartedAttempt) {
+      return {
+        dagId: s.dagId,
+        nodeTaskId: s.taskId,
+        upstream: async () => [],
+        record: async () => ({
+          ok: false,
+          materializationIds: [],
+          alreadyRecorded: 0,
+          error: 'asset tracking is not configured',
+        }),
+      };
+    },
+  };
+}
