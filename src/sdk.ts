@@ -33,6 +33,7 @@ export {
   loadExecutorConfig,
   registerExecutor,
   unregisterExecutor,
+  type ExecutorClass,
   type ExecutorEntry,
   type LoadExecutorConfigOptions,
 } from './workers/executor-config';
@@ -51,9 +52,4 @@ export {
   type UpstreamRef,
 } from './workers/storage';
 export { computeAssetVersion, type AssetVersionInput } from './workers/version';
-export {
-  createTestCallContext,
-  MemoryAssetTracker,
-  type RecordCall,
-  type TestCallContext,
-} from './workers/testing';
+export { createTestCallContext, MemoryAssetTracker, type RecordCall, type TestCallContext } from './workers/testing';

@@ -3,10 +3,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { Executor, ExecutorConfigError, ExecutorHost, formatPath, type ExecutorHostOptions } from './executor';
+import {
+  Executor,
+  ExecutorConfigError,
+  ExecutorHost,
+  formatPath,
+  type ExecutorHostOptions,
+  type ExecutorOptions,
+} from './executor';
 import { createStorage, type S3StorageOptions, type Storage } from './storage';
 
-type ExecutorClass = new (opts: ConstructorParameters<typeof Executor>[0]) => Executor<unknown>;
+/** A concrete executor class, as YAML `jtype` names it. */
+export type ExecutorClass = new (opts: ExecutorOptions) => Executor<unknown>;
 
 const registry = new Map<string, ExecutorClass>();
 
@@ -30,7 +38,10 @@ const entrySchema = z.strictObject({
   with: z.record(z.string(), z.unknown()).nullish(),
   metas: z
     .strictObject({
-      name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, "_", "." or "-" (1 to 128)').optional(),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, "_", "." or "-" (1 to 128)')
+        .optional(),
       description: z.string().optional(),
       workspace: z.string().optional(),
     })
@@ -93,7 +104,7 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
     return fail(null, `cannot read: ${(err as Error).message}`);
   }
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) fail(null, `invalid YAML: ${doc.errors[0]!.message}`);
+  if (doc.errors.length > 0) fail(null, `invalid YAML: ${doc.errors[0].message}`);
   const root: unknown = doc.toJS();
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
     return fail(null, 'expected a mapping with "executors:" or a single executor ("jtype:")');
@@ -105,7 +116,7 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
   if ('executors' in root) {
     const parsed = fileSchema.safeParse(root);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
+      const issue = parsed.error.issues[0];
       return fail(formatPath('', issue.path) || '(root)', issue.message);
     }
     rawEntries = parsed.data.executors;
@@ -119,9 +130,9 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
   const entries = rawEntries.map((raw, i) => {
     const parsed = entrySchema.safeParse(raw);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
+      const issue = parsed.error.issues[0];
       const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const keyPath = unknownKeys.length ? [...issue.path, unknownKeys[0]!] : issue.path;
+      const keyPath = unknownKeys.length ? [...issue.path, unknownKeys[0]] : issue.path;
       return fail(formatPath(prefix(i), keyPath) || '(root)', unknownKeys.length ? 'unknown key' : issue.message);
     }
     return parsed.data;
@@ -175,7 +186,8 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
         description: e.metas?.description,
         workspace: e.metas?.workspace ? path.resolve(dir, e.metas.workspace) : undefined,
       };
-      if (names.has(metas.name)) fail(formatPath(prefix(i), ['metas', 'name']), `duplicate executor name "${metas.name}"`);
+      if (names.has(metas.name))
+        fail(formatPath(prefix(i), ['metas', 'name']), `duplicate executor name "${metas.name}"`);
       names.add(metas.name);
       const instances: Executor<unknown>[] = [];
       for (let r = 0; r < replicas; r++) {
@@ -183,7 +195,8 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
           instances.push(new cls!({ with: e.with ?? {}, metas, runtimeArgs: { replicaId: r, replicas } }));
         } catch (err) {
           await Promise.allSettled(instances.map((x) => x.close()));
-          if (err instanceof ExecutorConfigError) fail(formatPath(prefix(i), [...err.key.split('.')]), err.message.slice(err.key.length + 2));
+          if (err instanceof ExecutorConfigError)
+            fail(formatPath(prefix(i), [...err.key.split('.')]), err.message.slice(err.key.length + 2));
           fail(prefix(i) || null, `${e.jtype} failed to start: ${(err as Error).message}`);
         }
       }

@@ -53,8 +53,9 @@ export interface RuntimeArgs {
   replicas: number;
 }
 
-export interface ExecutorOptions<W = Record<string, unknown>> {
-  with?: W | Record<string, unknown>;
+export interface ExecutorOptions {
+  /** Configuration (YAML `with`); checked against the class's `withSchema` when it has one. */
+  with?: Record<string, unknown>;
   metas?: ExecutorMetas;
   runtimeArgs?: RuntimeArgs;
 }
@@ -112,7 +113,7 @@ export function requests(opts: RequestsOptions = {}) {
     if (paths && paths.length === 0) throw new Error(`@requests on ${String(method)}: "on" lists no path`);
     for (const r of own) {
       if (paths === null && r.paths === null) {
-        throw new Error(`@requests: ${String(method)} and ${String(r.method)} are both the default endpoint`);
+        throw new Error(`@requests: ${String(r.method)} and ${String(method)} are both the default endpoint`);
       }
       const clash = paths?.find((p) => r.paths?.includes(p));
       if (clash) throw new Error(`@requests: endpoint ${clash} is on both ${String(r.method)} and ${String(method)}`);
@@ -125,7 +126,11 @@ export function requests(opts: RequestsOptions = {}) {
 /** The routes of an executor instance, subclass routes first (they override inherited ones). */
 function routesOf(instance: object): Route[] {
   const out: Route[] = [];
-  for (let p = Object.getPrototypeOf(instance) as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+  for (
+    let p = Object.getPrototypeOf(instance) as object | null;
+    p && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
     out.push(...(ROUTES.get(p) ?? []));
   }
   return out;
@@ -148,13 +153,13 @@ export abstract class Executor<W = Record<string, unknown>> {
   promptFingerprint?: string;
   private workspaceDir: string | null = null;
 
-  constructor(opts: ExecutorOptions<W> = {}) {
-    const cls = new.target as unknown as typeof Executor;
+  constructor(opts: ExecutorOptions = {}) {
+    const cls = new.target;
     const raw = opts.with ?? {};
     if (cls.withSchema) {
       const parsed = cls.withSchema.safeParse(raw);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
+        const issue = parsed.error.issues[0];
         throw new ExecutorConfigError(formatPath('with', issue.path), issue.message);
       }
       this.with = parsed.data as W;
@@ -218,7 +223,7 @@ export class ExecutorHost implements ExecutorInvoker {
   constructor(executor: Executor<unknown> | Executor<unknown>[], opts: ExecutorHostOptions = {}) {
     this.replicas = Array.isArray(executor) ? executor : [executor];
     if (this.replicas.length === 0) throw new Error('ExecutorHost needs at least one executor');
-    const first = this.replicas[0]!;
+    const first = this.replicas[0];
     this.name = opts.name ?? first.metas.name;
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
     this.requiresGpu = opts.requiresGpu ?? false;
@@ -231,7 +236,7 @@ export class ExecutorHost implements ExecutorInvoker {
 
   /** The first (or only) executor instance. */
   get executor(): Executor<unknown> {
-    return this.replicas[0]!;
+    return this.replicas[0];
   }
 
   /** The endpoint paths it serves; `*` stands for a default endpoint. */
@@ -252,7 +257,8 @@ export class ExecutorHost implements ExecutorInvoker {
       );
     }
     const where = `executor "${this.name}" endpoint "${normalizeEndpoint(ctx.endpoint)}"`;
-    const obj = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : null;
+    const obj =
+      data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : null;
     const hasDocs = obj !== null && 'docs' in obj && obj.docs !== undefined;
     const hasParams = obj !== null && 'parameters' in obj && obj.parameters !== undefined;
 
@@ -277,7 +283,7 @@ export class ExecutorHost implements ExecutorInvoker {
 
     const storage = this.storage;
     const slot = this.inFlight.indexOf(Math.min(...this.inFlight));
-    const executor = this.replicas[slot]!;
+    const executor = this.replicas[slot];
     const log = this.log;
     const name = this.name;
     const callCtx: CallContext = {
@@ -308,12 +314,12 @@ export class ExecutorHost implements ExecutorInvoker {
         ),
     };
     const input: ExecutorInput<unknown> = { docs, parameters, data };
-    const fn = (executor as unknown as Record<string | symbol, (i: unknown, c: CallContext) => unknown>)[route.method]!;
-    this.inFlight[slot]!++;
+    const fn = (executor as unknown as Record<string | symbol, (i: unknown, c: CallContext) => unknown>)[route.method];
+    this.inFlight[slot]++;
     try {
       return await fn.call(executor, input, callCtx);
     } finally {
-      this.inFlight[slot]!--;
+      this.inFlight[slot]--;
     }
   }
 

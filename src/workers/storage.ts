@@ -134,7 +134,7 @@ export function createStorage(url: string, opts: StorageOptions = {}): Storage {
     return new FileStorage(url, path.resolve(root));
   }
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (s3) return new S3Storage(url, s3[1]!, s3[2]!.replace(/\/+$/, ''), opts.s3 ?? {});
+  if (s3) return new S3Storage(url, s3[1], s3[2].replace(/\/+$/, ''), opts.s3 ?? {});
   throw new Error(`unsupported storage URL "${url}": use file://<dir> or s3://<bucket>/<prefix>`);
 }
 
@@ -157,9 +157,9 @@ export interface PersistOutput {
   kind?: string;
   contentType?: string;
   metadata?: Record<string, unknown>;
-  /** Defaults to the executor's `codeFingerprint`. */
+  /** Defaults to the executor's `codeFingerprint`; `null` for none. */
   codeFingerprint?: string | null;
-  /** Defaults to the executor's `promptFingerprint`. */
+  /** Defaults to the executor's `promptFingerprint`; `null` for none. */
   promptFingerprint?: string | null;
   /**
    * Inputs this output was made from. Default: every materialization the node's upstream
@@ -198,7 +198,12 @@ function encode(o: PersistOutput): { bytes: Buffer; contentType: string; ext: st
   if (o.data instanceof Uint8Array) {
     return { bytes: Buffer.from(o.data), contentType: 'application/octet-stream', ext: '.bin', kind: 'binary' };
   }
-  return { bytes: Buffer.from(JSON.stringify(o.data), 'utf8'), contentType: 'application/json', ext: '.json', kind: 'json' };
+  return {
+    bytes: Buffer.from(JSON.stringify(o.data), 'utf8'),
+    contentType: 'application/json',
+    ext: '.json',
+    kind: 'json',
+  };
 }
 
 /**
@@ -234,9 +239,14 @@ export async function persist(ctx: PersistContext, outputs: PersistOutput[]): Pr
   for (const o of outputs) {
     const enc = encode(o);
     const upstream = o.upstream ?? (await defaultUpstream());
-    const codeFingerprint = o.codeFingerprint ?? ctx.codeFingerprint ?? null;
-    const promptFingerprint = o.promptFingerprint ?? ctx.promptFingerprint ?? null;
-    const stored = await ctx.storage.put(`${base}/${o.assetKey}${suffix}${enc.ext}`, enc.bytes, o.contentType ?? enc.contentType);
+    // An explicit null means "none"; left out means the executor's.
+    const codeFingerprint = o.codeFingerprint !== undefined ? o.codeFingerprint : (ctx.codeFingerprint ?? null);
+    const promptFingerprint = o.promptFingerprint !== undefined ? o.promptFingerprint : (ctx.promptFingerprint ?? null);
+    const stored = await ctx.storage.put(
+      `${base}/${o.assetKey}${suffix}${enc.ext}`,
+      enc.bytes,
+      o.contentType ?? enc.contentType,
+    );
     const version = computeAssetVersion({
       payload: enc.bytes,
       codeFingerprint,
