@@ -8,6 +8,7 @@ import { SqlCounter } from './db/sql-counter';
 import type { RoleName } from './entities/api-key.entity';
 import { ApiKeyService } from './services/api-key.service';
 import { createLogger } from './server/logger';
+import { scaffoldExecutor } from './workers/executor-scaffold';
 
 /** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */
 async function withDatabase<T>(fn: (ds: import('typeorm').DataSource) => Promise<T>, migrate = true): Promise<T> {
@@ -107,6 +108,21 @@ export function buildCli(): Command {
         await writeFile(file, body);
         process.stdout.write(`wrote ${file}; add it to migrations/index.ts\n`);
       });
+    });
+
+  const executor = program.command('executor').description('Executor projects');
+  executor
+    .command('new <Name>')
+    .description('Write a new executor project (executor, config.yml, test, README) into ./<Name>/')
+    .option('--dir <dir>', 'folder to create it in', '.')
+    .option('--sdk <module>', 'import path of the executor SDK in the generated files')
+    .option('--force', 'write into an existing, non-empty folder', false)
+    .action(async (name: string, o: { dir: string; sdk?: string; force: boolean }) => {
+      const res = await scaffoldExecutor(name, { dir: o.dir, sdkImport: o.sdk, force: o.force });
+      for (const f of res.files) process.stdout.write(`wrote ${path.relative(process.cwd(), f) || f}\n`);
+      process.stdout.write(
+        `${res.className} is ready. Test it: npx vitest run --config ${path.relative(process.cwd(), res.root)}/vitest.config.mts\n`,
+      );
     });
 
   return program;
