@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -146,7 +147,7 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
       const key = formatPath(prefix(i), Array.isArray(e.modules) ? ['modules', j] : ['modules']);
       let mod: Record<string, unknown>;
       try {
-        mod = (await import(pathToFileURL(path.resolve(dir, m)).href)) as Record<string, unknown>;
+        mod = (await import(pathToFileURL(runnableModulePath(path.resolve(dir, m))).href)) as Record<string, unknown>;
       } catch (err) {
         return fail(key, `cannot load module "${m}": ${(err as Error).message}`);
       }
@@ -217,4 +218,16 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
     throw err;
   }
   return hosts;
+}
+
+/**
+ * A `.ts` module as this process can load it: as it is under a TypeScript-aware runner
+ * (vitest, vite-node), else its compiled twin under dist/ (`npm run build` compiles
+ * src/ and examples/), so `npx marie worker --config …` runs the same YAML on plain Node.
+ */
+export function runnableModulePath(abs: string): string {
+  if (!abs.endsWith('.ts') || __filename.endsWith('.ts')) return abs;
+  const root = path.resolve(__dirname, '../../..');
+  const compiled = path.join(root, 'dist', path.relative(root, abs)).replace(/\.ts$/, '.js');
+  return existsSync(compiled) ? compiled : abs;
 }
