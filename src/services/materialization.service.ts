@@ -69,6 +69,8 @@ export class MaterializationService {
       const A = batch.assets;
 
       // The registry: every recorded and every upstream key exists (sorted: a fixed lock order).
+      // Existing rows are not locked (DO NOTHING), so batches on the same assets do not queue here;
+      // a kind is filled in only where the registry has none.
       const kinds = new Map<string, string | null>();
       for (const a of A) if (!kinds.get(a.assetKey)) kinds.set(a.assetKey, a.kind);
       for (const u of batch.upstream) if (!kinds.has(u.assetKey)) kinds.set(u.assetKey, null);
@@ -76,10 +78,18 @@ export class MaterializationService {
       await m.query(
         `INSERT INTO assets (tenant_id, key, kind)
          SELECT $1, u.k, u.kind FROM unnest($2::text[], $3::text[]) AS u(k, kind) ORDER BY u.k
-         ON CONFLICT (tenant_id, key) DO UPDATE SET kind = EXCLUDED.kind, updated_at = now()
-           WHERE assets.kind IS NULL AND EXCLUDED.kind IS NOT NULL`,
+         ON CONFLICT (tenant_id, key) DO NOTHING`,
         [tenantId, keys, keys.map((k) => kinds.get(k) ?? null)],
       );
+      const withKind = keys.filter((k) => kinds.get(k));
+      if (withKind.length) {
+        await m.query(
+          `UPDATE assets a SET kind = u.kind, updated_at = now()
+             FROM unnest($2::text[], $3::text[]) AS u(k, kind)
+            WHERE a.tenant_id = $1 AND a.key = u.k AND a.kind IS NULL`,
+          [tenantId, withKind, withKind.map((k) => kinds.get(k) ?? null)],
+        );
+      }
 
       const inserted: MaterializationRow[] = await m.query(
         `INSERT INTO materializations AS m (tenant_id, asset_key, version, partition_key, job_id, try_number,
