@@ -22,12 +22,13 @@ export async function one(
   key: string,
   content: string,
   upstream: MaterializationView[] = [],
-  extra: Partial<RecordMaterializationsArgs['assets'][number]> & { dagId?: string; nodeTaskId?: string } = {},
+  extra: Partial<RecordMaterializationsArgs['assets'][number]> & { dagId?: string; nodeTaskId?: string; jobId?: string } = {},
 ): Promise<MaterializationView> {
-  const { dagId, nodeTaskId, ...asset } = extra;
+  const { dagId, nodeTaskId, jobId, ...asset } = extra;
   const [m] = await record(t, tenantId, {
     dagId,
     nodeTaskId,
+    jobId,
     assets: [{ assetKey: key, version: ver(content), ...asset }],
     upstreamAssets: upstream.map((u) => ({ assetKey: u.assetKey, version: u.version, partitionKey: u.partitionKey })),
   });
