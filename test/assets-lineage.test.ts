@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { one, record, ver } from './support/assets';
+import { one, record } from './support/assets';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
@@ -89,7 +89,11 @@ describe('lineage', () => {
     expect(down.downstream).toEqual(['c/y', 'c/z']);
     // Staleness and impact terminate on a cycle too.
     const impact = ok(
-      await t.gql<{ impact: { downstreamCount: number } }>('{ impact(assetKey: "c/x") { downstreamCount } }', {}, ex.key),
+      await t.gql<{ impact: { downstreamCount: number } }>(
+        '{ impact(assetKey: "c/x") { downstreamCount } }',
+        {},
+        ex.key,
+      ),
     );
     expect(impact.impact.downstreamCount).toBe(2);
     const stale = await t.gql('query ($id: ID!) { materialization(id: $id) { isStale } }', { id: y.id }, ex.key);
@@ -165,7 +169,9 @@ describe('staleness', () => {
     const stale = ok(await t.gql<Stale>(STALE, { id: text.id }, ex.key)).materialization;
     expect(stale).toEqual({
       isStale: true,
-      staleReasons: [{ cause: 'UPSTREAM_CHANGED', assetKey: 'doc/in', usedVersion: doc.version, latestVersion: doc2.version }],
+      staleReasons: [
+        { cause: 'UPSTREAM_CHANGED', assetKey: 'doc/in', usedVersion: doc.version, latestVersion: doc2.version },
+      ],
     });
   });
 
@@ -178,7 +184,9 @@ describe('staleness', () => {
     const r = ok(await t.gql<Stale>(STALE, { id: claims.id }, ex.key)).materialization;
     expect(r).toEqual({
       isStale: true,
-      staleReasons: [{ cause: 'UPSTREAM_STALE', assetKey: 's/text', usedVersion: text.version, latestVersion: text.version }],
+      staleReasons: [
+        { cause: 'UPSTREAM_STALE', assetKey: 's/text', usedVersion: text.version, latestVersion: text.version },
+      ],
     });
   });
 
@@ -195,7 +203,9 @@ describe('staleness', () => {
     const r = ok(await t.gql<Stale>(STALE, { id: old.id }, ex.key)).materialization;
     expect(r).toEqual({
       isStale: true,
-      staleReasons: [{ cause: 'CODE_CHANGED', assetKey: 'k/out', usedVersion: old.version, latestVersion: newer.version }],
+      staleReasons: [
+        { cause: 'CODE_CHANGED', assetKey: 'k/out', usedVersion: old.version, latestVersion: newer.version },
+      ],
     });
     expect(ok(await t.gql<Stale>(STALE, { id: newer.id }, ex.key)).materialization.isStale).toBe(false);
   });

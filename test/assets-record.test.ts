@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { conflict } from '../src/errors/domain-error';
 import type { MaterializationView } from '../src/services/asset-views';
 import { createBoundAssetTracker, recordMaterializations } from '../src/workers/asset-tracker';
 import { one, RECORD, record, ver, type RecordPayload } from './support/assets';
@@ -138,12 +139,12 @@ describe('recordMaterializations', () => {
       [{ assets: [{ ...base, metadata: [1, 2] }] }, 'input.assets[0].metadata'],
       [{ assets: [{ ...base, metadata: { big: 'x'.repeat(65 * 1024) } }] }, 'input.assets[0].metadata'],
       [{ assets: [base, base] }, 'input.assets[1]'],
+      [{ assets: Array.from({ length: 1001 }, (_, i) => ({ assetKey: `k/${i}`, version: 'v' })) }, 'input.assets'],
       [
-        { assets: Array.from({ length: 1001 }, (_, i) => ({ assetKey: `k/${i}`, version: 'v' })) },
-        'input.assets',
-      ],
-      [
-        { assets: [base], upstreamAssets: Array.from({ length: 1001 }, (_, i) => ({ assetKey: `u/${i}`, version: 'v' })) },
+        {
+          assets: [base],
+          upstreamAssets: Array.from({ length: 1001 }, (_, i) => ({ assetKey: `u/${i}`, version: 'v' })),
+        },
         'input.upstreamAssets',
       ],
       [
@@ -196,12 +197,26 @@ describe('recordMaterializations', () => {
         submitter.key,
       ),
     );
-    expect(made.registerAsset).toEqual({ key: 'claims/x', kind: 'json', description: 'claims', tags: { team: 'billing' } });
+    expect(made.registerAsset).toEqual({
+      key: 'claims/x',
+      kind: 'json',
+      description: 'claims',
+      tags: { team: 'billing' },
+    });
     // Absent fields are kept; given ones change.
     const updated = ok(
-      await t.gql<{ registerAsset: Record<string, unknown> }>(reg, { i: { key: 'claims/x', kind: 'table' } }, submitter.key),
+      await t.gql<{ registerAsset: Record<string, unknown> }>(
+        reg,
+        { i: { key: 'claims/x', kind: 'table' } },
+        submitter.key,
+      ),
     );
-    expect(updated.registerAsset).toEqual({ key: 'claims/x', kind: 'table', description: 'claims', tags: { team: 'billing' } });
+    expect(updated.registerAsset).toEqual({
+      key: 'claims/x',
+      kind: 'table',
+      description: 'claims',
+      tags: { team: 'billing' },
+    });
     const bad = await t.gql(reg, { i: { key: 'no spaces' } }, submitter.key);
     expect(codeOf(bad)).toBe('BAD_USER_INPUT');
     expect(bad.errors?.[0]?.extensions?.field).toBe('input.key');
@@ -283,7 +298,6 @@ describe('record hooks', () => {
     t.app.services.materializations.hooks.beforeRecord = async (manager, tenantId) => {
       // Even what the hook itself wrote is rolled back.
       await manager.query(`INSERT INTO assets (tenant_id, key) VALUES ($1, 'hook/wrote')`, [tenantId]);
-      const { conflict } = await import('../src/errors/domain-error');
       throw conflict('stale attempt');
     };
     const res = await t.gql(RECORD, { i: batch(2) }, ex.key);
@@ -339,7 +353,9 @@ describe('executor SDK', () => {
     services.materializations.hooks.beforeRecord = async () => {
       throw new Error('database away');
     };
-    const refused = await recordMaterializations(services, ex.tenantId, { assets: [{ assetKey: 'x/y', version: 'v' }] });
+    const refused = await recordMaterializations(services, ex.tenantId, {
+      assets: [{ assetKey: 'x/y', version: 'v' }],
+    });
     expect(refused).toEqual({ ok: false, materializationIds: [], alreadyRecorded: 0, error: 'database away' });
   });
 });
@@ -396,24 +412,40 @@ describe('reads', () => {
       inDagA: materializations(dagId: "dA") { totalCount }
       partitions(first: 2) { totalCount edges { node { key latest { id } } } pageInfo { hasNextPage } }
     } }`;
-    const a = ok(await t.gql<{ asset: Record<string, any> }>(q, {}, ex.key)).asset;
+    type Conn = {
+      totalCount: number;
+      edges: Array<{ node: { id: string } }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+    };
+    type A = {
+      latest: { id: string };
+      p1: { id: string };
+      none: null;
+      all: Conn;
+      onP1: Conn;
+      inDagA: Conn;
+      partitions: Omit<Conn, 'edges'> & { edges: Array<{ node: { key: string; latest: { id: string } } }> };
+    };
+    const a = ok(await t.gql<{ asset: A }>(q, {}, ex.key)).asset;
     const id = (i: number) => made[i]?.id;
     expect(a.latest).toEqual({ id: id(4) });
     expect(a.p1).toEqual({ id: id(2) });
     expect(a.none).toBeNull();
     expect(a.all.totalCount).toBe(5);
-    expect(a.all.edges.map((e: any) => e.node.id)).toEqual([id(4), id(3)]);
+    expect(a.all.edges.map((e) => e.node.id)).toEqual([id(4), id(3)]);
     expect(a.all.pageInfo.hasNextPage).toBe(true);
     expect(a.onP1.totalCount).toBe(2);
     expect(a.inDagA.totalCount).toBe(2);
     expect(a.partitions.totalCount).toBe(3);
-    expect(a.partitions.edges.map((e: any) => [e.node.key, e.node.latest.id])).toEqual([
+    expect(a.partitions.edges.map((e) => [e.node.key, e.node.latest.id])).toEqual([
       ['p1', id(2)],
       ['p2', id(1)],
     ]);
     const next = `query ($after: String) { asset(key: "doc/pages") { materializations(first: 2, after: $after) { edges { node { id } } } } }`;
-    const page2 = ok(await t.gql<{ asset: any }>(next, { after: a.all.pageInfo.endCursor }, ex.key));
-    expect(page2.asset.materializations.edges.map((e: any) => e.node.id)).toEqual([id(2), id(1)]);
+    const page2 = ok(
+      await t.gql<{ asset: { materializations: Conn } }>(next, { after: a.all.pageInfo.endCursor }, ex.key),
+    );
+    expect(page2.asset.materializations.edges.map((e) => e.node.id)).toEqual([id(2), id(1)]);
   });
 
   it('answers the nested assets query with the same number of statements for 5 and for 50 assets', async () => {

@@ -35,11 +35,19 @@ export class AssetResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<AssetConnection> {
-    return ctx.services.assets.list(tenantOf(ctx), { namespace, kind, search, first, after }) as Promise<AssetConnection>;
+    return ctx.services.assets.list(tenantOf(ctx), {
+      namespace,
+      kind,
+      search,
+      first,
+      after,
+    });
   }
 
   @Authorized('read')
-  @Query(() => [AssetSummary], { description: 'Materialization counts by asset over the last `sinceHours`, most active first.' })
+  @Query(() => [AssetSummary], {
+    description: 'Materialization counts by asset over the last `sinceHours`, most active first.',
+  })
   assetSummary(
     @Ctx() ctx: AppContext,
     @Arg('sinceHours', () => Int, { nullable: true, defaultValue: 24 }) sinceHours: number,
@@ -114,7 +122,9 @@ export class AssetResolver {
     return assetPartitionsLoader(ctx.loaders).load({ assetKey: asset.key, first: first ?? 100, after: after ?? null });
   }
 
-  @FieldResolver(() => [Asset], { description: 'Assets this one was directly derived from, over all recorded lineage.' })
+  @FieldResolver(() => [Asset], {
+    description: 'Assets this one was directly derived from, over all recorded lineage.',
+  })
   upstream(@Root() asset: AssetView, @Ctx() ctx: AppContext): Promise<AssetView[]> {
     return assetUpstreamLoader(ctx.loaders).load(asset.key);
   }

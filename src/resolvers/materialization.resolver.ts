@@ -62,7 +62,9 @@ export class MaterializationResolver {
     return materializationUpstreamLoader(ctx.loaders).load(m.id);
   }
 
-  @FieldResolver(() => MaterializationConnection, { description: 'Materializations that recorded this one as an input.' })
+  @FieldResolver(() => MaterializationConnection, {
+    description: 'Materializations that recorded this one as an input.',
+  })
   downstream(
     @Root() m: MaterializationView,
     @Ctx() ctx: AppContext,

@@ -49,7 +49,9 @@ export class LineageGraph {
   })
   upstream!: LineageRef[];
 
-  @Field(() => [String], { description: 'Keys of every asset downstream of the root within depth, whatever the direction.' })
+  @Field(() => [String], {
+    description: 'Keys of every asset downstream of the root within depth, whatever the direction.',
+  })
   downstream!: string[];
 
   @Field(() => Boolean, {

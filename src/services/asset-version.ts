@@ -37,11 +37,21 @@ export function computeAssetVersion(args: ComputeAssetVersionArgs): string {
     if (payload.length) hash.update(payload);
     hash.update(code);
     if (prompt.length) hash.update(prompt);
-    if (upstream.length) hash.update(Buffer.concat(intersperse(upstream.sort(Buffer.compare), Buffer.from('|'))));
+    if (upstream.length)
+      hash.update(
+        Buffer.concat(
+          intersperse(
+            upstream.sort((a, b) => Buffer.compare(a, b)),
+            Buffer.from('|'),
+          ),
+        ),
+      );
   } else {
     hash.update(FRAMED_PREFIX);
     for (const field of [payload, code, prompt]) hash.update(u64(field.length)).update(field);
-    const distinct = [...new Map(upstream.map((b) => [b.toString('hex'), b])).values()].sort(Buffer.compare);
+    const distinct = [...new Map(upstream.map((b) => [b.toString('hex'), b])).values()].sort((a, b) =>
+      Buffer.compare(a, b),
+    );
     hash.update(u64(distinct.length));
     for (const v of distinct) hash.update(u64(v.length)).update(v);
   }

@@ -95,7 +95,8 @@ export class AssetService {
   /** Create or update an asset's registry entry; absent fields are kept. */
   async register(tenantId: string, input: RegisterAssetArgs): Promise<AssetView> {
     assertAssetKey('input.key', input.key);
-    const has = (k: keyof RegisterAssetArgs) => Object.prototype.hasOwnProperty.call(input, k) && input[k] !== undefined;
+    const has = (k: keyof RegisterAssetArgs) =>
+      Object.prototype.hasOwnProperty.call(input, k) && input[k] !== undefined;
     if (has('kind') && input.kind !== null && (typeof input.kind !== 'string' || input.kind.length > 64)) {
       throw badInput('input.kind', 'must be at most 64 characters');
     }
@@ -123,7 +124,9 @@ export class AssetService {
         has('tags'),
       ],
     );
-    return toAssetView(rows[0] as AssetRow);
+    const row = rows[0];
+    if (!row) throw new Error(`registering ${input.key} returned no row`);
+    return toAssetView(row);
   }
 
   /** Direct neighbours over the asset edge table: `up` = inputs of each key, `down` = derived from it. */

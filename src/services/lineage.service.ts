@@ -142,7 +142,9 @@ export class LineageService {
     }
     nodes.set(assetKey, 0);
     const latest = (await this.materializations.latest(tenantId, [{ assetKey, partitionKey: null }]))[0];
-    const upstream = latest ? ((await this.materializations.upstreamRefs(tenantId, [latest.id])).get(latest.id) ?? []) : [];
+    const upstream = latest
+      ? ((await this.materializations.upstreamRefs(tenantId, [latest.id])).get(latest.id) ?? [])
+      : [];
     const byDistance = (a: [string, number], b: [string, number]) =>
       Math.abs(a[1]) - Math.abs(b[1]) || a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
     return {
@@ -268,7 +270,12 @@ export class LineageService {
         out.set(r.id, node);
       }
       if (r.up_key !== null && r.used_version !== null) {
-        node.edges.push({ upKey: r.up_key, usedVersion: r.used_version, upId: r.up_id, latestVersion: r.latest_version });
+        node.edges.push({
+          upKey: r.up_key,
+          usedVersion: r.used_version,
+          upId: r.up_id,
+          latestVersion: r.latest_version,
+        });
       }
     }
     return out;

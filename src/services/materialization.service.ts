@@ -179,16 +179,19 @@ export class MaterializationService {
              WHERE l.materialization_id < EXCLUDED.materialization_id`,
           [tenantId, assetRows.map(([k]) => k), assetRows.map(([, id]) => id.toString())],
         );
-        const partRows = [...perPartition.entries()]
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([, v]) => v);
+        const partRows = [...perPartition.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
         await m.query(
           `INSERT INTO asset_partition_latest AS l (tenant_id, asset_key, partition_key, materialization_id)
            SELECT $1, u.k, u.p, u.id FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(k, p, id)
            ON CONFLICT ON CONSTRAINT asset_partition_latest_key
              DO UPDATE SET materialization_id = EXCLUDED.materialization_id
              WHERE l.materialization_id < EXCLUDED.materialization_id`,
-          [tenantId, partRows.map((r) => r.key), partRows.map((r) => r.partition), partRows.map((r) => r.id.toString())],
+          [
+            tenantId,
+            partRows.map((r) => r.key),
+            partRows.map((r) => r.partition),
+            partRows.map((r) => r.id.toString()),
+          ],
         );
       }
 
@@ -390,12 +393,7 @@ export class MaterializationService {
             ORDER BY m.id DESC LIMIT r.n + 1
          ) x ON true
         ORDER BY r.ord, x.id::bigint DESC`,
-      [
-        tenantId,
-        reqs.map((r) => (isBigintId(r.id) ? r.id : '0')),
-        reqs.map((r) => r.after),
-        reqs.map((r) => r.first),
-      ],
+      [tenantId, reqs.map((r) => (isBigintId(r.id) ? r.id : '0')), reqs.map((r) => r.after), reqs.map((r) => r.first)],
     );
     return this.groupPages(reqs, rows);
   }

@@ -22,7 +22,11 @@ export async function one(
   key: string,
   content: string,
   upstream: MaterializationView[] = [],
-  extra: Partial<RecordMaterializationsArgs['assets'][number]> & { dagId?: string; nodeTaskId?: string; jobId?: string } = {},
+  extra: Partial<RecordMaterializationsArgs['assets'][number]> & {
+    dagId?: string;
+    nodeTaskId?: string;
+    jobId?: string;
+  } = {},
 ): Promise<MaterializationView> {
   const { dagId, nodeTaskId, jobId, ...asset } = extra;
   const [m] = await record(t, tenantId, {
@@ -43,6 +47,12 @@ export const RECORD = `mutation ($i: RecordMaterializationsInput!) {
 export interface RecordPayload {
   recordMaterializations: {
     alreadyRecorded: number;
-    materializations: Array<{ id: string; assetKey: string; version: string; partitionKey: string | null; checksum: string | null }>;
+    materializations: Array<{
+      id: string;
+      assetKey: string;
+      version: string;
+      partitionKey: string | null;
+      checksum: string | null;
+    }>;
   };
 }
