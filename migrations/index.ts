@@ -1,6 +1,12 @@
 import { Foundation1763840000000 } from './1763840000000-foundation';
+import { Assets1763841000000 } from './1763841000000-assets';
 import { DagEngine1763842000000 } from './1763842000000-dag-engine';
 import { TaskState1763843000000 } from './1763843000000-task-state';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
-export const MIGRATIONS = [Foundation1763840000000, DagEngine1763842000000, TaskState1763843000000];
+export const MIGRATIONS = [
+  Foundation1763840000000,
+  Assets1763841000000,
+  DagEngine1763842000000,
+  TaskState1763843000000,
+];

@@ -5,6 +5,10 @@ import { Dag, DagConnection, DagState, JobState } from '../schema/dag.type';
 import { SubmitDagInput } from '../schema/inputs/submit-dag.input';
 import { Job } from '../schema/job.type';
 import type { AppContext } from '../server/context';
+import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
+import { nodeKey } from '../loaders/node-key';
+import { NodeAssetStatus } from '../schema/node-asset-status.type';
+import type { NodeAssetStatusView } from '../services/asset-views';
 import { tenantOf } from '../server/context';
 
 @Resolver(() => Dag)
@@ -93,6 +97,14 @@ export class DagResolver {
     @Ctx() ctx: AppContext,
   ) {
     return toJob(await ctx.services.dagCommands.retryJob(tenantOf(ctx), dagId, taskId));
+  }
+
+  @FieldResolver(() => [NodeAssetStatus])
+  async assetStatus(@Root() dag: DagView, @Ctx() ctx: AppContext): Promise<NodeAssetStatusView[]> {
+    const jobs = await jobsByDagLoader(ctx.loaders).load(dag.id);
+    return nodeAssetStatusLoader(ctx.loaders).loadMany(jobs.map((j) => nodeKey(dag.id, j.task_id))) as Promise<
+      NodeAssetStatusView[]
+    >;
   }
 
   @FieldResolver(() => [Job])

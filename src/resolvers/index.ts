@@ -1,8 +1,12 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { ApiKeyResolver } from './api-key.resolver';
+import { AssetResolver } from './asset.resolver';
 import { DagResolver } from './dag.resolver';
 import { FleetResolver } from './fleet.resolver';
 import { JobResolver } from './job.resolver';
+import { LineageResolver } from './lineage.resolver';
+import { MaterializationResolver } from './materialization.resolver';
+import { NodeStatusResolver } from './node-status.resolver';
 import { TaskStateResolver } from './task-state.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -12,4 +16,8 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   DagResolver,
   JobResolver,
   TaskStateResolver,
+  AssetResolver,
+  MaterializationResolver,
+  LineageResolver,
+  NodeStatusResolver,
 ];

@@ -7,6 +7,12 @@ import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
 import { Dag } from '../schema/dag.type';
 import { Job, JobAttempt } from '../schema/job.type';
 import type { AppContext } from '../server/context';
+import { materializationsByNodeLoader } from '../loaders/materializations-by-node.loader';
+import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
+import { nodeKey } from '../loaders/node-key';
+import { Materialization } from '../schema/materialization.type';
+import { NodeAssetStatus } from '../schema/node-asset-status.type';
+import type { MaterializationView, NodeAssetStatusView } from '../services/asset-views';
 import { TaskStateEntry } from '../schema/task-state.type';
 import { taskStateByTask, taskStateKey } from '../loaders/task-state-by-task.loader';
 import type { StateEntry } from '../state';
@@ -28,6 +34,16 @@ export class JobResolver {
   @FieldResolver(() => [Job])
   async dependents(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<JobView[]> {
     return (await jobDependentsLoader(ctx.loaders).load(job.id)).map(toJob);
+  }
+
+  @FieldResolver(() => NodeAssetStatus)
+  assetStatus(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<NodeAssetStatusView> {
+    return nodeAssetStatusLoader(ctx.loaders).load(nodeKey(job.dagId, job.taskId));
+  }
+
+  @FieldResolver(() => [Materialization])
+  materializations(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<MaterializationView[]> {
+    return materializationsByNodeLoader(ctx.loaders).load(nodeKey(job.dagId, job.taskId));
   }
 
   @FieldResolver(() => [TaskStateEntry], { description: 'The key-value state the task stored in its latest try.' })

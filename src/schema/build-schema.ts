@@ -22,6 +22,7 @@ export function buildAppSchema(): GraphQLSchema {
   if (cached) return cached;
   const built = buildSchemaSync({
     resolvers: RESOLVERS,
+    // Input types of the contract that no argument of this branch names yet (JobInput will).
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },
       { type: BigInt, scalar: BigIntScalar },

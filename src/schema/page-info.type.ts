@@ -1,5 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 
+/** Relay page info, shared by every connection. */
 @ObjectType()
 export class PageInfo {
   @Field(() => Boolean)

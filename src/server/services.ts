@@ -10,9 +10,15 @@ import { ApiKeyService } from '../services/api-key.service';
 import { CallbackService } from '../services/callback.service';
 import { DagCommands } from '../services/dag-commands.service';
 import { DagService } from '../services/dag.service';
+import { AssetExpectationService } from '../services/asset-expectation.service';
+import { AssetService } from '../services/asset.service';
+import { LineageService } from '../services/lineage.service';
+import { MaterializationService } from '../services/materialization.service';
+import { NodeStatusService } from '../services/node-status.service';
 import { FleetService } from '../services/fleet.service';
 import { JobEngine } from '../services/job-engine';
 import { TaskStateService } from '../services/task-state.service';
+import { wireCapabilities } from './wiring';
 
 /** Long-lived services, built once per process and shared by every request. */
 export interface Services {
@@ -32,6 +38,11 @@ export interface Services {
   callbacks: CallbackService;
   /** Task state (state kernel): RunContexts for executor calls, setTaskState, taskState. */
   taskState: TaskStateService;
+  assets: AssetService;
+  materializations: MaterializationService;
+  lineage: LineageService;
+  expectations: AssetExpectationService;
+  nodeStatus: NodeStatusService;
 }
 
 export interface Infrastructure {
@@ -49,6 +60,11 @@ export function createServices(infra: Infrastructure): Services {
     keyRevoked: (id) => bus.publish('api-key-revoked', id),
   });
   const fleet = new FleetService(ds, config);
+  const assets = new AssetService(ds);
+  const materializations = new MaterializationService(ds);
+  const lineage = new LineageService(ds, config, assets, materializations);
+  const expectations = new AssetExpectationService();
+  const nodeStatus = new NodeStatusService(ds);
   const dags = new DagService(ds, config);
   fleet.queueStatsSource = (tenantId) => dags.queueStats(tenantId);
   const engine = new JobEngine(ds, config, bus);
@@ -58,5 +74,23 @@ export function createServices(infra: Infrastructure): Services {
   const dagCommands = new DagCommands(dags, engine, dispatcher);
   const taskState = TaskStateService.create(config, ds);
   taskState.dagNameOf = async (tenantId, dagId) => (await dags.get(tenantId, dagId))?.name ?? null;
-  return { ...infra, apiKeys, fleet, dags, dagCommands, engine, queues, dispatcher, callbacks, taskState };
+  const services: Services = {
+    ...infra,
+    apiKeys,
+    fleet,
+    assets,
+    materializations,
+    lineage,
+    expectations,
+    nodeStatus,
+    dags,
+    dagCommands,
+    engine,
+    queues,
+    dispatcher,
+    callbacks,
+    taskState,
+  };
+  wireCapabilities(services);
+  return services;
 }

@@ -1,4 +1,5 @@
 import { staleAttempt } from '../state/attempt-guard';
+import { createBoundAssetTracker } from './asset-tracker';
 import type { Services } from '../server/services';
 import type { AttemptRef, StartedAttempt } from '../services/job-engine';
 import type { CallContextFactory } from './worker-runtime';
@@ -27,18 +28,16 @@ export function defaultCallContexts(): CallContextFactory {
     async clearTaskState(services: Services, s: StartedAttempt) {
       await services.taskState.clearTask(s.tenantId, s.dagName, s.dagId, s.taskId);
     },
-    assetTracker(_services: Services, s: StartedAttempt) {
-      return {
+    assetTracker(services: Services, s: StartedAttempt) {
+      return createBoundAssetTracker(services, {
+        tenantId: s.tenantId,
         dagId: s.dagId,
         nodeTaskId: s.taskId,
-        upstream: async () => [],
-        record: async () => ({
-          ok: false,
-          materializationIds: [],
-          alreadyRecorded: 0,
-          error: 'asset tracking is not configured',
-        }),
-      };
+        jobId: s.jobId,
+        tryNumber: s.tryNumber,
+        upstreamNodeTaskIds: s.upstreamTaskIds,
+        partitionKey: s.partitionKey,
+      });
     },
   };
 }

@@ -1,20 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { JSONScalar } from '../scalars';
-
-@InputType()
-export class AssetExpectationInput {
-  @Field(() => String)
-  key!: string;
-
-  @Field(() => String, { nullable: true })
-  kind?: string | null;
-
-  @Field(() => Boolean, { nullable: true, defaultValue: false })
-  isPrimary?: boolean | null;
-
-  @Field(() => Boolean, { nullable: true, defaultValue: true })
-  isRequired?: boolean | null;
-}
+import { AssetExpectationInput } from './asset-expectation.input';
 
 @InputType()
 export class JobInput {

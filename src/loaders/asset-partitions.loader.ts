@@ -1,0 +1,23 @@
+import DataLoader from 'dataloader';
+import type { PartitionView } from '../services/asset.service';
+import type { ConnectionView } from '../services/asset-views';
+import type { Loaders } from './index';
+
+export interface PartitionPageKey {
+  assetKey: string;
+  first: number;
+  after: string | null;
+}
+
+/** `Asset.partitions(...)` pages of many assets in one statement. */
+export const assetPartitionsLoader = (
+  loaders: Loaders,
+): DataLoader<PartitionPageKey, ConnectionView<PartitionView>, string> =>
+  loaders.get(
+    'assetPartitions',
+    (services, tenantId) =>
+      new DataLoader<PartitionPageKey, ConnectionView<PartitionView>, string>(
+        (keys) => services.assets.partitionPages(tenantId, keys),
+        { cacheKeyFn: (k) => JSON.stringify([k.assetKey, k.first, k.after]) },
+      ),
+  );

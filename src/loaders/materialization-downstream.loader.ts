@@ -1,0 +1,22 @@
+import DataLoader from 'dataloader';
+import type { ConnectionView, MaterializationView } from '../services/asset-views';
+import type { Loaders } from './index';
+
+export interface DownstreamPageKey {
+  id: string;
+  first: number;
+  after: string | null;
+}
+
+/** `Materialization.downstream(...)` pages of many materializations in one statement. */
+export const materializationDownstreamLoader = (
+  loaders: Loaders,
+): DataLoader<DownstreamPageKey, ConnectionView<MaterializationView>, string> =>
+  loaders.get(
+    'materializationDownstream',
+    (services, tenantId) =>
+      new DataLoader<DownstreamPageKey, ConnectionView<MaterializationView>, string>(
+        (keys) => services.materializations.downstreamPages(tenantId, keys),
+        { cacheKeyFn: (k) => JSON.stringify([k.id, k.first, k.after]) },
+      ),
+  );

@@ -1,0 +1,34 @@
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { assetByKeyLoader } from '../loaders/asset-by-key.loader';
+import { Asset } from '../schema/asset.type';
+import { ImpactReport, LineageDirection, LineageGraph, LineageNode } from '../schema/lineage.type';
+import type { AppContext } from '../server/context';
+import { tenantOf } from '../server/context';
+import type { AssetView } from '../services/asset-views';
+import type { ImpactReportView, LineageGraphView } from '../services/lineage.service';
+
+@Resolver(() => LineageNode)
+export class LineageResolver {
+  @Authorized('read')
+  @Query(() => LineageGraph, { description: 'NOT_FOUND for an unknown asset; depth 1 to 50, else BAD_USER_INPUT.' })
+  lineage(
+    @Arg('assetKey', () => String) assetKey: string,
+    @Ctx() ctx: AppContext,
+    @Arg('direction', () => LineageDirection, { nullable: true, defaultValue: LineageDirection.UPSTREAM })
+    direction: LineageDirection,
+    @Arg('depth', () => Int, { nullable: true, defaultValue: 10 }) depth: number,
+  ): Promise<LineageGraphView> {
+    return ctx.services.lineage.lineage(tenantOf(ctx), assetKey, direction ?? LineageDirection.UPSTREAM, depth ?? 10);
+  }
+
+  @Authorized('read')
+  @Query(() => ImpactReport, { description: 'NOT_FOUND for an unknown asset.' })
+  impact(@Arg('assetKey', () => String) assetKey: string, @Ctx() ctx: AppContext): Promise<ImpactReportView> {
+    return ctx.services.lineage.impact(tenantOf(ctx), assetKey);
+  }
+
+  @FieldResolver(() => Asset, { nullable: true })
+  asset(@Root() node: { assetKey: string }, @Ctx() ctx: AppContext): Promise<AssetView | null> {
+    return assetByKeyLoader(ctx.loaders).load(node.assetKey);
+  }
+}

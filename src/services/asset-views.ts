@@ -1,0 +1,197 @@
+import { badInput } from '../errors/domain-error';
+
+/** What services hand to resolvers and to other code (the DAG engine, the SDK). */
+export interface AssetView {
+  key: string;
+  namespace: string;
+  kind: string | null;
+  description: string | null;
+  tags: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MaterializationView {
+  id: string;
+  assetKey: string;
+  version: string;
+  partitionKey: string | null;
+  jobId: string | null;
+  tryNumber: number | null;
+  dagId: string | null;
+  nodeTaskId: string | null;
+  storageEventId: string | null;
+  kind: string | null;
+  /** Digits (a 64-bit integer). */
+  sizeBytes: string | null;
+  checksum: string | null;
+  uri: string | null;
+  metadata: Record<string, unknown> | null;
+  codeFingerprint: string | null;
+  promptFingerprint: string | null;
+  createdAt: Date;
+}
+
+export interface LineageRefView {
+  assetKey: string;
+  version: string;
+  partitionKey: string | null;
+  /** The materialization that produced that version (the latest such), when recorded here. */
+  materialization: MaterializationView | null;
+}
+
+export type StaleCauseName = 'UPSTREAM_CHANGED' | 'UPSTREAM_STALE' | 'CODE_CHANGED';
+
+export interface StaleReasonView {
+  cause: StaleCauseName;
+  assetKey: string;
+  usedVersion: string | null;
+  latestVersion: string | null;
+}
+
+export interface NodeAssetStatusView {
+  dagId: string;
+  nodeTaskId: string;
+  expectedAssets: string[];
+  requiredAssets: string[];
+  materializedAssets: string[];
+  missingRequiredAssets: string[];
+  completionPercentage: number;
+  isComplete: boolean;
+}
+
+export interface ConnectionView<T> {
+  edges: Array<{ node: T; cursor: string }>;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number;
+}
+
+/** `[A-Za-z0-9_./-]`, 1 to 255 characters (DESIGN.md "Assets"). */
+export const ASSET_KEY = /^[A-Za-z0-9_./-]{1,255}$/;
+/** 1 to 128 printable ASCII characters. */
+export const VERSION = /^[\x20-\x7E]{1,128}$/;
+
+export function assertAssetKey(field: string, key: unknown): asserts key is string {
+  if (typeof key !== 'string' || !ASSET_KEY.test(key)) {
+    throw badInput(field, 'an asset key is 1 to 255 characters of [A-Za-z0-9_./-]');
+  }
+}
+
+/** Columns of `materializations` (aliased `m`) in the order `toMaterializationView` reads. */
+export const MAT_COLUMNS = `m.id::text AS id, m.asset_key, m.version, m.partition_key, m.job_id, m.try_number,
+  m.dag_id, m.node_task_id, m.storage_event_id, m.kind, m.size_bytes::text AS size_bytes, m.checksum, m.uri,
+  m.metadata, m.code_fingerprint, m.prompt_fingerprint, m.created_at`;
+
+export interface MaterializationRow {
+  id: string;
+  asset_key: string;
+  version: string;
+  partition_key: string | null;
+  job_id: string | null;
+  try_number: number | null;
+  dag_id: string | null;
+  node_task_id: string | null;
+  storage_event_id: string | null;
+  kind: string | null;
+  size_bytes: string | null;
+  checksum: string | null;
+  uri: string | null;
+  metadata: Record<string, unknown> | null;
+  code_fingerprint: string | null;
+  prompt_fingerprint: string | null;
+  created_at: Date;
+}
+
+export function toMaterializationView(r: MaterializationRow): MaterializationView {
+  return {
+    id: String(r.id),
+    assetKey: r.asset_key,
+    version: r.version,
+    partitionKey: r.partition_key,
+    jobId: r.job_id,
+    tryNumber: r.try_number,
+    dagId: r.dag_id,
+    nodeTaskId: r.node_task_id,
+    storageEventId: r.storage_event_id,
+    kind: r.kind,
+    sizeBytes: r.size_bytes,
+    checksum: r.checksum,
+    uri: r.uri,
+    metadata: r.metadata,
+    codeFingerprint: r.code_fingerprint,
+    promptFingerprint: r.prompt_fingerprint,
+    createdAt: r.created_at,
+  };
+}
+
+export const ASSET_COLUMNS = `a.key, a.namespace, a.kind, a.description, a.tags, a.created_at, a.updated_at`;
+
+export interface AssetRow {
+  key: string;
+  namespace: string;
+  kind: string | null;
+  description: string | null;
+  tags: unknown;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toAssetView(r: AssetRow): AssetView {
+  return {
+    key: r.key,
+    namespace: r.namespace,
+    kind: r.kind,
+    description: r.description,
+    tags: r.tags,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Opaque cursors: base64url of the sort key. */
+export const encodeCursor = (sortKey: string): string => Buffer.from(sortKey, 'utf8').toString('base64url');
+
+export function decodeCursor(field: string, cursor: string | null | undefined): string | null {
+  if (cursor == null) return null;
+  if (!/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) throw badInput(field, 'not a cursor this query gave');
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+
+/** A cursor over a bigint id. */
+export function decodeIdCursor(field: string, cursor: string | null | undefined): string | null {
+  const raw = decodeCursor(field, cursor);
+  if (raw === null) return null;
+  if (!/^\d{1,19}$/.test(raw)) throw badInput(field, 'not a cursor this query gave');
+  return raw;
+}
+
+export function assertFirst(field: string, first: number | null | undefined, fallback: number, max = 1000): number {
+  const n = first ?? fallback;
+  if (!Number.isInteger(n) || n < 0 || n > max) throw badInput(field, `must be 0 to ${max}`);
+  return n;
+}
+
+/** A page of `rows` (one extra fetched to know whether there is a next page). */
+export function toConnection<T>(
+  rows: T[],
+  first: number,
+  totalCount: number,
+  cursorOf: (row: T) => string,
+  hasPrevious: boolean,
+): ConnectionView<T> {
+  const page = rows.slice(0, first);
+  const edges = page.map((node) => ({ node, cursor: cursorOf(node) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      hasPreviousPage: hasPrevious,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+    totalCount,
+  };
+}
+
+/** Bigint ids arrive from clients as strings; anything else reads as missing. */
+export const isBigintId = (id: string): boolean => /^\d{1,18}$/.test(id);
