@@ -20,8 +20,8 @@ interface Claimed {
  * Postgres to their executor's BullMQ queue, by priority then level. A claim bumps the
  * job's dispatch number in one guarded UPDATE (SKIP LOCKED), so each dispatch is
  * enqueued once whichever process claims it. Redis is not a store of record: a dispatch
- * whose BullMQ job vanished (Redis flushed, a crash between claim and add) is enqueued
- * again under the same id.
+ * whose BullMQ job vanished (Redis flushed, a crash between claim and add) or was taken
+ * by a worker that never started it is enqueued again as the next dispatch.
  */
 export class Dispatcher {
   private running: Promise<void> | null = null;
@@ -143,17 +143,28 @@ export class Dispatcher {
        RETURNING j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`,
       [this.config.timings.leaseMs, limit],
     );
-    const missing: Claimed[] = [];
+    const lost: string[] = [];
     for (const r of rows) {
       const q = this.queues.get(queueName(r.executor, r.requires_gpu));
       const existing = await q.getJob(bullJobId({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch }));
-      if (!existing) missing.push(r);
+      const state = existing ? await existing.getState() : 'missing';
+      // Still queued: leave it. Missing, or taken by a worker that never started it: lost.
+      if (!['waiting', 'prioritized', 'delayed', 'waiting-children'].includes(state)) lost.push(r.id);
     }
-    if (missing.length) {
-      this.log.warn({ count: missing.length }, 're-enqueueing dispatches that Redis lost');
-      await this.enqueue(missing);
+    if (lost.length === 0) return 0;
+    // A new dispatch number: whatever is left of the old one in Redis is refused at start.
+    const again: Claimed[] = await sqlRows(
+      this.ds,
+      `UPDATE jobs SET dispatch = dispatch + 1, dispatched_at = now()
+       WHERE id = ANY($1::uuid[]) AND state IN ('CREATED','RETRY') AND dispatched_at IS NOT NULL
+       RETURNING id, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level`,
+      [lost],
+    );
+    if (again.length) {
+      this.log.warn({ count: again.length }, 're-enqueueing dispatches that Redis lost');
+      await this.enqueue(again);
     }
-    return missing.length;
+    return again.length;
   }
 
   async close(): Promise<void> {

@@ -319,6 +319,17 @@ export class JobEngine {
     });
   }
 
+  /** A dispatch a worker fetched but will not start: make the job claimable again. */
+  async releaseDispatch(jobId: string, tryNumber: number, dispatch: number): Promise<boolean> {
+    const released = await sqlRows(
+      this.ds,
+      `UPDATE jobs SET dispatched_at = NULL WHERE id = $1 AND try_number = $2 AND dispatch = $3 AND state IN ('CREATED','RETRY')
+       RETURNING 1`,
+      [jobId, tryNumber, dispatch],
+    );
+    return released.length > 0;
+  }
+
   /** Extend the lease of a running attempt; false when it is no longer ours. */
   async renewLease(a: AttemptRef): Promise<boolean> {
     const rows: unknown[] = await sqlRows(

@@ -166,9 +166,13 @@ export class WorkerRuntime {
   }
 
   private async process(inv: ExecutorInvoker, job: BullJob<DispatchPayload>): Promise<void> {
-    if (this.stopped) return;
     const p = job.data;
     const { engine, dispatcher, log } = this.services;
+    if (this.stopped) {
+      // Fetched while stopping: give the dispatch back so another worker gets it at once.
+      if (await engine.releaseDispatch(p.jobId, p.tryNumber, p.dispatch)) await dispatcher.kick();
+      return;
+    }
     const started = await engine.startAttempt(p.jobId, p.tryNumber, p.dispatch, this.id);
     if (!started) return; // stale, duplicate or cancelled: nothing to do
     const ref: AttemptRef = {
@@ -241,7 +245,11 @@ export class WorkerRuntime {
     }
     for (const r of this.running.values()) {
       r.controller.abort(new Error('worker stopping'));
-      const ok = await this.services.engine.requeueAttempt(r.ref, 'HANDED_BACK').catch(() => false);
+      const ok = await this.services.engine.requeueAttempt(r.ref, 'HANDED_BACK').catch((err: unknown) => {
+        this.services.log.warn({ err, jobId: r.ref.jobId }, 'could not hand back a job; its lease will expire instead');
+        return false;
+      });
+      this.services.log.info({ jobId: r.ref.jobId, handedBack: ok }, 'handed back a running job');
       if (ok) await this.services.dispatcher.kick();
     }
     await Promise.all(this.bullWorkers.map((w) => w.close(true).catch(() => undefined)));
