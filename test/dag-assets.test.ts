@@ -116,7 +116,7 @@ describe('jobs and assets', () => {
       [tenantId, id],
     );
     expect(events).toHaveLength(1);
-    expect(events[0]!.payload.incompleteNodes).toMatchObject([
+    expect(events[0].payload.incompleteNodes).toMatchObject([
       { nodeTaskId: 'classify', missingRequiredAssets: ['classify/document_type'] },
     ]);
   });
@@ -194,7 +194,7 @@ describe('scheduling', () => {
       [tenantId, id],
     );
     expect(d.state).toBe('COMPLETED');
-    expect(rows[0]!.started_at.getTime()).toBeGreaterThanOrEqual(startAfter.getTime() - 5);
+    expect(rows[0].started_at.getTime()).toBeGreaterThanOrEqual(startAfter.getTime() - 5);
   });
 
   it('purges a finished DAG after the latest keepUntil of its jobs; its materializations stay', async () => {
