@@ -9,6 +9,7 @@ import { startApp, type App, type Role } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import type { RoleName } from '../../src/entities/api-key.entity';
 import { createLogger } from '../../src/server/logger';
+import type { ExecutorInvoker } from '../../src/workers/executor-context';
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
@@ -66,11 +67,11 @@ export function testConfig(overrides: Record<string, string | undefined> = {}) {
 }
 
 export async function startTestApp(
-  opts: { roles?: Role[]; env?: Record<string, string | undefined> } = {},
+  opts: { roles?: Role[]; env?: Record<string, string | undefined>; executors?: ExecutorInvoker[] } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
   const log = createLogger(config.logLevel);
-  const app = await startApp({ config, log, roles: opts.roles ?? ['api'] });
+  const app = await startApp({ config, log, roles: opts.roles ?? ['api'], executors: opts.executors });
   const port = app.api?.port ?? 0;
   const url = `http://127.0.0.1:${port}/graphql`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
