@@ -53,10 +53,7 @@ beforeAll(async () => {
   cpu = await startTestApp({
     roles: ['worker'],
     env: workerEnv(cpuId, path.join(tmp, 'missing', 'nvidia-smi')),
-    executors: [
-      routed(),
-      new ExecutorHost(new ProgressExecutor({ metas: { name: PROGRESS } }), { concurrency: 1 }),
-    ],
+    executors: [routed(), new ExecutorHost(new ProgressExecutor({ metas: { name: PROGRESS } }), { concurrency: 1 })],
   });
   ({ key: reader } = await api.tenant('reader'));
   ({ key: submitter } = await api.tenant('submitter'));

@@ -186,7 +186,7 @@ export class WorkerRuntime {
     } else if (this.probe.healthy && this.paused) {
       this.paused = false;
       for (const w of this.bullWorkers) {
-        if (w.isRunning()) w.resume();
+        if (w.isRunning()) void w.resume();
         else w.run().catch((err: unknown) => this.services.log.warn({ err }, 'bullmq worker run failed'));
       }
       this.services.log.info({ workerId: this.id }, 'GPU health check passes again: taking jobs');
