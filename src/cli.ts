@@ -9,6 +9,7 @@ import type { RoleName } from './entities/api-key.entity';
 import { ApiKeyService } from './services/api-key.service';
 import { createLogger } from './server/logger';
 import { scaffoldExecutor } from './workers/executor-scaffold';
+import { serve } from './main';
 
 /** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */
 async function withDatabase<T>(fn: (ds: import('typeorm').DataSource) => Promise<T>, migrate = true): Promise<T> {
@@ -108,6 +109,14 @@ export function buildCli(): Command {
         await writeFile(file, body);
         process.stdout.write(`wrote ${file}; add it to migrations/index.ts\n`);
       });
+    });
+
+  program
+    .command('worker')
+    .description('Run a worker with the executors of a YAML file (several per worker, each with its concurrency)')
+    .option('--config <file>', 'executors YAML (default: WORKER_CONFIG)')
+    .action(async (o: { config?: string }) => {
+      await serve(['worker'], o.config);
     });
 
   const executor = program.command('executor').description('Executor projects');

@@ -1,22 +1,51 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
-import { ALL_ROLES, startApp, type Role } from './app';
-import { ConfigError, loadConfig } from './config/config';
+import type { Logger } from 'pino';
+import { ALL_ROLES, startApp, type App, type Role } from './app';
+import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { RedisUnavailableError } from './server/redis';
 import { createLogger } from './server/logger';
+import type { ExecutorInvoker } from './workers/executor-context';
+import { ExecutorConfigFileError, loadExecutorConfig } from './workers/executor-config';
 
-/** Entry point: `node dist/src/main.js --role api|worker|scheduler|all`. */
-export async function main(argv = process.argv): Promise<void> {
-  const program = new Command()
-    .name('marie-server')
-    .addOption(
-      new Option('--role <role>', 'which role to run').choices(['api', 'worker', 'scheduler', 'all']).default('all'),
-    )
-    .parse(argv);
-  const role = program.opts<{ role: string }>().role;
-  const roles: readonly Role[] = role === 'all' ? ALL_ROLES : [role as Role];
+/**
+ * The executors of a worker's YAML file (`--config`, else WORKER_CONFIG); none without one.
+ * Outputs go to STORAGE_URL (S3 settings shared with the task-state store).
+ */
+export async function loadWorkerExecutors(
+  config: AppConfig,
+  log: Logger,
+  file: string | undefined = config.workerConfig,
+): Promise<ExecutorInvoker[]> {
+  if (!file) return [];
+  const { s3 } = config.taskState;
+  const hosts = await loadExecutorConfig(file, {
+    storageUrl: config.storageUrl,
+    s3: {
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      credentials:
+        s3.accessKeyId && s3.secretAccessKey
+          ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+          : undefined,
+    },
+    log,
+  });
+  log.info(
+    { file, executors: hosts.map((h) => ({ name: h.name, concurrency: h.concurrency, gpu: h.requiresGpu })) },
+    'executors loaded',
+  );
+  return hosts;
+}
 
-  let config;
+/**
+ * Start the given roles (the worker with the executors of `workerConfig` or WORKER_CONFIG)
+ * and stop gracefully on SIGTERM / SIGINT (the worker finishes or hands back its jobs and
+ * closes every executor), exiting 0.
+ */
+export async function serve(roles: readonly Role[], workerConfig?: string): Promise<App> {
+  let config: AppConfig;
   try {
     config = loadConfig();
   } catch (err) {
@@ -27,10 +56,23 @@ export async function main(argv = process.argv): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  let app;
+  let executors: ExecutorInvoker[] = [];
+  if (roles.includes('worker')) {
+    try {
+      executors = await loadWorkerExecutors(config, log, workerConfig ?? config.workerConfig);
+    } catch (err) {
+      if (err instanceof ExecutorConfigFileError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+  }
+  let app: App;
   try {
-    app = await startApp({ config, log, roles });
+    app = await startApp({ config, log, roles, executors });
   } catch (err) {
+    await Promise.allSettled(executors.map(async (e) => e.close?.()));
     if (err instanceof RedisUnavailableError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
@@ -62,6 +104,20 @@ export async function main(argv = process.argv): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  return app;
+}
+
+/** Entry point: `node dist/src/main.js --role api|worker|scheduler|all` (executors from WORKER_CONFIG). */
+export async function main(argv = process.argv): Promise<void> {
+  const program = new Command()
+    .name('marie-server')
+    .addOption(
+      new Option('--role <role>', 'which role to run').choices(['api', 'worker', 'scheduler', 'all']).default('all'),
+    )
+    .parse(argv);
+  const role = program.opts<{ role: string }>().role;
+  const roles: readonly Role[] = role === 'all' ? ALL_ROLES : [role as Role];
+  await serve(roles);
 }
 
 if (require.main === module) void main();

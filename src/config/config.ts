@@ -44,6 +44,8 @@ const schema = z.object({
   WORKER_GRACE_MS: int(0).default(10_000),
   NOOP_CONCURRENCY: int(1, 1000).default(8),
   WORKER_CONFIG: z.string().optional(),
+  NVIDIA_SMI_PATH: z.string().min(1).default('nvidia-smi'),
+  EXECUTOR_STATUS_TIMEOUT_MS: int(10, 60_000).default(2_000),
   LINEAGE_NODE_CAP: int(1).default(10_000),
   EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
   DAG_RETENTION_DAYS: z.coerce.number().positive().default(30),
@@ -84,6 +86,10 @@ export type AppConfig = Readonly<{
   workerGraceMs: number;
   noopConcurrency: number;
   workerConfig: string | undefined;
+  /** The nvidia-smi a worker runs to find its GPUs (a name on PATH or a path). */
+  nvidiaSmiPath: string;
+  /** How long GET /api/executors/:name/status waits for a worker's reply. */
+  executorStatusTimeoutMs: number;
   lineageNodeCap: number;
   eventRetentionDays: number;
   dagRetentionDays: number;
@@ -161,6 +167,8 @@ export function loadConfig(
     workerGraceMs: c.WORKER_GRACE_MS,
     noopConcurrency: c.NOOP_CONCURRENCY,
     workerConfig: c.WORKER_CONFIG,
+    nvidiaSmiPath: c.NVIDIA_SMI_PATH,
+    executorStatusTimeoutMs: c.EXECUTOR_STATUS_TIMEOUT_MS,
     lineageNodeCap: c.LINEAGE_NODE_CAP,
     eventRetentionDays: c.EVENT_RETENTION_DAYS,
     dagRetentionDays: c.DAG_RETENTION_DAYS,

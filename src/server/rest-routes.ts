@@ -33,8 +33,37 @@ function sendError(res: express.Response, err: unknown, services: Services): voi
   });
 }
 
-/** The seed's monitoring call for tools that poll: GET /api/jobs?dag_id=… */
+/**
+ * The seed's monitoring calls for tools that poll: GET /api/jobs?dag_id=…, and its health
+ * routes: GET /api/executors/:name/status (answered by a live worker hosting the executor,
+ * over Redis, without a model call; 503 `{ status: 'unavailable' }` when none answers in
+ * time, 503 with the reply when the only answers are unhealthy) and GET /api/deployment-status.
+ */
 export function installRestRoutes(app: express.Express, services: Services): void {
+  app.get('/api/executors/:name/status', async (req, res) => {
+    try {
+      await principalFor(services, req, 'read');
+      const name = req.params.name;
+      const reply = await services.deployment.executorStatus(name);
+      if (!reply) {
+        res.status(503).json({ executor: name, status: 'unavailable', error: 'no live worker hosts this executor' });
+        return;
+      }
+      res.status(reply.status === 'ok' ? 200 : 503).json(reply);
+    } catch (err) {
+      sendError(res, err, services);
+    }
+  });
+
+  app.get('/api/deployment-status', async (req, res) => {
+    try {
+      await principalFor(services, req, 'read');
+      res.json(await services.deployment.deploymentStatus());
+    } catch (err) {
+      sendError(res, err, services);
+    }
+  });
+
   app.get('/api/jobs', async (req, res) => {
     try {
       const principal = await principalFor(services, req, 'read');

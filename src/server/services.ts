@@ -16,6 +16,7 @@ import { LineageService } from '../services/lineage.service';
 import { MaterializationService } from '../services/materialization.service';
 import { NodeStatusService } from '../services/node-status.service';
 import { FleetService } from '../services/fleet.service';
+import { DeploymentService } from '../services/deployment.service';
 import { JobEngine } from '../services/job-engine';
 import { TaskStateService } from '../services/task-state.service';
 import { wireCapabilities } from './wiring';
@@ -30,6 +31,8 @@ export interface Services {
   sql: SqlCounter;
   apiKeys: ApiKeyService;
   fleet: FleetService;
+  /** Executor status over Redis and the deployment status (the seed's health routes). */
+  deployment: DeploymentService;
   dags: DagService;
   dagCommands: DagCommands;
   engine: JobEngine;
@@ -78,6 +81,7 @@ export function createServices(infra: Infrastructure): Services {
     ...infra,
     apiKeys,
     fleet,
+    deployment: new DeploymentService(bus, fleet, config),
     assets,
     materializations,
     lineage,

@@ -30,11 +30,14 @@ export interface GpuProbe {
   healthy: boolean;
 }
 
-/** Ask nvidia-smi (on PATH) for the GPUs; none installed is a normal answer. */
-export function detectGpus(timeoutMs = 5_000): Promise<GpuProbe> {
+/**
+ * Ask nvidia-smi for the GPUs; none installed is a normal answer. `command` is a name
+ * looked up on PATH (the default) or a path (config NVIDIA_SMI_PATH).
+ */
+export function detectGpus(timeoutMs = 5_000, command = 'nvidia-smi'): Promise<GpuProbe> {
   return new Promise((resolve) => {
     execFile(
-      'nvidia-smi',
+      command,
       ['--query-gpu=index,name,memory.total,memory.used,utilization.gpu', '--format=csv,noheader,nounits'],
       { timeout: timeoutMs },
       (err, stdout) => {

@@ -5,12 +5,19 @@ import type { Redis } from 'ioredis';
 import { queueName, type DispatchPayload } from '../jobs/queues';
 import { createRedis } from '../server/redis';
 import type { Services } from '../server/services';
+import {
+  EXECUTOR_STATUS_REQUEST,
+  executorStatusReplyChannel,
+  type ExecutorStatusReply,
+  type ExecutorStatusRequest,
+} from '../services/deployment.service';
 import type { AttemptRef, StartedAttempt } from '../services/job-engine';
 import { createNoopExecutor } from './builtin/noop.executor';
 import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from './executor-context';
 import { detectGpus, type GpuProbe } from './gpu';
 
 interface Running {
+  executor: string;
   ref: AttemptRef;
   controller: AbortController;
   done: Promise<void>;
@@ -56,6 +63,7 @@ export class WorkerRuntime {
   private stopped = false;
   private paused = false;
   private unsubscribeCancel: (() => Promise<void>) | null = null;
+  private unsubscribeStatus: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly services: Services,
@@ -84,8 +92,43 @@ export class WorkerRuntime {
     return this.probe.gpus.length > 0 && this.probe.healthy;
   }
 
+  private probeGpus(): Promise<GpuProbe> {
+    return detectGpus(5_000, this.services.config.nvidiaSmiPath);
+  }
+
+  /** What GET /api/executors/:name/status hears from this worker (no model call). */
+  statusOf(executor: string): ExecutorStatusReply | null {
+    const inv = this.invokers.find((i) => i.name === executor);
+    if (!inv || this.stopped) return null;
+    const replicas = (inv as { replicas?: unknown }).replicas;
+    return {
+      executor,
+      workerId: this.id,
+      status: this.probe.healthy && !this.paused ? 'ok' : 'unhealthy',
+      activeJobs: [...this.running.values()].filter((r) => r.executor === executor).length,
+      concurrency: inv.concurrency,
+      gpus: this.probe.gpus,
+      replicas: Array.isArray(replicas) ? replicas.length : 1,
+    };
+  }
+
   async start(): Promise<void> {
-    this.probe = await detectGpus();
+    this.probe = await this.probeGpus();
+    // A GPU that fails its health check at start: no queue runs until it passes.
+    this.paused = !this.probe.healthy;
+    this.unsubscribeStatus = await this.services.bus.subscribe(EXECUTOR_STATUS_REQUEST, (msg) => {
+      let req: ExecutorStatusRequest;
+      try {
+        req = JSON.parse(msg) as ExecutorStatusRequest;
+      } catch {
+        return;
+      }
+      const reply = typeof req?.requestId === 'string' ? this.statusOf(String(req.executor)) : null;
+      if (!reply) return;
+      this.services.bus
+        .publish(executorStatusReplyChannel(req.requestId), JSON.stringify(reply))
+        .catch((err: unknown) => this.services.log.warn({ err }, 'executor status reply failed'));
+    });
     this.unsubscribeCancel = await this.services.bus.subscribe('cancel', (msg) => {
       let ids: unknown;
       try {
@@ -109,7 +152,7 @@ export class WorkerRuntime {
           prefix: config.queuePrefix,
           concurrency: inv.concurrency,
           maxStalledCount: 0,
-          autorun: !(name.endsWith('.gpu') && !this.probe.healthy),
+          autorun: this.probe.healthy,
         });
         w.on('error', (err) => this.services.log.warn({ err: err.message, queue: name }, 'bullmq worker error'));
         this.bullWorkers.push(w);
@@ -119,7 +162,7 @@ export class WorkerRuntime {
     const tick = async () => {
       if (this.stopped) return;
       try {
-        this.probe = await detectGpus();
+        this.probe = await this.probeGpus();
         this.applyHealth();
         await this.heartbeat();
       } catch (err) {
@@ -142,7 +185,11 @@ export class WorkerRuntime {
       this.services.log.warn({ workerId: this.id }, 'GPU health check failed: not taking jobs');
     } else if (this.probe.healthy && this.paused) {
       this.paused = false;
-      for (const w of this.bullWorkers) void w.resume();
+      for (const w of this.bullWorkers) {
+        if (w.isRunning()) void w.resume();
+        else w.run().catch((err: unknown) => this.services.log.warn({ err }, 'bullmq worker run failed'));
+      }
+      this.services.log.info({ workerId: this.id }, 'GPU health check passes again: taking jobs');
     }
   }
 
@@ -184,7 +231,7 @@ export class WorkerRuntime {
     const controller = new AbortController();
     let release!: () => void;
     const done = new Promise<void>((r) => (release = r));
-    this.running.set(started.jobId, { ref, controller, done });
+    this.running.set(started.jobId, { executor: inv.name, ref, controller, done });
     const lease = setInterval(() => {
       engine
         .renewLease(ref)
@@ -255,6 +302,7 @@ export class WorkerRuntime {
     await Promise.all(this.bullWorkers.map((w) => w.close(true).catch(() => undefined)));
     for (const c of this.connections) c.disconnect();
     await this.unsubscribeCancel?.();
+    await this.unsubscribeStatus?.();
     await Promise.all(this.invokers.map(async (i) => i.close?.().catch(() => undefined)));
     await this.services.ds.query(`DELETE FROM workers WHERE id = $1`, [this.id]).catch(() => undefined);
   }
