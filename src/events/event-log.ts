@@ -30,8 +30,8 @@ export async function appendEvents(m: EntityManager, tenantId: string, events: N
 
 /**
  * Delete stamped events older than `retentionSeconds` (at most `limit` per call) and
- * raise `relay_state.trimmed_through` to the highest position deleted, in one statement:
- * a resume cursor below that mark is refused (CURSOR_EXPIRED). Returns the rows deleted.
+ * raise each tenant's `event_log_trim.trimmed_through` to the highest position deleted,
+ * in one statement: a resume cursor below that mark is refused (CURSOR_EXPIRED). Returns the rows deleted.
  */
 export async function trimEventLog(m: SqlRunner, retentionSeconds: number, limit = 5000): Promise<number> {
   const found = await rows<{ n: string }>(
@@ -41,10 +41,12 @@ export async function trimEventLog(m: SqlRunner, retentionSeconds: number, limit
          SELECT id FROM event_log
          WHERE created_at < now() - make_interval(secs => $1::double precision) AND position IS NOT NULL
          LIMIT $2)
-       RETURNING position),
+       RETURNING tenant_id, position),
      u AS (
-       UPDATE relay_state SET trimmed_through = GREATEST(trimmed_through, (SELECT max(position) FROM d))
-       WHERE id = 1 AND EXISTS (SELECT 1 FROM d))
+       INSERT INTO event_log_trim (tenant_id, trimmed_through)
+       SELECT tenant_id, max(position) FROM d GROUP BY tenant_id
+       ON CONFLICT (tenant_id) DO UPDATE
+         SET trimmed_through = GREATEST(event_log_trim.trimmed_through, EXCLUDED.trimmed_through))
      SELECT count(*)::text AS n FROM d`,
     [retentionSeconds, limit],
   );

@@ -67,6 +67,8 @@ type Listener = (events: HubEvent[]) => void;
 interface TenantTopic {
   listeners: Set<Listener>;
   ready: Promise<() => Promise<void>>;
+  /** Listeners whose Redis subscription is confirmed. */
+  active: number;
 }
 
 interface Row {
@@ -102,6 +104,11 @@ export class SubscriptionService {
     return this.topics.size;
   }
 
+  /** Open streams of a tenant in this process whose live feed is confirmed (tests, metrics). */
+  subscriberCount(tenantId: string): number {
+    return this.topics.get(tenantId)?.active ?? 0;
+  }
+
   private async listen(tenantId: string, listener: Listener): Promise<() => void> {
     let topic = this.topics.get(tenantId);
     if (!topic) {
@@ -123,7 +130,7 @@ export class SubscriptionService {
         if (events.length === 0) return;
         for (const l of listeners) l(events);
       });
-      topic = { listeners, ready };
+      topic = { listeners, ready, active: 0 };
       this.topics.set(tenantId, topic);
     }
     const t = topic;
@@ -135,8 +142,10 @@ export class SubscriptionService {
       if (this.topics.get(tenantId) === t && t.listeners.size === 0) this.topics.delete(tenantId);
       throw err;
     }
+    t.active++;
     return () => {
       if (!t.listeners.delete(listener)) return;
+      t.active--;
       if (t.listeners.size === 0 && this.topics.get(tenantId) === t) {
         this.topics.delete(tenantId);
         void t.ready.then((unsubscribe) => unsubscribe()).catch(() => undefined);
@@ -168,10 +177,11 @@ export class SubscriptionService {
     return out;
   }
 
-  private async assertNotExpired(after: bigint): Promise<void> {
+  private async assertNotExpired(tenantId: string, after: bigint): Promise<void> {
     const [state] = await sqlRows<{ trimmed_through: string }>(
       this.ds,
-      `SELECT trimmed_through FROM relay_state WHERE id = 1`,
+      `SELECT trimmed_through FROM event_log_trim WHERE tenant_id = $1`,
+      [tenantId],
     );
     if (state && BigInt(state.trimmed_through) > after) {
       throw badInput('after', 'this cursor is older than the event log retention; subscribe without after', {
@@ -199,7 +209,7 @@ export class SubscriptionService {
       // Read the first page, then check the trim mark: if nothing past the cursor had
       // been trimmed by then, the page saw everything after it.
       const first = await this.page(tenantId, filter, cursor);
-      await this.assertNotExpired(cursor);
+      await this.assertNotExpired(tenantId, cursor);
       stream.replay(first, cursor, (from) => this.page(tenantId, filter, from));
     } catch (err) {
       await stream.return();
