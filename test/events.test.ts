@@ -40,14 +40,19 @@ const JOB_SUB = `subscription ($d: ID!, $after: String) { jobStatusChanged(dagId
 const COMPLETED_SUB = `subscription ($n: String) { dagCompleted(name: $n) { cursor dagId state } }`;
 
 /** The log of one DAG as the relay stamped it. */
-const logOf = async (tenant: string, dagId: string, type: string) =>
-  (
-    (await t.app.services.ds.query(
-      `SELECT position::text AS position, payload FROM event_log
-       WHERE tenant_id = $1 AND dag_id = $2 AND type = $3 AND position IS NOT NULL ORDER BY event_log.position`,
-      [tenant, dagId, type],
-    )) as Array<{ position: string; payload: Record<string, unknown> }>
-  ).map((r) => ({ cursor: r.position, ...r.payload }));
+interface LogEntry {
+  cursor: string;
+  taskId?: string;
+  state?: string;
+}
+const logOf = async (tenant: string, dagId: string, type: string): Promise<LogEntry[]> => {
+  const found: Array<{ position: string; payload: Record<string, unknown> }> = await t.app.services.ds.query(
+    `SELECT position::text AS position, payload FROM event_log
+     WHERE tenant_id = $1 AND dag_id = $2 AND type = $3 AND position IS NOT NULL ORDER BY event_log.position`,
+    [tenant, dagId, type],
+  );
+  return found.map((r) => ({ ...(r.payload as Omit<LogEntry, 'cursor'>), cursor: r.position }));
+};
 
 const submitter = async (tenant: string) => {
   const { key: k } = await t.app.services.apiKeys.create(tenant, `sub-${randomUUID()}`, 'submitter');

@@ -10,8 +10,8 @@ import {
 import type { NodeAssetStatusView } from '../services/asset-views';
 import type { LoggedEvent } from './relay';
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : String(v ?? ''));
-const strOrNull = (v: unknown): string | null => (v == null ? null : String(v));
+const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : JSON.stringify(v));
+const strOrNull = (v: unknown): string | null => (v == null ? null : str(v));
 const date = (v: unknown, fallback: string): Date => new Date(typeof v === 'string' ? v : fallback);
 
 /** A logged event as the GraphQL object its subscription returns (null: a type no subscription shows). */

@@ -46,7 +46,8 @@ export function matches(f: EventFilter, e: LoggedEvent): boolean {
   if (f.name != null && p.name !== f.name) return false;
   if (f.terminal && !TERMINAL.has(String(p.state))) return false;
   if (f.assetKey != null && p.assetKey !== f.assetKey) return false;
-  if (f.namespace != null && String(p.assetKey ?? '').split('/')[0] !== f.namespace) return false;
+  if (f.namespace != null && (typeof p.assetKey === 'string' ? p.assetKey : '').split('/')[0] !== f.namespace)
+    return false;
   return true;
 }
 
