@@ -2,6 +2,7 @@ import { Foundation1763840000000 } from './1763840000000-foundation';
 import { Assets1763841000000 } from './1763841000000-assets';
 import { DagEngine1763842000000 } from './1763842000000-dag-engine';
 import { TaskState1763843000000 } from './1763843000000-task-state';
+import { EventTrimMark1763845000000 } from './1763845000000-event-trim-mark';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Assets1763841000000,
   DagEngine1763842000000,
   TaskState1763843000000,
+  EventTrimMark1763845000000,
 ];

@@ -48,6 +48,7 @@ const schema = z.object({
   EXECUTOR_STATUS_TIMEOUT_MS: int(10, 60_000).default(2_000),
   LINEAGE_NODE_CAP: int(1).default(10_000),
   EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  EVENT_SUBSCRIBER_BUFFER: int(1, 10_000_000).default(10_000),
   DAG_RETENTION_DAYS: z.coerce.number().positive().default(30),
   CALLBACK_SECRET: z.string().min(16).optional(),
   CALLBACK_ALLOW_LIST: z.string().default(''),
@@ -92,6 +93,8 @@ export type AppConfig = Readonly<{
   executorStatusTimeoutMs: number;
   lineageNodeCap: number;
   eventRetentionDays: number;
+  /** Events one subscriber may have queued before it is closed (4409) to resume later. */
+  eventSubscriberBuffer: number;
   dagRetentionDays: number;
   callbackSecret: string | undefined;
   callbackAllowList: readonly string[];
@@ -171,6 +174,7 @@ export function loadConfig(
     executorStatusTimeoutMs: c.EXECUTOR_STATUS_TIMEOUT_MS,
     lineageNodeCap: c.LINEAGE_NODE_CAP,
     eventRetentionDays: c.EVENT_RETENTION_DAYS,
+    eventSubscriberBuffer: c.EVENT_SUBSCRIBER_BUFFER,
     dagRetentionDays: c.DAG_RETENTION_DAYS,
     callbackSecret: c.CALLBACK_SECRET,
     callbackAllowList: c.CALLBACK_ALLOW_LIST.split(',')

@@ -1,3 +1,4 @@
+import { rows, type SqlRunner } from '../db/sql';
 import type { EntityManager } from 'typeorm';
 
 export type EventType = 'DAG' | 'JOB' | 'ASSET_MATERIALIZED' | 'ASSETS_INCOMPLETE' | 'SLA';
@@ -25,4 +26,29 @@ export async function appendEvents(m: EntityManager, tenantId: string, events: N
      SELECT pg_notify('${EVENTS_CHANNEL}', count(*)::text) FROM ins`,
     [tenantId, events.map((e) => e.type), events.map((e) => e.dagId), events.map((e) => JSON.stringify(e.payload))],
   );
+}
+
+/**
+ * Delete stamped events older than `retentionSeconds` (at most `limit` per call) and
+ * raise each tenant's `event_log_trim.trimmed_through` to the highest position deleted,
+ * in one statement: a resume cursor below that mark is refused (CURSOR_EXPIRED). Returns the rows deleted.
+ */
+export async function trimEventLog(m: SqlRunner, retentionSeconds: number, limit = 5000): Promise<number> {
+  const found = await rows<{ n: string }>(
+    m,
+    `WITH d AS (
+       DELETE FROM event_log WHERE id IN (
+         SELECT id FROM event_log
+         WHERE created_at < now() - make_interval(secs => $1::double precision) AND position IS NOT NULL
+         LIMIT $2)
+       RETURNING tenant_id, position),
+     u AS (
+       INSERT INTO event_log_trim (tenant_id, trimmed_through)
+       SELECT tenant_id, max(position) FROM d GROUP BY tenant_id
+       ON CONFLICT (tenant_id) DO UPDATE
+         SET trimmed_through = GREATEST(event_log_trim.trimmed_through, EXCLUDED.trimmed_through))
+     SELECT count(*)::text AS n FROM d`,
+    [retentionSeconds, limit],
+  );
+  return Number(found[0]?.n ?? 0);
 }

@@ -1,3 +1,4 @@
+import { trimEventLog } from '../events/event-log';
 import { EventRelay } from '../events/relay';
 import type { Services } from '../server/services';
 
@@ -45,13 +46,7 @@ export class Scheduler {
       { name: 'purge', run: async () => void (await engine.sweepPurge()) },
       {
         name: 'trim-event-log',
-        run: async () => {
-          await ds.query(
-            `DELETE FROM event_log WHERE id IN (SELECT id FROM event_log WHERE created_at < now() - make_interval(secs => $1::double precision)
-               AND position IS NOT NULL LIMIT 5000)`,
-            [config.eventRetentionDays * 86_400],
-          );
-        },
+        run: async () => void (await trimEventLog(ds, config.eventRetentionDays * 86_400)),
       },
       {
         name: 'forget-silent-workers',

@@ -2,6 +2,13 @@ import type { NonEmptyArray } from 'type-graphql';
 import { ApiKeyResolver } from './api-key.resolver';
 import { AssetResolver } from './asset.resolver';
 import { DagResolver } from './dag.resolver';
+import {
+  AssetMaterializedEventResolver,
+  DagEventResolver,
+  EventResolver,
+  JobEventResolver,
+  SlaEventResolver,
+} from './event.resolver';
 import { FleetResolver } from './fleet.resolver';
 import { JobResolver } from './job.resolver';
 import { LineageResolver } from './lineage.resolver';
@@ -20,4 +27,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   MaterializationResolver,
   LineageResolver,
   NodeStatusResolver,
+  EventResolver,
+  DagEventResolver,
+  JobEventResolver,
+  SlaEventResolver,
+  AssetMaterializedEventResolver,
 ];

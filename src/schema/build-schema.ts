@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
-import { buildSchemaSync, type AuthChecker } from 'type-graphql';
+import { buildSchemaSync, type AuthChecker, type PubSub } from 'type-graphql';
 import { RESOLVERS } from '../resolvers';
 import type { AppContext } from '../server/context';
 import { assertAllowed, isAction } from '../server/policy';
@@ -16,6 +16,19 @@ export const authChecker: AuthChecker<AppContext> = ({ context }, actions) => {
   return true;
 };
 
+/**
+ * type-graphql insists on a PubSub once a schema has subscriptions. Ours bring their own
+ * `subscribe` (src/events/subscription.service.ts), so topics are a programming error.
+ */
+const noTopics: PubSub = {
+  publish: () => {
+    throw new Error('subscriptions use their own subscribe; there is no topic PubSub');
+  },
+  subscribe: () => {
+    throw new Error('subscriptions use their own subscribe; there is no topic PubSub');
+  },
+};
+
 let cached: GraphQLSchema | undefined;
 
 export function buildAppSchema(): GraphQLSchema {
@@ -28,6 +41,7 @@ export function buildAppSchema(): GraphQLSchema {
       { type: BigInt, scalar: BigIntScalar },
     ],
     authChecker,
+    pubSub: noTopics,
     authMode: 'error',
     validate: { forbidUnknownValues: false },
     emitSchemaFile: false,

@@ -11,6 +11,8 @@ export interface AppContext {
   principal: Principal | null;
   services: Services;
   loaders: Loaders;
+  /** Over WebSocket: close the caller's socket (a slow subscriber gets 4409 to resume later). */
+  closeSocket?: (code: number, reason: string) => void;
 }
 
 export function createContext(

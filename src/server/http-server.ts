@@ -12,6 +12,7 @@ import {
   specifiedRules,
   validate,
   type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -24,6 +25,7 @@ import { formatError } from '../errors/format-error';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
 import { installRestRoutes } from './rest-routes';
+import { sharedSubscribe } from './shared-subscribe';
 import { assertCost, validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
 import type { Principal } from './policy';
@@ -73,6 +75,8 @@ export async function startApiServer(
   const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
+      // Fan-out: one execution per event and distinct operation, shared by its subscribers.
+      subscribe: sharedSubscribe(services) as (args: ExecutionArgs) => Promise<ExecutionResult>,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const principal = await services.apiKeys.authenticate(bearer(raw));
@@ -103,7 +107,11 @@ export async function startApiServer(
           return [err as GraphQLError];
         }
         const requestId = randomUUID();
-        const contextValue = createContext(services, ctx.extra.principal ?? null, requestId, log.child({ requestId }));
+        const socket = ctx.extra.socket;
+        const contextValue: AppContext = {
+          ...createContext(services, ctx.extra.principal ?? null, requestId, log.child({ requestId })),
+          closeSocket: (code, reason) => socket.close(code, reason),
+        };
         const args: ExecutionArgs = {
           schema,
           document,

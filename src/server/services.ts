@@ -1,3 +1,4 @@
+import { SubscriptionService } from '../events/subscription.service';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -46,6 +47,8 @@ export interface Services {
   lineage: LineageService;
   expectations: AssetExpectationService;
   nodeStatus: NodeStatusService;
+  /** Live events for subscriptions: one Redis subscription per tenant, replay + live. */
+  events: SubscriptionService;
 }
 
 export interface Infrastructure {
@@ -94,6 +97,7 @@ export function createServices(infra: Infrastructure): Services {
     dispatcher,
     callbacks,
     taskState,
+    events: new SubscriptionService(ds, bus, log, config.eventSubscriberBuffer),
   };
   wireCapabilities(services);
   return services;

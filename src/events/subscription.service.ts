@@ -1,0 +1,321 @@
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { rows as sqlRows } from '../db/sql';
+import { badInput } from '../errors/domain-error';
+import type { EventView } from '../schema/event.type';
+import type { RedisBus } from './bus';
+import type { EventType } from './event-log';
+import { toEventView } from './event-views';
+import { tenantChannel, type LoggedEvent } from './relay';
+
+/** What one client subscription wants; every given field must match. */
+export interface EventFilter {
+  type: EventType;
+  dagId?: string | null;
+  /** The DAG's name (DAG events). */
+  name?: string | null;
+  /** Only terminal DAG states. */
+  terminal?: boolean;
+  assetKey?: string | null;
+  /** The asset key's first segment, as `assets.namespace`. */
+  namespace?: string | null;
+}
+
+/** A logged event with its GraphQL object, built once per event and shared by every listener. */
+export interface HubEvent {
+  position: bigint;
+  log: LoggedEvent;
+  view: EventView;
+}
+
+export interface OpenOptions {
+  /** Called once when the subscriber's buffer overflows; the stream has ended by then. */
+  onOverflow?: () => void;
+}
+
+/** The close code a slow subscriber's socket gets: reconnect and resume with `after`. */
+export const SLOW_CONSUMER_CLOSE = { code: 4409, reason: 'slow consumer: resume with after' } as const;
+
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+const PAGE = 500;
+
+export function matches(f: EventFilter, e: LoggedEvent): boolean {
+  if (e.type !== f.type) return false;
+  const p = e.payload;
+  if (f.dagId != null && (p.dagId ?? e.dagId) !== f.dagId) return false;
+  if (f.name != null && p.name !== f.name) return false;
+  if (f.terminal && !TERMINAL.has(String(p.state))) return false;
+  if (f.assetKey != null && p.assetKey !== f.assetKey) return false;
+  if (f.namespace != null && (typeof p.assetKey === 'string' ? p.assetKey : '').split('/')[0] !== f.namespace)
+    return false;
+  return true;
+}
+
+/** `after` as a position: digits only, else BAD_USER_INPUT on `after`. */
+export function parseCursor(after: string | null | undefined): bigint | null {
+  if (after == null) return null;
+  if (!/^\d{1,19}$/.test(after)) throw badInput('after', 'not a cursor (a cursor is the decimal position of an event)');
+  return BigInt(after);
+}
+
+const toHubEvent = (log: LoggedEvent): HubEvent | null => {
+  const view = toEventView(log);
+  return view ? { position: BigInt(log.position), log, view } : null;
+};
+
+type Listener = (events: HubEvent[]) => void;
+
+interface TenantTopic {
+  listeners: Set<Listener>;
+  ready: Promise<() => Promise<void>>;
+  /** Listeners whose Redis subscription is confirmed. */
+  active: number;
+}
+
+interface Row {
+  position: string;
+  tenant_id: string;
+  type: string;
+  dag_id: string | null;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+/**
+ * Live events for this API process. One Redis subscription per tenant (not per client):
+ * its handler parses each published batch once, builds each event's GraphQL object once,
+ * and hands the same objects to every listener of that tenant, each of which filters in
+ * memory and queues into its own bounded buffer. A subscription with `after` listens
+ * first (buffering), replays the log past the cursor in pages, then drains the buffer,
+ * skipping positions it already emitted: no gap and no duplicate at the seam. Positions
+ * are also deduplicated afterwards (a relay that takes over republishes).
+ */
+export class SubscriptionService {
+  private readonly topics = new Map<string, TenantTopic>();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly bus: RedisBus,
+    private readonly log: Logger,
+    private readonly bufferLimit: number,
+  ) {}
+
+  /** How many tenants this process holds a Redis subscription for (tests, metrics). */
+  get tenantCount(): number {
+    return this.topics.size;
+  }
+
+  /** Open streams of a tenant in this process whose live feed is confirmed (tests, metrics). */
+  subscriberCount(tenantId: string): number {
+    return this.topics.get(tenantId)?.active ?? 0;
+  }
+
+  private async listen(tenantId: string, listener: Listener): Promise<() => void> {
+    let topic = this.topics.get(tenantId);
+    if (!topic) {
+      const listeners = new Set<Listener>();
+      const ready = this.bus.subscribe(tenantChannel(tenantId), (message) => {
+        let batch: LoggedEvent[];
+        try {
+          batch = JSON.parse(message) as LoggedEvent[];
+        } catch (err) {
+          this.log.warn({ err, tenantId }, 'unreadable event batch');
+          return;
+        }
+        const events: HubEvent[] = [];
+        for (const e of batch) {
+          if (e.tenantId !== tenantId) continue;
+          const h = toHubEvent(e);
+          if (h) events.push(h);
+        }
+        if (events.length === 0) return;
+        for (const l of listeners) l(events);
+      });
+      topic = { listeners, ready, active: 0 };
+      this.topics.set(tenantId, topic);
+    }
+    const t = topic;
+    t.listeners.add(listener);
+    try {
+      await t.ready;
+    } catch (err) {
+      t.listeners.delete(listener);
+      if (this.topics.get(tenantId) === t && t.listeners.size === 0) this.topics.delete(tenantId);
+      throw err;
+    }
+    t.active++;
+    return () => {
+      if (!t.listeners.delete(listener)) return;
+      t.active--;
+      if (t.listeners.size === 0 && this.topics.get(tenantId) === t) {
+        this.topics.delete(tenantId);
+        void t.ready.then((unsubscribe) => unsubscribe()).catch(() => undefined);
+      }
+    };
+  }
+
+  private async page(tenantId: string, filter: EventFilter, after: bigint): Promise<HubEvent[]> {
+    const found = await sqlRows<Row>(
+      this.ds,
+      `SELECT position, tenant_id, type, dag_id, payload, created_at FROM event_log
+       WHERE tenant_id = $1 AND position > $2 AND type = $3 AND ($4::text IS NULL OR dag_id = $4)
+       ORDER BY position LIMIT ${PAGE}`,
+      [tenantId, after.toString(), filter.type, filter.dagId ?? null],
+    );
+    const out: HubEvent[] = [];
+    for (const r of found) {
+      const log: LoggedEvent = {
+        position: String(r.position),
+        tenantId: r.tenant_id,
+        type: r.type,
+        dagId: r.dag_id,
+        payload: r.payload,
+        createdAt: new Date(r.created_at).toISOString(),
+      };
+      const h = toHubEvent(log);
+      if (h) out.push(h);
+    }
+    return out;
+  }
+
+  private async assertNotExpired(tenantId: string, after: bigint): Promise<void> {
+    const [state] = await sqlRows<{ trimmed_through: string }>(
+      this.ds,
+      `SELECT trimmed_through FROM event_log_trim WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    if (state && BigInt(state.trimmed_through) > after) {
+      throw badInput('after', 'this cursor is older than the event log retention; subscribe without after', {
+        reason: 'CURSOR_EXPIRED',
+      });
+    }
+  }
+
+  /**
+   * A stream of the tenant's events that match `filter`, from just after `after` (a
+   * cursor) or from now. Throws BAD_USER_INPUT (reason CURSOR_EXPIRED) for a cursor
+   * whose following events were trimmed.
+   */
+  async open(
+    tenantId: string,
+    filter: EventFilter,
+    after: string | null | undefined,
+    opts: OpenOptions = {},
+  ): Promise<AsyncIterableIterator<EventView>> {
+    const cursor = parseCursor(after);
+    const stream = new EventStream(filter, this.bufferLimit, opts.onOverflow);
+    stream.unlisten = await this.listen(tenantId, (events) => stream.push(events));
+    if (cursor == null) return stream;
+    try {
+      // Read the first page, then check the trim mark: if nothing past the cursor had
+      // been trimmed by then, the page saw everything after it.
+      const first = await this.page(tenantId, filter, cursor);
+      await this.assertNotExpired(tenantId, cursor);
+      stream.replay(first, cursor, (from) => this.page(tenantId, filter, from));
+    } catch (err) {
+      await stream.return();
+      throw err;
+    }
+    return stream;
+  }
+}
+
+/**
+ * One subscriber's stream: replayed pages first, then its bounded live buffer. Written
+ * by hand rather than as an async generator so that `return()` (client gone) ends it at
+ * once even while it waits for the next event.
+ */
+class EventStream implements AsyncIterableIterator<EventView> {
+  unlisten: (() => void) | null = null;
+  private readonly live: HubEvent[] = [];
+  private replayed: HubEvent[] = [];
+  private nextPage: ((from: bigint) => Promise<HubEvent[]>) | null = null;
+  /** The last position emitted (or the cursor): anything at or below it is a duplicate. */
+  private last: bigint | null = null;
+  private waiting: ((r: IteratorResult<EventView>) => void) | null = null;
+  private done = false;
+
+  constructor(
+    private readonly filter: EventFilter,
+    private readonly limit: number,
+    private readonly onOverflow: (() => void) | undefined,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<EventView> {
+    return this;
+  }
+
+  replay(first: HubEvent[], cursor: bigint, nextPage: (from: bigint) => Promise<HubEvent[]>): void {
+    this.last = cursor;
+    this.replayed = first;
+    this.nextPage = first.length >= PAGE ? nextPage : null;
+  }
+
+  push(events: HubEvent[]): void {
+    if (this.done) return;
+    for (const e of events) {
+      if (!matches(this.filter, e.log)) continue;
+      if (this.waiting && !this.replaying && (this.last == null || e.position > this.last)) {
+        const resolve = this.waiting;
+        this.waiting = null;
+        this.last = e.position;
+        resolve({ value: e.view, done: false });
+        continue;
+      }
+      if (this.live.length >= this.limit) {
+        this.finish();
+        this.onOverflow?.();
+        return;
+      }
+      this.live.push(e);
+    }
+  }
+
+  private get replaying(): boolean {
+    return this.replayed.length > 0 || this.nextPage != null;
+  }
+
+  async next(): Promise<IteratorResult<EventView>> {
+    for (;;) {
+      if (this.done) return { value: undefined, done: true };
+      if (this.replayed.length === 0 && this.nextPage) {
+        const more = await this.nextPage(this.last ?? 0n);
+        if (this.done) return { value: undefined, done: true };
+        this.replayed = more;
+        if (more.length < PAGE) this.nextPage = null;
+      }
+      const source = this.replayed.length ? this.replayed : this.live;
+      const e = source.shift();
+      if (!e) break;
+      if (this.last != null && e.position <= this.last) continue;
+      this.last = e.position;
+      return { value: e.view, done: false };
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.live.length = 0;
+    this.replayed = [];
+    this.nextPage = null;
+    this.unlisten?.();
+    this.unlisten = null;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.({ value: undefined, done: true });
+  }
+
+  async return(): Promise<IteratorResult<EventView>> {
+    this.finish();
+    return { value: undefined, done: true };
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<EventView>> {
+    this.finish();
+    throw err;
+  }
+}
