@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { RedisBus } from './bus';
+import { CoalescedTask } from '../jobs/coalesced-task';
 import { EVENTS_CHANNEL } from './event-log';
 
 /** An event as stored and published: `position` is the subscription cursor. */
@@ -47,8 +48,7 @@ const toEvent = (r: Row): LoggedEvent => ({
 export class EventRelay {
   private client: Client | null = null;
   private leader = false;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly task: CoalescedTask;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
 
@@ -58,7 +58,12 @@ export class EventRelay {
     private readonly bus: RedisBus,
     private readonly log: Logger,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.task = new CoalescedTask(
+      async () => (await this.stampBatch(1000)) === 1000,
+      (err) => this.log.error({ err }, 'event relay failed'),
+    );
+  }
 
   get isLeader(): boolean {
     return this.leader;
@@ -103,24 +108,7 @@ export class EventRelay {
 
   /** Stamp and publish what is visible now; coalesces concurrent calls. */
   kick(): Promise<void> {
-    if (!this.leader || this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.stampBatch(1000)) === 1000);
-        } while (this.again);
-      } catch (err) {
-        this.log.error({ err }, 'event relay failed');
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return !this.leader || this.stopped ? Promise.resolve() : this.task.run();
   }
 
   private async stampBatch(limit: number): Promise<number> {
@@ -164,7 +152,7 @@ export class EventRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task.idle();
     const c = this.client;
     this.client = null;
     this.leader = false;

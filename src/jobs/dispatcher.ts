@@ -2,6 +2,7 @@ import { rows as sqlRows } from '../db/sql';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
+import { CoalescedTask } from './coalesced-task';
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
 
 interface Claimed {
@@ -24,8 +25,7 @@ interface Claimed {
  * by a worker that never started it is enqueued again as the next dispatch.
  */
 export class Dispatcher {
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly task: CoalescedTask;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
@@ -34,28 +34,16 @@ export class Dispatcher {
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.task = new CoalescedTask(
+      async () => (await this.dispatchReady(500)) === 500,
+      (err) => this.log.error({ err }, 'dispatch failed'),
+    );
+  }
 
   /** Dispatch what is ready now; coalesces concurrent calls. */
   kick(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.dispatchReady(500)) === 500);
-        } while (this.again);
-      } catch (err) {
-        this.log.error({ err }, 'dispatch failed');
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.closed ? Promise.resolve() : this.task.run();
   }
 
   /** Kick again when a retry delay or startAfter comes due. */
@@ -170,6 +158,6 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
-    await this.running;
+    await this.task.idle();
   }
 }

@@ -6,6 +6,16 @@ import { appendEvents, type NewEvent } from '../events/event-log';
 import type { RedisBus } from '../events/bus';
 import { LIMITS } from './dag-validation';
 
+/** What a transition needs to know of the job it changed. */
+interface JobRefRow {
+  id: string;
+  tenant_id: string;
+  dag_id: string;
+  task_id: string;
+  name: string;
+  try_number: number;
+}
+
 export type JobState = 'CREATED' | 'RETRY' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'EXPIRED' | 'CANCELLED' | 'SKIPPED';
 export type DagState = 'CREATED' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -373,14 +383,7 @@ export class JobEngine {
       return { accepted: r.accepted, readyJobIds: [] };
     }
     return this.ds.transaction(async (m) => {
-      const rows: Array<{
-        id: string;
-        tenant_id: string;
-        dag_id: string;
-        task_id: string;
-        name: string;
-        try_number: number;
-      }> = await sqlRows(
+      const rows: JobRefRow[] = await sqlRows(
         m,
         `UPDATE jobs SET state = 'COMPLETED', output = $5::jsonb, completed_at = now(), lease_owner = NULL,
              lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
@@ -504,14 +507,7 @@ export class JobEngine {
     outcome: 'LOST' | 'HANDED_BACK',
   ): Promise<boolean> {
     return this.ds.transaction(async (m) => {
-      const rows: Array<{
-        id: string;
-        tenant_id: string;
-        dag_id: string;
-        task_id: string;
-        name: string;
-        try_number: number;
-      }> = await sqlRows(
+      const rows: JobRefRow[] = await sqlRows(
         m,
         `UPDATE jobs SET state = 'RETRY', dispatched_at = NULL, run_after = now(), lease_owner = NULL, lease_expires_at = NULL
            WHERE id = $1 AND try_number = $2 AND dispatch = $3 AND state = 'ACTIVE' AND ($4::text IS NULL OR lease_owner = $4)
