@@ -46,3 +46,62 @@ it('costs the same number of statements for a 10-job and a 1,000-job DAG', async
   expect(b.statements).toBe(a.statements);
   expect(a.statements).toBeLessThanOrEqual(12);
 });
+
+it('lists DAGs by state, name and time with cursor pagination, and shows jobs with their dependencies', async () => {
+  const { key } = await t.tenant('submitter');
+  const name = `list-${randomUUID()}`;
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push(
+      await submitDag(t, key, {
+        id: `${name}-${i}`,
+        name,
+        jobs: [
+          { id: 'a', name: 'a', executor: 'noop', startAfter: new Date(Date.now() + 3_600_000).toISOString() },
+          { id: 'b', name: 'b', executor: 'noop', dependencies: ['a'] },
+        ],
+      }),
+    );
+  }
+  const Q = `query ($name: String, $after: String, $state: DagState, $createdAfter: DateTime) {
+    dags(name: $name, first: 2, after: $after, state: $state, createdAfter: $createdAfter) {
+      totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id state jobs { taskId jobLevel dependencies { taskId } dependents { taskId } } } } } }`;
+  type Page = {
+    dags: {
+      totalCount: number;
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+      edges: Array<{
+        node: {
+          id: string;
+          jobs: Array<{
+            taskId: string;
+            jobLevel: number;
+            dependencies: Array<{ taskId: string }>;
+            dependents: Array<{ taskId: string }>;
+          }>;
+        };
+      }>;
+    };
+  };
+  const seen: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: Page = ok(await t.gql<Page>(Q, { name, after }, key));
+    expect(page.dags.totalCount).toBe(5);
+    seen.push(...page.dags.edges.map((e) => e.node.id));
+    if (!page.dags.pageInfo.hasNextPage) break;
+    after = page.dags.pageInfo.endCursor;
+  }
+  expect(seen).toEqual([...ids].reverse()); // newest first, each once
+  const first: Page = ok(await t.gql<Page>(Q, { name }, key));
+  const jobs = first.dags.edges[0].node.jobs;
+  expect(jobs).toEqual([
+    { taskId: 'a', jobLevel: 0, dependencies: [], dependents: [{ taskId: 'b' }] },
+    { taskId: 'b', jobLevel: 1, dependencies: [{ taskId: 'a' }], dependents: [] },
+  ]);
+  const none = ok(await t.gql<Page>(Q, { name, state: 'COMPLETED' }, key));
+  expect(none.dags.totalCount).toBe(0);
+  const future = ok(await t.gql<Page>(Q, { name, createdAfter: new Date(Date.now() + 60_000).toISOString() }, key));
+  expect(future.dags.totalCount).toBe(0);
+  expect((await t.gql(Q, { name, after: 'not-a-cursor' }, key)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+});
