@@ -230,3 +230,37 @@ async function dagSnapshotOrNull(id: string) {
   const r = await t.gql<{ dag: unknown }>(`query ($id: ID!) { dag(id: $id) { id } }`, { id }, key);
   return ok(r).dag;
 }
+
+describe('node status of DAG jobs', () => {
+  it('nodeStatus and dagAssetStatus cover every job of one of our DAGs, also those that expect nothing', async () => {
+    const id = `nodes-${randomUUID()}`;
+    await submitDag(t, key, {
+      id,
+      name: 'nodes',
+      jobs: [
+        { id: 'plain', name: 'plain', executor: 'noop' },
+        { id: 'expects', name: 'expects', executor: 'noop', dependencies: ['plain'], assets: [{ key: 'x/y' }] },
+      ],
+    });
+    await waitForDag(t, key, id, ['COMPLETED']);
+    const r = ok(
+      await t.gql<{
+        nodeStatus: { isComplete: boolean; completionPercentage: number };
+        missing: unknown;
+        dagAssetStatus: Array<{ nodeTaskId: string; isComplete: boolean }>;
+      }>(
+        `query ($d: ID!) { nodeStatus(dagId: $d, nodeTaskId: "plain") { isComplete completionPercentage }
+           missing: nodeStatus(dagId: $d, nodeTaskId: "nope") { isComplete }
+           dagAssetStatus(dagId: $d) { nodeTaskId isComplete missingRequiredAssets } }`,
+        { d: id },
+        key,
+      ),
+    );
+    expect(r.nodeStatus).toEqual({ isComplete: true, completionPercentage: 100 });
+    expect(r.missing).toBeNull();
+    expect(r.dagAssetStatus).toEqual([
+      { nodeTaskId: 'expects', isComplete: false, missingRequiredAssets: ['x/y'] },
+      { nodeTaskId: 'plain', isComplete: true, missingRequiredAssets: [] },
+    ]);
+  });
+});

@@ -66,7 +66,8 @@ export class NodeStatusService {
 
   /**
    * With nodeTaskIds: one status per listed node (a node with no expectations is complete).
-   * Without: every node that has expectations or materializations in that DAG.
+   * Without: every node of that DAG (its jobs, when it is one of ours) and every node that
+   * has expectations or materializations in it.
    */
   async forNodes(
     tenantId: string,
@@ -80,6 +81,8 @@ export class NodeStatusService {
         `SELECT node_task_id AS n FROM node_asset_expectations WHERE tenant_id = $1 AND dag_id = $2
          UNION
          SELECT node_task_id FROM materializations WHERE tenant_id = $1 AND dag_id = $2 AND node_task_id IS NOT NULL
+         UNION
+         SELECT task_id FROM jobs WHERE tenant_id = $1 AND dag_id = $2
          ORDER BY 1`,
         [tenantId, dagId],
       );
@@ -102,10 +105,17 @@ export class NodeStatusService {
     return (await this.forNodes(tenantId, dagId, nodeTaskIds, manager)).filter((s) => !s.isComplete);
   }
 
-  /** The `nodeStatus` query: null when the node has neither expectations nor materializations. */
+  /** The `nodeStatus` query: null when the node is no job of ours and has neither expectations nor materializations. */
   async one(tenantId: string, dagId: string, nodeTaskId: string): Promise<NodeAssetStatusView | null> {
     const [s] = await this.forPairs(tenantId, [{ dagId, nodeTaskId }]);
-    if (!s?.known) return null;
+    if (!s) return null;
+    if (!s.known) {
+      const job: unknown[] = await this.ds.query(
+        `SELECT 1 FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3`,
+        [tenantId, dagId, nodeTaskId],
+      );
+      if (job.length === 0) return null;
+    }
     const { known: _known, ...status } = s;
     return status;
   }
