@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { writeFile } from 'node:fs/promises';
+import type { Pool } from 'pg';
 import { createBenchEnv, type Size } from './lib/env';
 import type { Scenario, ScenarioResult } from './lib/scenario';
 import { fmt } from './lib/stats';
@@ -32,9 +33,9 @@ export interface BenchOutcome {
   markdown: string;
 }
 
-async function machine(env: { pg: { query(q: string): Promise<{ rows: any[] }> } }, redisVersion: string) {
+async function machine(env: { pg: Pool }, redisVersion: string) {
   const cpus = os.cpus();
-  const pgVersion = (await env.pg.query('SHOW server_version')).rows[0]?.server_version as string;
+  const pgVersion = (await env.pg.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version;
   return [
     `- CPU: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} (load average at start ${os
       .loadavg()
@@ -70,6 +71,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchOutcome> {
         for (const row of result.rows) {
           log(`  ${row.metric}: ours ${row.ours} | baseline ${row.baseline} | ${row.ratio} ${row.verdict}`);
         }
+        for (const n of result.notes) log(`  · ${n}`);
       } catch (err) {
         const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
         results.push({ scenario: s, result: null, error, seconds: (Date.now() - t0) / 1000 });

@@ -46,7 +46,7 @@ async function rawChain(env: BenchEnv, n: number): Promise<number[]> {
     await queue.close();
     connection.disconnect();
   }
-  return starts.slice(1).map((s, i) => s - finishes[i]!);
+  return starts.slice(1).map((s, i) => s - finishes[i]);
 }
 
 /** Plain BullMQ: `n` no-op jobs added in bulk and processed; jobs/s from the first add to the last completion. */
@@ -91,10 +91,53 @@ const noop = (id: string, dependencies: string[] = []) => ({ id, name: 'noop', e
 export const stepLatency: Scenario = {
   name: 'step',
   ours: 'a chain of `noop` jobs (one DAG) run by the in-process API, scheduler and worker roles; the gap from one attempt’s `finished_at` to the next attempt’s `started_at` (Postgres clock)',
-  baseline: 'a hand-written loop on plain BullMQ: each processor adds the next job; gap from its finish to the next processor’s start',
+  baseline:
+    'a hand-written loop on plain BullMQ: each processor adds the next job; gap from its finish to the next processor’s start',
   anchor: 'target p50 ≤ 10 ms, p99 ≤ 30 ms; Hatchet ~25 ms, Temporal 28–90 ms, Prefect ~55 ms, Airflow ~2 s per step',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 10, quick: 50, full: 100 });
+    const r = await oursChain(env, n);
+    const asyncCommit = await env.withAsyncCommit(() => oursChain(env, n));
+    const raw = await rawChain(env, n);
+    const ours = r.gaps;
+    const phase = r.phase;
+    return {
+      rows: [
+        {
+          metric: `step p50 ms (${n}-job chain)`,
+          ours: fmt(median(ours), 2),
+          baseline: fmt(median(raw), 2),
+          ratio: ratioText(median(ours), median(raw), 1),
+          target: '≤ 10 ms',
+          verdict: median(ours) <= 10 ? 'met' : 'missed',
+        },
+        {
+          metric: 'step p99 ms',
+          ours: fmt(p99(ours), 2),
+          baseline: fmt(p99(raw), 2),
+          ratio: ratioText(p99(ours), p99(raw), 1),
+          target: '≤ 30 ms',
+          verdict: p99(ours) <= 30 ? 'met' : 'missed',
+        },
+        {
+          metric: 'diagnostic: step p50 / p99 ms with `synchronous_commit = off`',
+          ours: `${fmt(median(asyncCommit.gaps), 2)} / ${fmt(p99(asyncCommit.gaps), 2)}`,
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+        },
+      ],
+      notes: [
+        `Profile of a step (in-process timestamps, medians in ms): completeAttempt ${fmt(median(phase.complete), 2)}; completion → dispatcher claim begins ${fmt(median(phase.toClaim), 2)}; claim ${fmt(median(phase.claim), 2)}; claim done → next startAttempt begins (BullMQ add and pick-up) ${fmt(median(phase.toStart), 2)}; startAttempt ${fmt(median(phase.start), 2)}.`,
+        'A step of ours is three durable Postgres commits in sequence: the completing attempt’s transaction (job row, attempt row, the dependent’s `pending_deps`, the DAG’s counters and its event), the dispatcher’s claim (`UPDATE … FOR UPDATE SKIP LOCKED`), then after a BullMQ `addBulk` and the worker’s pick-up, the next attempt’s start transaction (job row, attempt row, DAG counters, event). The BullMQ part is about 1 ms; the rest is SQL, and each commit waits for a WAL flush.',
+      ],
+    };
+  },
+};
+
+async function oursChain(env: BenchEnv, n: number) {
+  {
     const b = await env.startApp(['api', 'scheduler', 'worker'], { NOOP_CONCURRENCY: String(NOOP_CONCURRENCY) });
     try {
       const t = await b.tenant();
@@ -105,6 +148,22 @@ export const stepLatency: Scenario = {
         t.key,
       );
       await waitForDag(env.pg, warm.submitDag.id, 30_000);
+      // Profile a step in-process: when each completion returns, each dispatcher claim returns, each start begins.
+      const marks: Array<[string, number]> = [];
+      const svc = b.app.services;
+      const wrap = (target: object, k: string, label: string) => {
+        const obj = target as Record<string, (...a: unknown[]) => Promise<unknown>>;
+        const orig = obj[k].bind(obj);
+        obj[k] = async (...a: unknown[]) => {
+          marks.push([`${label}>`, nowMs()]);
+          const r = await orig(...a);
+          marks.push([`${label}<`, nowMs()]);
+          return r;
+        };
+      };
+      wrap(svc.engine, 'completeAttempt', 'complete');
+      wrap(svc.engine, 'startAttempt', 'start');
+      wrap(svc.dispatcher, 'dispatchReady', 'claim');
       const d = await b.gql(
         SUBMIT_DAG,
         { input: { name: 'chain', jobs: Array.from({ length: n }, (_, i) => noop(`s${i}`, i ? [`s${i - 1}`] : [])) } },
@@ -112,35 +171,90 @@ export const stepLatency: Scenario = {
       );
       await waitForDag(env.pg, d.submitDag.id, 120_000);
       const ours = await chainGaps(env.pg, d.submitDag.id);
-      const raw = await rawChain(env, n);
-      return {
-        rows: [
-          {
-            metric: `step p50 ms (${n}-job chain)`,
-            ours: fmt(median(ours), 2),
-            baseline: fmt(median(raw), 2),
-            ratio: ratioText(median(ours), median(raw), 1),
-            target: '≤ 10 ms',
-            verdict: median(ours) <= 10 ? 'met' : 'missed',
-          },
-          {
-            metric: 'step p99 ms',
-            ours: fmt(p99(ours), 2),
-            baseline: fmt(p99(raw), 2),
-            ratio: ratioText(p99(ours), p99(raw), 1),
-            target: '≤ 30 ms',
-            verdict: p99(ours) <= 30 ? 'met' : 'missed',
-          },
-        ],
-        notes: [
-          'A step of ours: the completing attempt’s transaction (attempt row, job row, the dependent’s `pending_deps`), a dispatcher claim (`UPDATE … FOR UPDATE SKIP LOCKED`), a BullMQ `addBulk`, the worker’s pick-up and the next attempt’s start transaction.',
-        ],
+      const phase = {
+        complete: [] as number[],
+        toClaim: [] as number[],
+        claim: [] as number[],
+        toStart: [] as number[],
+        start: [] as number[],
       };
+      let last: Record<string, number> = {};
+      for (const [m, t] of marks) {
+        last[m] = t;
+        if (m === 'complete<' && last['complete>'] !== undefined) phase.complete.push(t - last['complete>']);
+        if (m === 'claim<' && last['complete<'] !== undefined) {
+          phase.toClaim.push(last['claim>'] - last['complete<']);
+          phase.claim.push(t - last['claim>']);
+        }
+        if (m === 'start>' && last['claim<'] !== undefined) phase.toStart.push(t - last['claim<']);
+        if (m === 'start<' && last['start>'] !== undefined) {
+          phase.start.push(t - last['start>']);
+          last = {};
+        }
+      }
+      return { gaps: ours, phase };
     } finally {
       await b.stop();
     }
-  },
-};
+  }
+}
+
+/** Samples what the benchmark database's busy backends wait on, every 25 ms. */
+function waitSampler(env: BenchEnv) {
+  const counts = new Map<string, number>();
+  let samples = 0;
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const { rows } = await env.pg.query<{ w: string; q: string }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 48) AS q
+           FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+      );
+      samples += 1;
+      for (const r of rows) {
+        const k = `${r.w} — ${r.q}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+  })();
+  return async () => {
+    stop = true;
+    await loop;
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
+    return {
+      samples,
+      avgBusy: total / Math.max(1, samples),
+      top: top.map(([k, v]) => `${k} (${Math.round((100 * v) / Math.max(1, total))}%)`),
+    };
+  };
+}
+
+async function oursFan(env: BenchEnv, n: number, sample: boolean) {
+  const b = await env.startApp(['api', 'scheduler', 'worker'], { NOOP_CONCURRENCY: String(NOOP_CONCURRENCY) });
+  try {
+    const t = await b.tenant();
+    const middle = Array.from({ length: n - 2 }, (_, i) => `m${i}`);
+    const jobs = [noop('root'), ...middle.map((id) => noop(id, ['root'])), noop('sink', middle)];
+    const stopSampler = sample ? waitSampler(env) : null;
+    const t0 = nowMs();
+    const d = await b.gql(SUBMIT_DAG, { input: { name: 'fan', jobs } }, t.key);
+    const submitMs = nowMs() - t0;
+    await waitForDag(env.pg, d.submitDag.id, 600_000);
+    const totalMs = nowMs() - t0;
+    const waits = stopSampler ? await stopSampler() : null;
+    const { rows } = await env.pg.query<{ ms: number }>(
+      `SELECT extract(epoch FROM max(a.finished_at) - min(a.started_at)) * 1000 AS ms
+         FROM jobs j JOIN job_attempts a ON a.job_id = j.id WHERE j.dag_id = $1`,
+      [d.submitDag.id],
+    );
+    const runMs = Number(rows[0]?.ms ?? Number.NaN);
+    return { rate: (n * 1000) / totalMs, runRate: (n * 1000) / runMs, submitMs, waits };
+  } finally {
+    await b.stop();
+  }
+}
 
 export const throughput: Scenario = {
   name: 'throughput',
@@ -149,50 +263,42 @@ export const throughput: Scenario = {
   anchor: 'target ≥ 0.5× the raw jobs/s',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 50, quick: 2_000, full: 10_000 });
-    const b = await env.startApp(['api', 'scheduler', 'worker'], { NOOP_CONCURRENCY: String(NOOP_CONCURRENCY) });
-    try {
-      const t = await b.tenant();
-      const middle = Array.from({ length: n - 2 }, (_, i) => `m${i}`);
-      const jobs = [noop('root'), ...middle.map((id) => noop(id, ['root'])), noop('sink', middle)];
-      const t0 = nowMs();
-      const d = await b.gql(SUBMIT_DAG, { input: { name: 'fan', jobs } }, t.key);
-      const submitMs = nowMs() - t0;
-      await waitForDag(env.pg, d.submitDag.id, 600_000);
-      const totalMs = nowMs() - t0;
-      const { rows } = await env.pg.query<{ ms: number }>(
-        `SELECT extract(epoch FROM max(a.finished_at) - min(a.started_at)) * 1000 AS ms
-           FROM jobs j JOIN job_attempts a ON a.job_id = j.id WHERE j.dag_id = $1`,
-        [d.submitDag.id],
-      );
-      const runMs = Number(rows[0]?.ms ?? Number.NaN);
-      const ours = (n * 1000) / totalMs;
-      const raw = await rawBulk(env, n);
-      return {
-        rows: [
-          {
-            metric: `jobs/s (${fmt(n, 0)} jobs, submit to DAG completed)`,
-            ours: fmt(ours, 0),
-            baseline: fmt(raw, 0),
-            ratio: ratioText(ours, raw),
-            target: '≥ 0.5×',
-            verdict: ours / raw >= 0.5 ? 'met' : 'missed',
-          },
-          {
-            metric: 'jobs/s, first attempt start to last attempt finish',
-            ours: fmt((n * 1000) / runMs, 0),
-            baseline: '',
-            ratio: '',
-            target: '',
-            verdict: 'info',
-          },
-        ],
-        notes: [
-          `submitDag of ${fmt(n, 0)} jobs took ${fmt(submitMs, 0)} ms over HTTP (validation, ${fmt(n, 0)} job rows, ${fmt(2 * (n - 2), 0)} dependency rows).`,
-          'The fan-in’s `pending_deps` counter is one row that every middle job’s completion decrements (`UPDATE jobs SET pending_deps = pending_deps - 1`), so those completions queue on its row lock; the figures above include that.',
-        ],
-      };
-    } finally {
-      await b.stop();
-    }
+    const nDiag = pick(env.opts.size, { tiny: 50, quick: 1_000, full: 2_000 });
+    const o = await oursFan(env, n, true);
+    const diag = await env.withAsyncCommit(() => oursFan(env, nDiag, false));
+    const raw = await rawBulk(env, n);
+    return {
+      rows: [
+        {
+          metric: `jobs/s (${fmt(n, 0)} jobs, submit to DAG completed)`,
+          ours: fmt(o.rate, 0),
+          baseline: fmt(raw, 0),
+          ratio: ratioText(o.rate, raw),
+          target: '≥ 0.5×',
+          verdict: o.rate / raw >= 0.5 ? 'met' : 'missed',
+        },
+        {
+          metric: 'jobs/s, first attempt start to last attempt finish',
+          ours: fmt(o.runRate, 0),
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+        },
+        {
+          metric: `diagnostic: jobs/s with \`synchronous_commit = off\` (${fmt(nDiag, 0)} jobs)`,
+          ours: fmt(diag.rate, 0),
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+        },
+      ],
+      notes: [
+        `submitDag of ${fmt(n, 0)} jobs took ${fmt(o.submitMs, 0)} ms over HTTP (validation, ${fmt(n, 0)} job rows, ${fmt(2 * (n - 2), 0)} dependency rows).`,
+        `Profile (pg_stat_activity sampled every 25 ms over ${o.waits?.samples ?? 0} samples; ${fmt(o.waits?.avgBusy ?? 0)} busy backends on average), what they were doing: ${(o.waits?.top ?? []).join('; ')}.`,
+        'Every completion of a middle job decrements the sink’s `pending_deps` (`UPDATE jobs SET pending_deps = pending_deps - 1`) and every attempt start and completion updates the DAG row’s counters (`applyTransitions`); both row locks are held until the transaction’s commit has flushed the WAL, so the DAG’s transitions run nearly one at a time whatever the worker concurrency. The samples above show which of the two rows the backends queue on. The raw BullMQ baseline keeps no durable per-job state at all.',
+      ],
+    };
   },
 };

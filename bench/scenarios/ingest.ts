@@ -90,7 +90,8 @@ async function rawWrite(pg: Pool, tenantId: string, batch: Batch): Promise<void>
 export const ingest: Scenario = {
   name: 'ingest',
   ours: '`recordMaterializations` over HTTP (GraphQL), batches of 1,000 assets × 3 upstream refs, one client',
-  baseline: 'the same rows (assets, materializations, lineage, edges, latest pointers) with one `INSERT … SELECT unnest(…)` per table through `pg`, one transaction per batch',
+  baseline:
+    'the same rows (assets, materializations, lineage, edges, latest pointers) with one `INSERT … SELECT unnest(…)` per table through `pg`, one transaction per batch',
   anchor: 'target ≥ 0.5× the baseline’s rows/s',
   async run(env) {
     const batches = pick(env.opts.size, { tiny: 2, quick: 4, full: 20 });

@@ -25,7 +25,13 @@ interface Graph {
 }
 
 /** A layered graph: every asset below the first layer has `fan` parents in the layer above, plus skip edges up to `edges`. */
-async function buildGraph(pg: Pool, tenantId: string, layers: number, width: number, edgesWanted: number): Promise<Graph> {
+async function buildGraph(
+  pg: Pool,
+  tenantId: string,
+  layers: number,
+  width: number,
+  edgesWanted: number,
+): Promise<Graph> {
   const key = (l: number, i: number) => `lin/l${String(l).padStart(2, '0')}/n${i}`;
   const keys: string[] = [];
   for (let l = 0; l < layers; l += 1) for (let i = 0; i < width; i += 1) keys.push(key(l, i));
@@ -67,7 +73,8 @@ async function buildGraph(pg: Pool, tenantId: string, layers: number, width: num
 export const lineage: Scenario = {
   name: 'lineage',
   ours: '`lineage(depth: 10)` over HTTP (nodes and edges selected), UPSTREAM and DOWNSTREAM from mid-graph assets of a layered graph (10,000 assets, 100,000 edges)',
-  baseline: 'the naive recursive CTE (`UNION` over (node, depth)) through `pg`, returning the nodes and their nearest depth',
+  baseline:
+    'the naive recursive CTE (`UNION` over (node, depth)) through `pg`, returning the nodes and their nearest depth',
   anchor: 'target p50 under 50 ms; Marquez users report 10–15 s for deep lineage',
   async run(env) {
     const [layers, width, edges] = pick(env.opts.size, {

@@ -43,8 +43,10 @@ async function submitTree(b: BenchApp, key: string, n: number): Promise<string> 
 export const read: Scenario = {
   name: 'read',
   ours: '`dag(id)` with its jobs, their dependencies and asset status (a 1,000-job DAG, one client); `asset(key)` with its latest materialization at 50 concurrent clients, over HTTP',
-  baseline: 'one hand-written SQL statement (`json_agg`) for the same DAG data through `pg`; a bare `node:http` server returning the same JSON body',
-  anchor: 'target: statements per request bounded (the same for 10 and 1,000 jobs); ≥ 0.25× the bare server’s requests/s',
+  baseline:
+    'one hand-written SQL statement (`json_agg`) for the same DAG data through `pg`; a bare `node:http` server returning the same JSON body',
+  anchor:
+    'target: statements per request bounded (the same for 10 and 1,000 jobs); ≥ 0.25× the bare server’s requests/s',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 20, quick: 1000, full: 1000 });
     const reps = pick(env.opts.size, { tiny: 3, quick: 10, full: 30 });

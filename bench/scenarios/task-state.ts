@@ -1,5 +1,5 @@
 import { PostgresAttemptGuard } from '../../src/state/attempt-guard';
-import { fmt, median, nowMs, p99, sequential } from '../lib/stats';
+import { fmt, median, p99, sequential } from '../lib/stats';
 import { SUBMIT_DAG } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 
@@ -70,13 +70,11 @@ export const taskState: Scenario = {
           [t.tenantId, dagId],
         );
         const real = svc.runContextFor(
-          { ...ti, dagName: 'state', dagId, tryNumber: job.rows[0]!.try_number },
+          { ...ti, dagName: 'state', dagId, tryNumber: job.rows[0].try_number },
           new PostgresAttemptGuard(b.app.services.ds),
         );
         await real.set('k0', value(0));
-        const t0 = nowMs();
         const guarded = await sequential(n, (i) => real.set(`k${i % 100}`, value(i)));
-        void t0;
         rows.push({
           metric: 'set with the real attempt guard, ops/s (p50 / p99 ms)',
           ours: `${fmt(ops(guarded), 0)} (${fmt(median(guarded), 2)} / ${fmt(p99(guarded), 2)})`,
@@ -86,7 +84,7 @@ export const taskState: Scenario = {
           verdict: ops(guarded) / ops(rawSet) >= 0.6 ? 'met' : 'missed',
         });
         notes.push(
-          'The first two rows use a guard that is a cheap in-memory check; the real guard (PostgresAttemptGuard) adds one `SELECT 1 FROM jobs … AND state = \'ACTIVE\'` per write, so a guarded write costs two round trips against the baseline’s one — the third row.',
+          "The first two rows use a guard that is a cheap in-memory check; the real guard (PostgresAttemptGuard) adds one `SELECT 1 FROM jobs … AND state = 'ACTIVE'` per write, so a guarded write costs two round trips against the baseline’s one — the third row.",
         );
         return { rows, notes };
       } finally {
