@@ -125,6 +125,9 @@ function report(opts: RunBenchOptions, header: string[], results: BenchOutcome['
     out.push(`- Anchor: ${scenario.anchor}.`, `- Took ${fmt(s)} s.`);
     if (error) out.push('', '```', error.split('\n').slice(0, 6).join('\n'), '```');
     for (const n of result?.notes ?? []) out.push(`- ${n}`);
+    if (scenario.whenMissed && result?.rows.some((r) => r.verdict === 'missed')) {
+      out.push('', `**Target missed.** ${scenario.whenMissed}`);
+    }
     out.push('');
   }
   return out.join('\n');

@@ -25,6 +25,8 @@ export interface Scenario {
   /** The raw baseline run beside it, and the outside anchor it is compared with. */
   baseline: string;
   anchor: string;
+  /** Printed under the scenario when one of its targets is missed: the reason profiling found. */
+  whenMissed?: string;
   run(env: BenchEnv): Promise<ScenarioResult>;
 }
 

@@ -17,6 +17,8 @@ export const taskState: Scenario = {
   ours: '`RunContext.set` / `get` on the Postgres backend (the app’s TaskStateService), one caller, 100 keys in rotation, ~150-byte JSON values',
   baseline: 'the same `INSERT … ON CONFLICT DO UPDATE` / `SELECT` through `pg` (one pooled connection)',
   anchor: 'target ≥ 0.6× the baseline’s ops/s',
+  whenMissed:
+    'RunContext adds validation and encoding of the value (JSON, size check) and runs through TypeORM’s `DataSource.query` (a pool checkout per statement) rather than one held `pg` connection; with the real attempt guard every write is two round trips (the guard’s SELECT, then the upsert), so about half the baseline’s rate is the expected ceiling for that row. Folding the guard into the upsert (`INSERT … SELECT … WHERE EXISTS (active job)`) would make it one round trip; not made here because the guard is deliberately backend-independent (S3 and memory backends use it too).',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 20, quick: 500, full: 3000 });
     const b = await env.startApp(['api']);
