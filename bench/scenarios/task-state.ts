@@ -12,6 +12,21 @@ const RAW_PUT = `INSERT INTO task_state (tenant_id, dag_name, dag_id, task_id, t
 const RAW_GET = `SELECT key, value_json, metadata, try_number, created_at FROM task_state
   WHERE tenant_id = $1 AND dag_name = $2 AND dag_id = $3 AND task_id = $4 AND try_number = $5 AND key = $6`;
 
+async function interleaved(
+  n: number,
+  a: (i: number) => Promise<unknown>,
+  b: (i: number) => Promise<unknown>,
+): Promise<[number[], number[]]> {
+  const la: number[] = [];
+  const lb: number[] = [];
+  for (let s = 0; s < n; s += 50) {
+    const k = Math.min(50, n - s);
+    la.push(...(await sequential(k, (i) => a(s + i))));
+    lb.push(...(await sequential(k, (i) => b(s + i))));
+  }
+  return [la, lb];
+}
+
 export const taskState: Scenario = {
   name: 'task-state',
   ours: '`RunContext.set` / `get` on the Postgres backend (the app’s TaskStateService), one caller, 100 keys in rotation, ~150-byte JSON values',
@@ -35,17 +50,16 @@ export const taskState: Scenario = {
           await ctx.set(`k${i}`, value(i));
           await raw.query(RAW_PUT, [...rawArgs(i).map((a, j) => (j === 2 ? 'raw-dag' : a)), JSON.stringify(value(i))]);
         }
-        const oursSet = await sequential(n, (i) => ctx.set(`k${i % 100}`, value(i)));
-        const rawSet = await sequential(n, (i) =>
-          raw.query(RAW_PUT, [...rawArgs(i).map((a, j) => (j === 2 ? 'raw-dag' : a)), JSON.stringify(value(i))]),
-        );
-        const oursGet = await sequential(n, (i) => ctx.get(`k${i % 100}`));
-        const rawGet = await sequential(n, (i) =>
+        const rawPut = (i: number) =>
+          raw.query(RAW_PUT, [...rawArgs(i).map((a, j) => (j === 2 ? 'raw-dag' : a)), JSON.stringify(value(i))]);
+        const rawGetOne = (i: number) =>
           raw.query(
             RAW_GET,
             rawArgs(i).map((a, j) => (j === 2 ? 'raw-dag' : a)),
-          ),
-        );
+          );
+        // Interleaved in blocks of 50, so both sides see the same moments of a shared machine.
+        const [oursSet, rawSet] = await interleaved(n, (i) => ctx.set(`k${i % 100}`, value(i)), rawPut);
+        const [oursGet, rawGet] = await interleaved(n, (i) => ctx.get(`k${i % 100}`), rawGetOne);
         const ops = (lat: number[]) => (lat.length * 1000) / lat.reduce((s, x) => s + x, 0);
         const row = (op: string, o: number[], r: number[]): ResultRow => ({
           metric: `${op} ops/s (p50 / p99 ms)`,
@@ -56,7 +70,9 @@ export const taskState: Scenario = {
           verdict: ops(o) / ops(r) >= 0.6 ? 'met' : 'missed',
         });
         const rows = [row('set', oursSet, rawSet), row('get', oursGet, rawGet)];
-        const notes: string[] = [];
+        const notes: string[] = [
+          'ops/s is 1,000 ÷ the mean latency of one caller’s sequential operations; ours and the baseline alternate in blocks of 50 operations so that both see the same moments of the machine.',
+        ];
 
         // The real guard: one SELECT on `jobs` before each write, against an ACTIVE job row.
         const d = await b.gql(
@@ -76,14 +92,14 @@ export const taskState: Scenario = {
           new PostgresAttemptGuard(b.app.services.ds),
         );
         await real.set('k0', value(0));
-        const guarded = await sequential(n, (i) => real.set(`k${i % 100}`, value(i)));
+        const [guarded, rawSet2] = await interleaved(n, (i) => real.set(`k${i % 100}`, value(i)), rawPut);
         rows.push({
           metric: 'set with the real attempt guard, ops/s (p50 / p99 ms)',
           ours: `${fmt(ops(guarded), 0)} (${fmt(median(guarded), 2)} / ${fmt(p99(guarded), 2)})`,
-          baseline: `${fmt(ops(rawSet), 0)}`,
-          ratio: ratioText(ops(guarded), ops(rawSet)),
+          baseline: `${fmt(ops(rawSet2), 0)} (${fmt(median(rawSet2), 2)} / ${fmt(p99(rawSet2), 2)})`,
+          ratio: ratioText(ops(guarded), ops(rawSet2)),
           target: '≥ 0.6×',
-          verdict: ops(guarded) / ops(rawSet) >= 0.6 ? 'met' : 'missed',
+          verdict: ops(guarded) / ops(rawSet2) >= 0.6 ? 'met' : 'missed',
         });
         notes.push(
           "The first two rows use a guard that is a cheap in-memory check; the real guard (PostgresAttemptGuard) adds one `SELECT 1 FROM jobs … AND state = 'ACTIVE'` per write, so a guarded write costs two round trips against the baseline’s one — the third row.",
