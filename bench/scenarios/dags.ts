@@ -1,0 +1,308 @@
+import { Queue, Worker } from 'bullmq';
+import type { Pool } from 'pg';
+import { fmt, median, nowMs, p99 } from '../lib/stats';
+import { SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
+import { pick, ratioText, type Scenario } from '../lib/scenario';
+
+const NOOP_CONCURRENCY = 8;
+
+/** Gaps (ms) between one attempt's finish and the next level's attempt start, along a chain. */
+async function chainGaps(pg: Pool, dagId: string): Promise<number[]> {
+  const { rows } = await pg.query<{ gap: number | null }>(
+    `SELECT extract(epoch FROM a.started_at - lag(a.finished_at) OVER (ORDER BY j.job_level)) * 1000 AS gap
+       FROM jobs j JOIN job_attempts a ON a.job_id = j.id
+      WHERE j.dag_id = $1 ORDER BY j.job_level`,
+    [dagId],
+  );
+  return rows.filter((r) => r.gap !== null).map((r) => Number(r.gap));
+}
+
+/** Plain BullMQ: each processor records its finish and adds the next job; the gap is finish → next start. */
+async function rawChain(env: BenchEnv, n: number): Promise<number[]> {
+  const connection = env.redis();
+  const name = 'raw-chain';
+  const queue = new Queue(name, { connection, prefix: `${env.queuePrefix}-raw` });
+  const starts: number[] = [];
+  const finishes: number[] = [];
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const worker = new Worker(
+    name,
+    async (job) => {
+      const i = job.data.i as number;
+      starts[i] = nowMs();
+      finishes[i] = nowMs();
+      if (i + 1 < n) await queue.add('step', { i: i + 1 }, { removeOnComplete: true });
+      else resolveDone();
+    },
+    { connection: env.redis(), prefix: `${env.queuePrefix}-raw`, concurrency: NOOP_CONCURRENCY },
+  );
+  try {
+    await worker.waitUntilReady();
+    await queue.add('step', { i: 0 }, { removeOnComplete: true });
+    await done;
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
+  }
+  return starts.slice(1).map((s, i) => s - finishes[i]);
+}
+
+/** Plain BullMQ: `n` no-op jobs added in bulk and processed; jobs/s from the first add to the last completion. */
+async function rawBulk(env: BenchEnv, n: number): Promise<number> {
+  const connection = env.redis();
+  const name = 'raw-bulk';
+  const queue = new Queue(name, { connection, prefix: `${env.queuePrefix}-raw` });
+  let count = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const worker = new Worker(
+    name,
+    async () => {
+      count += 1;
+      if (count === n) resolveDone();
+    },
+    { connection: env.redis(), prefix: `${env.queuePrefix}-raw`, concurrency: NOOP_CONCURRENCY },
+  );
+  try {
+    await worker.waitUntilReady();
+    const t0 = nowMs();
+    for (let s = 0; s < n; s += 1000) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, n - s) }, (_, i) => ({
+          name: 'noop',
+          data: { i: s + i },
+          opts: { removeOnComplete: true, removeOnFail: true },
+        })),
+      );
+    }
+    await done;
+    return (n * 1000) / (nowMs() - t0);
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+const noop = (id: string, dependencies: string[] = []) => ({ id, name: 'noop', executor: 'noop', dependencies });
+
+export const stepLatency: Scenario = {
+  name: 'step',
+  ours: 'a chain of `noop` jobs (one DAG) run by the in-process API, scheduler and worker roles; the gap from one attempt’s `finished_at` to the next attempt’s `started_at` (Postgres clock)',
+  baseline:
+    'a hand-written loop on plain BullMQ: each processor adds the next job; gap from its finish to the next processor’s start',
+  anchor: 'target p50 ≤ 10 ms, p99 ≤ 30 ms; Hatchet ~25 ms, Temporal 28–90 ms, Prefect ~55 ms, Airflow ~2 s per step',
+  whenMissed:
+    'A step is three durable Postgres commits in sequence (complete, claim, start; see the profile line), and on this machine a commit’s WAL flush alone costs about 4 ms when the disk is shared (measured: a one-row INSERT commits in 4.2 ms with `synchronous_commit = on`, 0.27 ms with it off). The diagnostic row shows the same chain with asynchronous commit. Within reach but not made: claiming the ready dependents inside the completion’s transaction (one commit fewer, ~4 ms). Below ~8 ms per step needs fewer durable commits per job than two, which is a design change of the engine.',
+  async run(env) {
+    const n = pick(env.opts.size, { tiny: 10, quick: 50, full: 100 });
+    const r = await oursChain(env, n);
+    const asyncCommit = await env.withAsyncCommit(() => oursChain(env, n));
+    const raw = await rawChain(env, n);
+    const ours = r.gaps;
+    const phase = r.phase;
+    return {
+      rows: [
+        {
+          metric: `step p50 ms (${n}-job chain)`,
+          ours: fmt(median(ours), 2),
+          baseline: fmt(median(raw), 2),
+          ratio: ratioText(median(ours), median(raw), 1),
+          target: '≤ 10 ms',
+          verdict: median(ours) <= 10 ? 'met' : 'missed',
+        },
+        {
+          metric: 'step p99 ms',
+          ours: fmt(p99(ours), 2),
+          baseline: fmt(p99(raw), 2),
+          ratio: ratioText(p99(ours), p99(raw), 1),
+          target: '≤ 30 ms',
+          verdict: p99(ours) <= 30 ? 'met' : 'missed',
+        },
+        {
+          metric: 'diagnostic: step p50 / p99 ms with `synchronous_commit = off`',
+          ours: `${fmt(median(asyncCommit.gaps), 2)} / ${fmt(p99(asyncCommit.gaps), 2)}`,
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+        },
+      ],
+      notes: [
+        `Profile of a step (in-process timestamps, medians in ms): completeAttempt ${fmt(median(phase.complete), 2)}; completion → dispatcher claim begins ${fmt(median(phase.toClaim), 2)}; claim ${fmt(median(phase.claim), 2)}; claim done → next startAttempt begins (BullMQ add and pick-up) ${fmt(median(phase.toStart), 2)}; startAttempt ${fmt(median(phase.start), 2)}.`,
+        'A step of ours is three durable Postgres commits in sequence: the completing attempt’s transaction (job row, attempt row, the dependent’s `pending_deps`, the DAG’s counters and its event), the dispatcher’s claim (`UPDATE … FOR UPDATE SKIP LOCKED`), then after a BullMQ `addBulk` and the worker’s pick-up, the next attempt’s start transaction (job row, attempt row, DAG counters, event). The BullMQ part is about 1 ms; the rest is SQL, and each commit waits for a WAL flush.',
+      ],
+    };
+  },
+};
+
+async function oursChain(env: BenchEnv, n: number) {
+  {
+    const b = await env.startApp(['api', 'scheduler', 'worker'], { NOOP_CONCURRENCY: String(NOOP_CONCURRENCY) });
+    try {
+      const t = await b.tenant();
+      // Warm-up chain, not counted.
+      const warm = await b.gql(
+        SUBMIT_DAG,
+        { input: { name: 'warm', jobs: Array.from({ length: 5 }, (_, i) => noop(`s${i}`, i ? [`s${i - 1}`] : [])) } },
+        t.key,
+      );
+      await waitForDag(env.pg, warm.submitDag.id, 30_000);
+      // Profile a step in-process: when each completion returns, each dispatcher claim returns, each start begins.
+      const marks: Array<[string, number]> = [];
+      const svc = b.app.services;
+      const wrap = (target: object, k: string, label: string) => {
+        const obj = target as Record<string, (...a: unknown[]) => Promise<unknown>>;
+        const orig = obj[k].bind(obj);
+        obj[k] = async (...a: unknown[]) => {
+          marks.push([`${label}>`, nowMs()]);
+          const r = await orig(...a);
+          marks.push([`${label}<`, nowMs()]);
+          return r;
+        };
+      };
+      wrap(svc.engine, 'completeAttempt', 'complete');
+      wrap(svc.engine, 'startAttempt', 'start');
+      wrap(svc.dispatcher, 'dispatchReady', 'claim');
+      const d = await b.gql(
+        SUBMIT_DAG,
+        { input: { name: 'chain', jobs: Array.from({ length: n }, (_, i) => noop(`s${i}`, i ? [`s${i - 1}`] : [])) } },
+        t.key,
+      );
+      await waitForDag(env.pg, d.submitDag.id, 120_000);
+      const ours = await chainGaps(env.pg, d.submitDag.id);
+      const phase = {
+        complete: [] as number[],
+        toClaim: [] as number[],
+        claim: [] as number[],
+        toStart: [] as number[],
+        start: [] as number[],
+      };
+      let last: Record<string, number> = {};
+      for (const [m, t] of marks) {
+        last[m] = t;
+        if (m === 'complete<' && last['complete>'] !== undefined) phase.complete.push(t - last['complete>']);
+        if (m === 'claim<' && last['complete<'] !== undefined) {
+          phase.toClaim.push(last['claim>'] - last['complete<']);
+          phase.claim.push(t - last['claim>']);
+        }
+        if (m === 'start>' && last['claim<'] !== undefined) phase.toStart.push(t - last['claim<']);
+        if (m === 'start<' && last['start>'] !== undefined) {
+          phase.start.push(t - last['start>']);
+          last = {};
+        }
+      }
+      return { gaps: ours, phase };
+    } finally {
+      await b.stop();
+    }
+  }
+}
+
+/** Samples what the benchmark database's busy backends wait on, every 25 ms. */
+function waitSampler(env: BenchEnv) {
+  const counts = new Map<string, number>();
+  let samples = 0;
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const { rows } = await env.pg.query<{ w: string; q: string }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 48) AS q
+           FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+      );
+      samples += 1;
+      for (const r of rows) {
+        const k = `${r.w} — ${r.q}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+  })();
+  return async () => {
+    stop = true;
+    await loop;
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
+    return {
+      samples,
+      avgBusy: total / Math.max(1, samples),
+      top: top.map(([k, v]) => `${k} (${Math.round((100 * v) / Math.max(1, total))}%)`),
+    };
+  };
+}
+
+async function oursFan(env: BenchEnv, n: number, sample: boolean) {
+  const b = await env.startApp(['api', 'scheduler', 'worker'], { NOOP_CONCURRENCY: String(NOOP_CONCURRENCY) });
+  try {
+    const t = await b.tenant();
+    const middle = Array.from({ length: n - 2 }, (_, i) => `m${i}`);
+    const jobs = [noop('root'), ...middle.map((id) => noop(id, ['root'])), noop('sink', middle)];
+    const stopSampler = sample ? waitSampler(env) : null;
+    const t0 = nowMs();
+    const d = await b.gql(SUBMIT_DAG, { input: { name: 'fan', jobs } }, t.key);
+    const submitMs = nowMs() - t0;
+    await waitForDag(env.pg, d.submitDag.id, 600_000);
+    const totalMs = nowMs() - t0;
+    const waits = stopSampler ? await stopSampler() : null;
+    const { rows } = await env.pg.query<{ ms: number }>(
+      `SELECT extract(epoch FROM max(a.finished_at) - min(a.started_at)) * 1000 AS ms
+         FROM jobs j JOIN job_attempts a ON a.job_id = j.id WHERE j.dag_id = $1`,
+      [d.submitDag.id],
+    );
+    const runMs = Number(rows[0]?.ms ?? Number.NaN);
+    return { rate: (n * 1000) / totalMs, runRate: (n * 1000) / runMs, submitMs, waits };
+  } finally {
+    await b.stop();
+  }
+}
+
+export const throughput: Scenario = {
+  name: 'throughput',
+  ours: 'one fan-out / fan-in DAG of `noop` jobs (a root, N−2 parallel jobs, a sink that depends on all of them), submitted over HTTP and run by the in-process roles (noop concurrency 8)',
+  baseline: 'N no-op jobs added in bulk (`addBulk`, 1,000 at a time) and processed on plain BullMQ (concurrency 8)',
+  anchor: 'target ≥ 0.5× the raw jobs/s',
+  whenMissed:
+    'Each job of ours is two durable transactions (start: job row, attempt row, DAG counters, event; completion: job row, attempt row, the dependents’ `pending_deps`, DAG counters, event) where plain BullMQ keeps no durable per-job state. Two rows are hot: the sink’s `pending_deps`, decremented by every one of the N−2 middle completions, and the DAG row, whose counters every start and completion update (`applyTransitions`). Both locks are held until commit, so the transitions of one DAG run nearly one at a time, each waiting for the previous one’s WAL flush, and concurrency does not help; the pg_stat_activity profile above names the queue. The diagnostic row (asynchronous commit) shows the part the WAL flush plays. No small fix reaches 0.5× the raw rate on this machine: that needs the engine to stop updating shared rows per job, e.g. DAG progress counted from job states or kept in sharded counter rows, fan-in readiness checked by the dispatcher (`NOT EXISTS` an unfinished dependency) instead of a counter, and starts/completions of many jobs batched into one transaction.',
+  async run(env) {
+    const n = pick(env.opts.size, { tiny: 50, quick: 2_000, full: 10_000 });
+    const nDiag = pick(env.opts.size, { tiny: 50, quick: 1_000, full: 2_000 });
+    const o = await oursFan(env, n, true);
+    const diag = await env.withAsyncCommit(() => oursFan(env, nDiag, false));
+    const raw = await rawBulk(env, n);
+    return {
+      rows: [
+        {
+          metric: `jobs/s (${fmt(n, 0)} jobs, submit to DAG completed)`,
+          ours: fmt(o.rate, 0),
+          baseline: fmt(raw, 0),
+          ratio: ratioText(o.rate, raw),
+          target: '≥ 0.5×',
+          verdict: o.rate / raw >= 0.5 ? 'met' : 'missed',
+        },
+        {
+          metric: 'jobs/s, first attempt start to last attempt finish',
+          ours: fmt(o.runRate, 0),
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+        },
+        {
+          metric: `diagnostic: jobs/s with \`synchronous_commit = off\` (${fmt(nDiag, 0)} jobs)`,
+          ours: fmt(diag.rate, 0),
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+        },
+      ],
+      notes: [
+        `submitDag of ${fmt(n, 0)} jobs took ${fmt(o.submitMs, 0)} ms over HTTP (validation, ${fmt(n, 0)} job rows, ${fmt(2 * (n - 2), 0)} dependency rows).`,
+        `Profile (pg_stat_activity sampled every 25 ms over ${o.waits?.samples ?? 0} samples; ${fmt(o.waits?.avgBusy ?? 0)} busy backends on average), what they were doing: ${(o.waits?.top ?? []).join('; ')}.`,
+        'Every completion of a middle job decrements the sink’s `pending_deps` (`UPDATE jobs SET pending_deps = pending_deps - 1`) and every attempt start and completion updates the DAG row’s counters (`applyTransitions`); both row locks are held until the transaction’s commit has flushed the WAL, so the DAG’s transitions run nearly one at a time whatever the worker concurrency. The samples above show which of the two rows the backends queue on. The raw BullMQ baseline keeps no durable per-job state at all.',
+      ],
+    };
+  },
+};
