@@ -105,3 +105,38 @@ it('lists DAGs by state, name and time with cursor pagination, and shows jobs wi
   expect(future.dags.totalCount).toBe(0);
   expect((await t.gql(Q, { name, after: 'not-a-cursor' }, key)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
 });
+
+it("claims a child's dispatch in the transaction that completes its last parent", async () => {
+  const { key, tenantId } = await t.tenant('submitter');
+  const id = `claim-${randomUUID()}`;
+  await submitDag(t, key, {
+    id,
+    name: 'claim',
+    jobs: [
+      { id: 'p', name: 'p', executor: 'noop' },
+      { id: 'c', name: 'c', executor: 'noop', dependencies: ['p'] },
+    ],
+  });
+  const rows: Array<{ id: string; task_id: string; dispatch: number }> = await t.app.services.ds.query(
+    `SELECT id, task_id, dispatch FROM jobs WHERE tenant_id = $1 AND dag_id = $2 ORDER BY task_id`,
+    [tenantId, id],
+  );
+  const [child, parent] = rows;
+  expect(parent).toMatchObject({ task_id: 'p', dispatch: 1 }); // claimed at submission (no worker here)
+  const started = await t.app.services.engine.startAttempt(parent.id, 1, 1, 'test-worker');
+  expect(started?.taskId).toBe('p');
+  const before = t.app.services.sql.total;
+  const done = await t.app.services.engine.completeAttempt(
+    { jobId: parent.id, tryNumber: 1, dispatch: 1, workerId: 'test-worker' },
+    null,
+  );
+  const statements = t.app.services.sql.total - before;
+  expect(done.claimed.map((c) => [c.id, c.dispatch])).toEqual([[child.id, 1]]);
+  const after: Array<{ dispatched: boolean }> = await t.app.services.ds.query(
+    `SELECT dispatched_at IS NOT NULL AS dispatched FROM jobs WHERE id = $1`,
+    [child.id],
+  );
+  expect(after[0].dispatched).toBe(true);
+  // One transaction: BEGIN … COMMIT with no second claim round trip.
+  expect(statements).toBeLessThanOrEqual(8);
+});

@@ -5,7 +5,8 @@ import type { AppConfig } from '../config/config';
 import { CoalescedTask } from './coalesced-task';
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
 
-interface Claimed {
+/** A claimed dispatch, as the claim's RETURNING gives it. */
+export interface ClaimedDispatch {
   id: string;
   tenant_id: string;
   try_number: number;
@@ -60,7 +61,7 @@ export class Dispatcher {
   }
 
   async dispatchReady(limit: number): Promise<number> {
-    const claimed: Claimed[] = await sqlRows(
+    const claimed: ClaimedDispatch[] = await sqlRows(
       this.ds,
       `UPDATE jobs j SET dispatch = j.dispatch + 1, dispatched_at = now()
        FROM (SELECT id FROM jobs WHERE state IN ('CREATED','RETRY') AND pending_deps = 0 AND dispatched_at IS NULL
@@ -71,6 +72,13 @@ export class Dispatcher {
       [limit],
     );
     if (claimed.length === 0) return 0;
+    await this.enqueueClaimed(claimed);
+    return claimed.length;
+  }
+
+  /** Enqueue dispatches claimed elsewhere (a completion's transaction); on failure they are claimable again. */
+  async enqueueClaimed(claimed: ClaimedDispatch[]): Promise<void> {
+    if (claimed.length === 0) return;
     try {
       await this.enqueue(claimed);
     } catch (err) {
@@ -81,11 +89,10 @@ export class Dispatcher {
       );
       throw err;
     }
-    return claimed.length;
   }
 
-  private async enqueue(rows: Claimed[]): Promise<void> {
-    const byQueue = new Map<string, Claimed[]>();
+  private async enqueue(rows: ClaimedDispatch[]): Promise<void> {
+    const byQueue = new Map<string, ClaimedDispatch[]>();
     for (const r of rows) {
       const name = queueName(r.executor, r.requires_gpu);
       (byQueue.get(name) ?? byQueue.set(name, []).get(name)!).push(r);
@@ -122,7 +129,7 @@ export class Dispatcher {
    * gone (Redis lost it), enqueue the same dispatch again.
    */
   async redispatchStale(limit = 500): Promise<number> {
-    const rows: Claimed[] = await sqlRows(
+    const rows: ClaimedDispatch[] = await sqlRows(
       this.ds,
       `UPDATE jobs j SET dispatched_at = now()
        FROM (SELECT id FROM jobs WHERE state IN ('CREATED','RETRY') AND dispatched_at < now() - make_interval(secs => $1::double precision / 1000)
@@ -141,7 +148,7 @@ export class Dispatcher {
     }
     if (lost.length === 0) return 0;
     // A new dispatch number: whatever is left of the old one in Redis is refused at start.
-    const again: Claimed[] = await sqlRows(
+    const again: ClaimedDispatch[] = await sqlRows(
       this.ds,
       `UPDATE jobs SET dispatch = dispatch + 1, dispatched_at = now()
        WHERE id = ANY($1::uuid[]) AND state IN ('CREATED','RETRY') AND dispatched_at IS NOT NULL

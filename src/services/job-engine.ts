@@ -4,7 +4,11 @@ import type { AppConfig } from '../config/config';
 import { conflict, notFound } from '../errors/domain-error';
 import { appendEvents, type NewEvent } from '../events/event-log';
 import type { RedisBus } from '../events/bus';
+import type { ClaimedDispatch } from '../jobs/dispatcher';
 import { LIMITS } from './dag-validation';
+
+/** A dependent whose pending count reaches zero (and is due) now: claimable in the same step. */
+const CLAIMABLE = `pending_deps - 1 = 0 AND state IN ('CREATED','RETRY') AND dispatched_at IS NULL AND (run_after IS NULL OR run_after <= now())`;
 
 /** What a transition needs to know of the job it changed. */
 interface JobRefRow {
@@ -374,13 +378,16 @@ export class JobEngine {
   }
 
   /** Success: COMPLETED, output stored, dependents counted down. Returns the jobs that became ready. */
-  async completeAttempt(a: AttemptRef, output: unknown): Promise<{ accepted: boolean; readyJobIds: string[] }> {
+  async completeAttempt(
+    a: AttemptRef,
+    output: unknown,
+  ): Promise<{ accepted: boolean; readyJobIds: string[]; claimed: ClaimedDispatch[] }> {
     const outputJson = output === undefined ? null : JSON.stringify(output);
     if (outputJson && Buffer.byteLength(outputJson) > LIMITS.maxOutputBytes) {
       const r = await this.failAttempt(a, `output is ${Buffer.byteLength(outputJson)} bytes; at most 1 MiB`, {
         nonRetryable: true,
       });
-      return { accepted: r.accepted, readyJobIds: [] };
+      return { accepted: r.accepted, readyJobIds: [], claimed: [] };
     }
     return this.ds.transaction(async (m) => {
       const rows: JobRefRow[] = await sqlRows(
@@ -392,14 +399,20 @@ export class JobEngine {
         [a.jobId, a.tryNumber, a.dispatch, a.workerId, outputJson],
       );
       const r = rows[0];
-      if (!r) return { accepted: false, readyJobIds: [] };
+      if (!r) return { accepted: false, readyJobIds: [], claimed: [] };
       await this.closeAttempt(m, a.jobId, a.tryNumber, a.dispatch, 'SUCCEEDED', null);
-      // Row locks on the dependents serialise concurrent parents: exactly one sees zero.
-      const ready: Array<{ id: string }> = await sqlRows(
+      // Row locks on the dependents serialise concurrent parents: exactly one sees zero,
+      // and claims the dispatch of that child in this same transaction (one commit less per
+      // step); the caller enqueues it after commit, and a crash in between is recovered by
+      // the dispatcher's stale-dispatch sweep.
+      const ready: Array<ClaimedDispatch & { pending_deps: number; state: JobState; claimed: boolean }> = await sqlRows(
         m,
-        `UPDATE jobs SET pending_deps = pending_deps - 1
+        `UPDATE jobs SET pending_deps = pending_deps - 1,
+           dispatch = CASE WHEN ${CLAIMABLE} THEN dispatch + 1 ELSE dispatch END,
+           dispatched_at = CASE WHEN ${CLAIMABLE} THEN now() ELSE dispatched_at END
          WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = $1)
-         RETURNING id, pending_deps, state`,
+         RETURNING id, pending_deps, state, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level,
+           (pending_deps = 0 AND state IN ('CREATED','RETRY') AND dispatched_at = now()) AS claimed`,
         [a.jobId],
       );
       await this.applyTransitions(m, r.tenant_id, r.dag_id, [
@@ -415,9 +428,10 @@ export class JobEngine {
       ]);
       return {
         accepted: true,
-        readyJobIds: (ready as Array<{ id: string; pending_deps: number; state: JobState }>)
+        readyJobIds: ready
           .filter((x) => x.pending_deps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
           .map((x) => x.id),
+        claimed: ready.filter((x) => x.claimed),
       };
     });
   }

@@ -270,7 +270,8 @@ export class WorkerRuntime {
       }
       if (controller.signal.aborted && this.stopped) return;
       const r = await engine.completeAttempt(ref, output);
-      if (r.readyJobIds.length) await dispatcher.kick();
+      await dispatcher.enqueueClaimed(r.claimed);
+      if (r.readyJobIds.length > r.claimed.length) await dispatcher.kick();
     } catch (err) {
       log.error({ err, jobId: started.jobId }, 'worker failed to run or report a job');
     } finally {
