@@ -140,3 +140,29 @@ it("claims a child's dispatch in the transaction that completes its last parent"
   // One transaction: BEGIN … COMMIT with no second claim round trip.
   expect(statements).toBeLessThanOrEqual(8);
 });
+
+it('walks downstream for an UPSTREAM lineage only when `downstream` is selected', async () => {
+  const { key, tenantId } = await t.tenant('executor');
+  const v = (c: string) => `v:sha256:${c.repeat(64)}`;
+  const rec = (assetKey: string, version: string, up: Array<{ assetKey: string; version: string }>) =>
+    t.app.services.materializations.record(tenantId, { assets: [{ assetKey, version }], upstreamAssets: up });
+  await rec('chain/a', v('a'), []);
+  await rec('chain/b', v('b'), [{ assetKey: 'chain/a', version: v('a') }]);
+  await rec('chain/c', v('c'), [{ assetKey: 'chain/b', version: v('b') }]);
+  const run = async (fields: string) => {
+    const before = t.app.services.sql.total;
+    const data = ok(
+      await t.gql<{ lineage: { nodes: Array<{ assetKey: string }>; downstream?: string[] } }>(
+        `{ lineage(assetKey: "chain/b", direction: UPSTREAM, depth: 3) { ${fields} } }`,
+        {},
+        key,
+      ),
+    );
+    return { statements: t.app.services.sql.total - before, lineage: data.lineage };
+  };
+  const lean = await run('nodes { assetKey }');
+  const full = await run('nodes { assetKey } downstream');
+  expect(lean.lineage.nodes.map((n) => n.assetKey)).toEqual(['chain/b', 'chain/a']);
+  expect(full.lineage.downstream).toEqual(['chain/c']);
+  expect(lean.statements).toBeLessThan(full.statements);
+});

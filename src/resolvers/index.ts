@@ -11,7 +11,7 @@ import {
 } from './event.resolver';
 import { FleetResolver } from './fleet.resolver';
 import { JobResolver } from './job.resolver';
-import { LineageResolver } from './lineage.resolver';
+import { LineageGraphResolver, LineageResolver } from './lineage.resolver';
 import { MaterializationResolver } from './materialization.resolver';
 import { NodeStatusResolver } from './node-status.resolver';
 import { TaskStateResolver } from './task-state.resolver';
@@ -26,6 +26,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AssetResolver,
   MaterializationResolver,
   LineageResolver,
+  LineageGraphResolver,
   NodeStatusResolver,
   EventResolver,
   DagEventResolver,

@@ -32,3 +32,14 @@ export class LineageResolver {
     return assetByKeyLoader(ctx.loaders).load(node.assetKey);
   }
 }
+
+@Resolver(() => LineageGraph)
+export class LineageGraphResolver {
+  /** Walked only when selected, for an UPSTREAM graph (see LineageService.lineage). */
+  @FieldResolver(() => [String], {
+    description: 'Keys of every asset downstream of the root within depth, whatever the direction.',
+  })
+  downstream(@Root() graph: LineageGraphView): string[] | Promise<string[]> {
+    return typeof graph.downstream === 'function' ? graph.downstream() : graph.downstream;
+  }
+}

@@ -14,7 +14,8 @@ export interface LineageGraphView {
   nodes: Array<{ assetKey: string; distance: number }>;
   edges: Array<{ fromAssetKey: string; toAssetKey: string }>;
   upstream: LineageRefView[];
-  downstream: string[];
+  /** Computed only when asked for (GraphQL's default resolver calls it) unless the walk went downstream anyway. */
+  downstream: string[] | (() => Promise<string[]>);
   truncated: boolean;
 }
 
@@ -128,8 +129,10 @@ export class LineageService {
     }
     if (!ASSET_KEY.test(assetKey) || !(await this.assets.get(tenantId, assetKey))) throw notFound(`Asset ${assetKey}`);
     const wantUp = direction !== 'DOWNSTREAM';
-    // The downstream list is part of every answer, so the downstream side is always walked.
-    const w = await this.walk(tenantId, assetKey, wantUp, true, depth);
+    const wantDown = direction !== 'UPSTREAM';
+    // The downstream list is part of every answer, but an UPSTREAM walk only pays for it
+    // when the client selects it.
+    const w = await this.walk(tenantId, assetKey, wantUp, wantDown, depth);
     const nodes = new Map<string, number>();
     const edges = new Map<string, { fromAssetKey: string; toAssetKey: string }>();
     if (direction !== 'UPSTREAM') {
@@ -147,6 +150,11 @@ export class LineageService {
       : [];
     const byDistance = (a: [string, number], b: [string, number]) =>
       Math.abs(a[1]) - Math.abs(b[1]) || a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    const downstreamKeys = (down: Map<string, number>) =>
+      [...down.entries()]
+        .filter(([k]) => k !== assetKey)
+        .sort(byDistance)
+        .map(([k]) => k);
     return {
       assetKey,
       direction,
@@ -158,10 +166,9 @@ export class LineageService {
           : a.fromAssetKey.localeCompare(b.fromAssetKey),
       ),
       upstream,
-      downstream: [...w.down.entries()]
-        .filter(([k]) => k !== assetKey)
-        .sort(byDistance)
-        .map(([k]) => k),
+      downstream: wantDown
+        ? downstreamKeys(w.down)
+        : async () => downstreamKeys((await this.walk(tenantId, assetKey, false, true, depth)).down),
       truncated: w.truncated,
     };
   }
