@@ -8,6 +8,7 @@ import { SqlCounter } from './db/sql-counter';
 import type { RoleName } from './entities/api-key.entity';
 import { ApiKeyService } from './services/api-key.service';
 import { createLogger } from './server/logger';
+import { createRedis } from './server/redis';
 import { scaffoldExecutor } from './workers/executor-scaffold';
 import { serve } from './main';
 
@@ -65,10 +66,22 @@ export function buildCli(): Command {
     .command('revoke <id>')
     .description('Revoke a key by id')
     .action(async (id: string) => {
-      await withDatabase(async (ds) => {
-        const k = await new ApiKeyService(ds).revoke(null, id);
-        process.stdout.write(`Revoked ${k.id} (${k.name}).\n`);
-      });
+      const config = loadConfig();
+      // Running servers drop the key from their caches and close its sockets at once.
+      const redis = createRedis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      try {
+        await withDatabase(async (ds) => {
+          const notify = {
+            keyRevoked: (keyId: string) =>
+              redis.publish(`${config.queuePrefix}:api-key-revoked`, keyId).then(() => undefined),
+          };
+          const k = await new ApiKeyService(ds, notify).revoke(null, id);
+          process.stdout.write(`Revoked ${k.id} (${k.name}).\n`);
+        });
+      } finally {
+        redis.disconnect();
+      }
     });
 
   const migration = program.command('migration').description('Database migrations');

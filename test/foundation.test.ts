@@ -242,3 +242,58 @@ describe('process', () => {
     expect(out).toMatch(/"stopped"/);
   }, 90_000);
 });
+
+describe('key cache', () => {
+  it('trusts a checked key for AUTH_CACHE_MS without SQL, and a revocation (GraphQL or CLI) ends it at once', async () => {
+    const c = await startTestApp({ env: { AUTH_CACHE_MS: '60000' } });
+    try {
+      const admin = await c.tenant('admin');
+      const made = ok(
+        await c.gql<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+          'mutation { createApiKey(input: { name: "cached", role: READER }) { key apiKey { id } } }',
+          {},
+          admin.key,
+        ),
+      );
+      const key = made.createApiKey.key;
+      expect((await c.gql('{ queues { executor } }', {}, key)).errors).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 200)); // the last_used_at touch is written off the request's path
+      const before = c.app.services.sql.total;
+      expect((await c.gql('{ queues { executor } }', {}, key)).errors).toBeUndefined();
+      expect(c.app.services.sql.total - before).toBe(1); // the queues query alone, no key look-up
+      ok(
+        await c.gql(
+          'mutation ($id: ID!) { revokeApiKey(id: $id) { id } }',
+          { id: made.createApiKey.apiKey.id },
+          admin.key,
+        ),
+      );
+      expect(codeOf(await c.gql('{ queues { executor } }', {}, key))).toBe('UNAUTHENTICATED');
+
+      // Revoked from another process (the CLI): the bus evicts it here too.
+      const other = await c.app.services.apiKeys.create(admin.tenantId, 'cli-revoked', 'reader');
+      expect((await c.gql('{ queues { executor } }', {}, other.key)).errors).toBeUndefined();
+      const cfg = testConfig();
+      const root = path.resolve(__dirname, '..');
+      const revoke = spawn(
+        process.execPath,
+        [path.join(root, 'dist/src/cli.js'), 'apikey', 'revoke', other.apiKey.id],
+        {
+          cwd: root,
+          env: {
+            PATH: process.env.PATH,
+            DATABASE_URL: cfg.databaseUrl,
+            REDIS_URL: cfg.redisUrl,
+            QUEUE_PREFIX: cfg.queuePrefix,
+          },
+          stdio: 'ignore',
+        },
+      );
+      expect(await new Promise((r) => revoke.on('exit', r))).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(codeOf(await c.gql('{ queues { executor } }', {}, other.key))).toBe('UNAUTHENTICATED');
+    } finally {
+      await c.stop();
+    }
+  });
+});

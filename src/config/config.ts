@@ -29,6 +29,7 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
     .default('marie'),
+  AUTH_CACHE_MS: int(0, 60_000).default(5_000),
   AUTH_BOOTSTRAP_KEY: z.string().min(24, 'at least 24 characters').optional(),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(15),
   GRAPHQL_MAX_COST: int(10).default(50_000),
@@ -74,6 +75,7 @@ export type AppConfig = Readonly<{
   redisUrl: string;
   queuePrefix: string;
   authBootstrapKey: string | undefined;
+  authCacheMs: number;
   graphql: Readonly<{ maxDepth: number; maxCost: number; maxAliases: number; maxOperations: number }>;
   httpBodyLimit: string;
   timings: Readonly<{
@@ -152,6 +154,7 @@ export function loadConfig(
     redisUrl: c.REDIS_URL,
     queuePrefix: c.QUEUE_PREFIX,
     authBootstrapKey: c.AUTH_BOOTSTRAP_KEY,
+    authCacheMs: c.AUTH_CACHE_MS,
     graphql: {
       maxDepth: c.GRAPHQL_MAX_DEPTH,
       maxCost: c.GRAPHQL_MAX_COST,

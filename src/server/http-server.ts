@@ -68,6 +68,7 @@ export async function startApiServer(
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const socketsByKey = new Map<string, Set<WebSocket>>();
   const unsubscribeRevoked = await services.bus.subscribe('api-key-revoked', (keyId) => {
+    services.apiKeys.forget(keyId);
     for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
     socketsByKey.delete(keyId);
   });

@@ -62,9 +62,7 @@ export interface Infrastructure {
 
 export function createServices(infra: Infrastructure): Services {
   const { config, log, ds, redis, bus } = infra;
-  const apiKeys = new ApiKeyService(ds, {
-    keyRevoked: (id) => bus.publish('api-key-revoked', id),
-  });
+  const apiKeys = new ApiKeyService(ds, { keyRevoked: (id) => bus.publish('api-key-revoked', id) }, config.authCacheMs);
   const fleet = new FleetService(ds, config);
   const assets = new AssetService(ds);
   const materializations = new MaterializationService(ds);

@@ -20,10 +20,15 @@ export interface KeyRevokedListener {
 
 export class ApiKeyService {
   private readonly touched = new Map<string, number>();
+  /** hash → principal for a few seconds; revocations evict at once (locally, and on every instance through the bus). */
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  static readonly CACHE_MAX = 10_000;
 
   constructor(
     private readonly ds: DataSource,
     private readonly revoked?: KeyRevokedListener,
+    /** How long a checked key is trusted without asking Postgres again (0 = always ask). */
+    private readonly cacheMs = 0,
   ) {}
 
   async ensureTenant(slug: string): Promise<TenantEntity> {
@@ -58,14 +63,31 @@ export class ApiKeyService {
     );
   }
 
-  /** One indexed look-up per request; a revoked or unknown key is null. */
+  /** One indexed look-up per request (or none within the cache time); a revoked or unknown key is null. */
   async authenticate(rawKey: string | undefined | null): Promise<Principal | null> {
     if (!rawKey || rawKey.length > 200) return null;
+    const hash = hashKey(rawKey);
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const principal = await this.lookup(hash);
+    if (principal && this.cacheMs > 0) {
+      if (this.cache.size >= ApiKeyService.CACHE_MAX) this.cache.clear();
+      this.cache.set(hash, { principal, until: Date.now() + this.cacheMs });
+    } else this.cache.delete(hash);
+    return principal;
+  }
+
+  /** Drop a revoked key from this process's cache. */
+  forget(apiKeyId: string): void {
+    for (const [hash, e] of this.cache) if (e.principal.apiKeyId === apiKeyId) this.cache.delete(hash);
+  }
+
+  private async lookup(hash: string): Promise<Principal | null> {
     const rows: Array<{ id: string; name: string; role: RoleName; tenant_id: string; slug: string }> =
       await this.ds.query(
         `SELECT k.id, k.name, k.role, k.tenant_id, t.slug FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
        WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-        [hashKey(rawKey)],
+        [hash],
       );
     const row = rows[0];
     if (!row) return null;
@@ -97,6 +119,7 @@ export class ApiKeyService {
     await repo.update({ ...where, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
     const key = await repo.findOneBy(where);
     if (!key) throw notFound(`API key ${id}`);
+    this.forget(key.id);
     // After the write has committed: close its sockets on every API instance.
     await this.revoked?.keyRevoked(key.id);
     return key;
