@@ -1,3 +1,4 @@
+import { deleteKeysByPrefix } from '../src/server/redis';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -281,12 +282,7 @@ describe('concurrency and crashes', () => {
     );
     // Redis loses everything of this control plane (its prefix: other test runs share the server).
     const redis = new Redis(t.app.services.config.redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.app.services.config.queuePrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysByPrefix(redis, `${t.app.services.config.queuePrefix}:`);
     redis.disconnect();
     await start({ roles: ['worker'] });
     const d = await waitForDag(t, key, id, ['COMPLETED', 'FAILED'], 30_000);

@@ -1,3 +1,4 @@
+import { deleteKeysByPrefix } from '../../src/server/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -134,12 +135,7 @@ export async function createBenchEnv(opts: BenchOptions): Promise<BenchEnv> {
       await pg.end();
       const redis = new Redis(opts.redisUrl);
       try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
+        await deleteKeysByPrefix(redis, queuePrefix);
       } finally {
         redis.disconnect();
       }

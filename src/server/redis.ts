@@ -33,3 +33,15 @@ export async function assertRedisReachable(url: string, timeoutMs = 3_000): Prom
 export function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
 }
+
+/** Delete every key under a prefix (a test run's or benchmark's BullMQ queues and channels). */
+export async function deleteKeysByPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}

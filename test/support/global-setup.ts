@@ -1,3 +1,4 @@
+import { deleteKeysByPrefix } from '../../src/server/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -62,12 +63,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const redis = new Redis(env.redisUrl);
     try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysByPrefix(redis, queuePrefix);
     } finally {
       redis.disconnect();
     }
