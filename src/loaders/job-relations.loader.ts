@@ -9,7 +9,7 @@ const relationLoader = (loaders: Loaders, relation: Relation): DataLoader<string
     `job-${relation}`,
     (s, tenantId) =>
       new DataLoader<string, JobRow[]>(async (jobIds) => {
-        const rows = await s.dags[relation].call(s.dags, tenantId, jobIds);
+        const rows = await s.dags.related(tenantId, jobIds, relation);
         const by = new Map<string, JobRow[]>(jobIds.map((j) => [j, []]));
         for (const r of rows) by.get(r.of)?.push(r);
         return jobIds.map((j) => by.get(j) ?? []);

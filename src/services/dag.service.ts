@@ -321,24 +321,23 @@ export class DagService {
     );
   }
 
-  async dependencies(tenantId: string, jobIds: readonly string[]): Promise<Array<JobRow & { of: string }>> {
+  /**
+   * The jobs each of `jobIds` depends on ('dependencies') or that depend on it ('dependents'),
+   * as rows tagged with the job they belong to (`of`): one statement per batch.
+   */
+  async related(
+    tenantId: string,
+    jobIds: readonly string[],
+    relation: 'dependencies' | 'dependents',
+  ): Promise<Array<JobRow & { of: string }>> {
+    const [own, other] = relation === 'dependencies' ? ['job_id', 'depends_on'] : ['depends_on', 'job_id'];
+    const cols = JOB_COLUMNS.split(',')
+      .map((c) => `r.${c.trim()}`)
+      .join(', ');
     return this.ds.query(
-      `SELECT jd.job_id AS of, ${JOB_COLUMNS.split(',')
-        .map((c) => `p.${c.trim()}`)
-        .join(', ')}
-       FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
-       WHERE jd.job_id = ANY($2::uuid[]) AND p.tenant_id = $1 ORDER BY p.task_id`,
-      [tenantId, jobIds],
-    );
-  }
-
-  async dependents(tenantId: string, jobIds: readonly string[]): Promise<Array<JobRow & { of: string }>> {
-    return this.ds.query(
-      `SELECT jd.depends_on AS of, ${JOB_COLUMNS.split(',')
-        .map((c) => `c.${c.trim()}`)
-        .join(', ')}
-       FROM job_dependencies jd JOIN jobs c ON c.id = jd.job_id
-       WHERE jd.depends_on = ANY($2::uuid[]) AND c.tenant_id = $1 ORDER BY c.task_id`,
+      `SELECT jd.${own} AS of, ${cols}
+       FROM job_dependencies jd JOIN jobs r ON r.id = jd.${other}
+       WHERE jd.${own} = ANY($2::uuid[]) AND r.tenant_id = $1 ORDER BY r.task_id`,
       [tenantId, jobIds],
     );
   }
