@@ -1,3 +1,4 @@
+import { dropDatabaseWhenIdle } from '../../src/db/drop-database';
 import { deleteKeysByPrefix } from '../../src/server/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -141,7 +142,7 @@ export async function createBenchEnv(opts: BenchOptions): Promise<BenchEnv> {
       }
       const c = new Client({ connectionString: opts.serverUrl });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await dropDatabaseWhenIdle(c, dbName);
       await c.end();
     },
   };

@@ -1,3 +1,4 @@
+import { dropDatabaseWhenIdle } from '../../src/db/drop-database';
 import { deleteKeysByPrefix } from '../../src/server/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -69,7 +70,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     const c = new Client({ connectionString: serverUrl });
     await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await dropDatabaseWhenIdle(c, dbName);
     await c.end();
     await embedded?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
