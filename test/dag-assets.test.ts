@@ -14,6 +14,7 @@ const probe: ExecutorInvoker = {
     const d = data as { mode: string };
     if (d.mode === 'bad-params') throw new NonRetryableError('parameter "dpi" must be a number');
     if (d.mode === 'huge') return 'x'.repeat(1024 * 1024 + 10);
+    if (d.mode === 'nul') return { text: 'a\u0000b' }; // valid JSON that jsonb refuses
     if (d.mode === 'progress') {
       await ctx.progress(40, 'half way');
       await new Promise((r) => setTimeout(r, 800));
@@ -136,7 +137,7 @@ describe('jobs and assets', () => {
 });
 
 describe('executor outcomes', () => {
-  it('fails a non-retryable attempt at once despite retries left, and an oversized output the same way', async () => {
+  it('fails a non-retryable attempt at once despite retries left, and an oversized or unstorable output the same way', async () => {
     const id = `nonretry-${randomUUID()}`;
     await submitDag(t, key, {
       id,
@@ -144,6 +145,7 @@ describe('executor outcomes', () => {
       jobs: [
         { id: 'bad', name: 'bad', executor: 'probe', retryLimit: 3, data: { mode: 'bad-params' } },
         { id: 'huge', name: 'huge', executor: 'probe', retryLimit: 3, data: { mode: 'huge' } },
+        { id: 'nul', name: 'nul', executor: 'probe', retryLimit: 3, data: { mode: 'nul' } },
       ],
     });
     const d = await waitForDag(t, key, id, ['FAILED', 'COMPLETED']);
@@ -151,6 +153,9 @@ describe('executor outcomes', () => {
     expect(jobOf(d, 'huge').state).toBe('FAILED');
     expect(jobOf(d, 'huge').tryNumber).toBe(1);
     expect(jobOf(d, 'huge').error).toMatch(/at most 1 MiB/);
+    // An output Postgres cannot store fails the job at once instead of leaving it ACTIVE to be rerun forever.
+    expect(jobOf(d, 'nul')).toMatchObject({ state: 'FAILED', tryNumber: 1 });
+    expect(jobOf(d, 'nul').error).toMatch(/output could not be stored/);
   });
 
   it('shows what the executor reports of its running attempt in Job.progressPercent', async () => {

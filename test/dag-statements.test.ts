@@ -166,3 +166,19 @@ it('walks downstream for an UPSTREAM lineage only when `downstream` is selected'
   expect(full.lineage.downstream).toEqual(['chain/c']);
   expect(lean.statements).toBeLessThan(full.statements);
 });
+
+it('refreshes the job tables’ planner statistics after a DAG bigger than half of what they last counted', async () => {
+  const { key } = await t.tenant('submitter');
+  const reltuples = async (): Promise<number> => {
+    const r: Array<{ n: number }> = await t.app.services.ds.query(
+      `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'jobs'::regclass`,
+    );
+    return Number(r[0].n);
+  };
+  // Big enough to more than double what the statistics last counted (at least 1,000).
+  const n = Math.max(1000, Math.ceil(await reltuples()) + 1);
+  await layeredDag(key, n);
+  const actual: Array<{ n: number }> = await t.app.services.ds.query(`SELECT count(*)::int AS n FROM jobs`);
+  // Without the refresh the planner would still believe the old count (less than half of this).
+  expect(await reltuples()).toBeGreaterThanOrEqual(actual[0].n * 0.9);
+});

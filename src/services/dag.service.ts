@@ -106,6 +106,9 @@ function decodeCursor(cursor: string): [string, string] {
   throw badInput('after', 'is not a cursor this API gave');
 }
 
+/** Submissions at least this big check whether the job tables' planner statistics are stale. */
+const ANALYZE_AFTER_JOBS = 1000;
+
 /** Hooks other capabilities plug into submission (inside its transaction). */
 export interface SubmitHooks {
   declareExpectations?: (m: EntityManager, tenantId: string, dagId: string, dag: NormalizedDag) => Promise<void>;
@@ -133,8 +136,7 @@ export class DagService {
     });
     const tenantId = principal.tenantId;
     const dagId = dag.id ?? randomUUID();
-    return this.ds.transaction(async (m) => {
-      const roots = dag.jobs.filter((j) => j.dependencies.length === 0).length;
+    const result = await this.ds.transaction(async (m) => {
       const inserted: DagRow[] = await sqlRows(
         m,
         `INSERT INTO dags (tenant_id, id, name, metadata, input_hash, submitted_by, soft_sla, hard_sla, n_total, n_pending, callback_url)
@@ -231,9 +233,39 @@ export class DagService {
           },
         },
       ]);
-      void roots;
       return { dag: row, created: true };
     });
+    if (result.created && dag.jobs.length >= ANALYZE_AFTER_JOBS) {
+      const deps = dag.jobs.reduce((n, j) => n + j.dependencies.length, 0);
+      await this.analyzeIfStale({ jobs: dag.jobs.length, job_dependencies: deps });
+    }
+    return result;
+  }
+
+  private analyzing: Promise<void> | null = null;
+
+  /**
+   * A big DAG into tables whose planner statistics predate most of their rows (a fresh
+   * database, a first large run) would have the engine's key lookups planned as scans
+   * until autovacuum gets round to it (a minute or more): when the rows just added are
+   * more than half of what the statistics last counted, refresh them at once.
+   */
+  private analyzeIfStale(added: Record<'jobs' | 'job_dependencies', number>): Promise<void> {
+    this.analyzing ??= (async () => {
+      try {
+        const counted: Array<{ relname: 'jobs' | 'job_dependencies'; reltuples: number }> = await sqlRows(
+          this.ds,
+          `SELECT relname, reltuples FROM pg_class
+            WHERE oid IN (to_regclass('jobs'), to_regclass('job_dependencies'))`,
+        );
+        for (const t of counted) {
+          if (added[t.relname] > Math.max(0, Number(t.reltuples)) / 2) await this.ds.query(`ANALYZE ${t.relname}`);
+        }
+      } finally {
+        this.analyzing = null;
+      }
+    })();
+    return this.analyzing;
   }
 
   async get(tenantId: string, dagId: string): Promise<DagRow | null> {

@@ -6,9 +6,7 @@ import { appendEvents, type NewEvent } from '../events/event-log';
 import type { RedisBus } from '../events/bus';
 import type { ClaimedDispatch } from '../jobs/dispatcher';
 import { LIMITS } from './dag-validation';
-
-/** A dependent whose pending count reaches zero (and is due) now: claimable in the same step. */
-const CLAIMABLE = `pending_deps - 1 = 0 AND state IN ('CREATED','RETRY') AND dispatched_at IS NULL AND (run_after IS NULL OR run_after <= now())`;
+import { GroupCommit, type Settled } from '../db/group-commit';
 
 /** What a transition needs to know of the job it changed. */
 interface JobRefRow {
@@ -19,6 +17,67 @@ interface JobRefRow {
   name: string;
   try_number: number;
 }
+
+/** What a start's UPDATE returns (one job or a batch). */
+interface StartRow extends JobRefRow {
+  executor: string;
+  data: unknown;
+  partition_key: string | null;
+  prev: JobState;
+  dispatch: number;
+  dag_name: string;
+  upstream: string[] | null;
+}
+
+const START_RETURNING = `j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
+  j.try_number, j.dispatch,
+  (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
+  (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on WHERE jd.job_id = j.id) AS upstream`;
+
+const startTransition = (r: StartRow): Transition => ({
+  jobId: r.id,
+  taskId: r.task_id,
+  name: r.name,
+  from: r.prev,
+  to: 'ACTIVE',
+  tryNumber: r.try_number,
+});
+
+const completeTransition = (r: JobRefRow): Transition => ({
+  jobId: r.id,
+  taskId: r.task_id,
+  name: r.name,
+  from: 'ACTIVE',
+  to: 'COMPLETED',
+  tryNumber: r.try_number,
+  progressPercent: 100,
+});
+
+const startedOf = (r: StartRow): StartedAttempt => ({
+  jobId: r.id,
+  tenantId: r.tenant_id,
+  dagId: r.dag_id,
+  dagName: r.dag_name,
+  taskId: r.task_id,
+  name: r.name,
+  executor: r.executor,
+  tryNumber: r.try_number,
+  dispatch: r.dispatch,
+  data: r.data,
+  partitionKey: r.partition_key,
+  isRerun: r.try_number > 1 || r.dispatch > 1,
+  upstreamTaskIds: r.upstream ?? [],
+});
+
+/** What a completion reports: whether it counted, and (on one completion per batch) what became ready. */
+export interface Completion {
+  accepted: boolean;
+  readyJobIds: string[];
+  claimed: ClaimedDispatch[];
+}
+
+type BatchItem = { kind: 'start'; ref: AttemptRef } | { kind: 'complete'; ref: AttemptRef; outputJson: string | null };
+type BatchResult = StartedAttempt | null | Completion;
 
 export type JobState = 'CREATED' | 'RETRY' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'EXPIRED' | 'CANCELLED' | 'SKIPPED';
 export type DagState = 'CREATED' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
@@ -120,12 +179,18 @@ export interface EngineHooks {
  */
 export class JobEngine {
   readonly hooks: EngineHooks = { onDagFinished: [] };
+  private readonly commits = new GroupCommit<BatchItem, BatchResult>((items) => this.flushBatch(items));
 
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
     private readonly bus: RedisBus,
   ) {}
+
+  /** How many transactions the starts and completions of this process took, and for how many. */
+  get groupCommitStats(): { flushes: number; items: number } {
+    return { ...this.commits.stats };
+  }
 
   // ---------------------------------------------------------------- shared pieces
 
@@ -269,29 +334,25 @@ export class JobEngine {
 
   // ---------------------------------------------------------------- worker side
 
-  /** Take the attempt (guarded: a stale or duplicate delivery gets null) and its lease. */
+  /**
+   * Take the attempt (guarded: a stale or duplicate delivery gets null) and its lease.
+   * Concurrent starts and completions of this process share transactions (group commit).
+   */
   async startAttempt(
     jobId: string,
     tryNumber: number,
     dispatch: number,
     workerId: string,
   ): Promise<StartedAttempt | null> {
+    return (await this.commits.submit({
+      kind: 'start',
+      ref: { jobId, tryNumber, dispatch, workerId },
+    })) as StartedAttempt | null;
+  }
+
+  private async startOne({ jobId, tryNumber, dispatch, workerId }: AttemptRef): Promise<StartedAttempt | null> {
     return this.ds.transaction(async (m) => {
-      const rows: Array<{
-        id: string;
-        tenant_id: string;
-        dag_id: string;
-        task_id: string;
-        name: string;
-        executor: string;
-        data: unknown;
-        partition_key: string | null;
-        prev: JobState;
-        try_number: number;
-        dispatch: number;
-        dag_name: string;
-        upstream: string[] | null;
-      }> = await sqlRows(
+      const rows: StartRow[] = await sqlRows(
         m,
         `WITH prev AS (SELECT id, state FROM jobs WHERE id = $1 AND try_number = $2 AND dispatch = $3
                          AND state IN ('CREATED','RETRY') FOR UPDATE)
@@ -300,10 +361,7 @@ export class JobEngine {
            attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
            progress_percent = NULL, progress_message = NULL, error = NULL
          FROM prev WHERE j.id = prev.id
-         RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
-           j.try_number, j.dispatch,
-           (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
-           (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on WHERE jd.job_id = j.id) AS upstream`,
+         RETURNING ${START_RETURNING}`,
         [jobId, tryNumber, dispatch, workerId, this.config.timings.leaseMs],
       );
       const r = rows[0];
@@ -312,24 +370,8 @@ export class JobEngine {
         `INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id) VALUES ($1, $2, $3, 'RUNNING', $4)`,
         [r.id, r.try_number, r.dispatch, workerId],
       );
-      await this.applyTransitions(m, r.tenant_id, r.dag_id, [
-        { jobId: r.id, taskId: r.task_id, name: r.name, from: r.prev, to: 'ACTIVE', tryNumber: r.try_number },
-      ]);
-      return {
-        jobId: r.id,
-        tenantId: r.tenant_id,
-        dagId: r.dag_id,
-        dagName: r.dag_name,
-        taskId: r.task_id,
-        name: r.name,
-        executor: r.executor,
-        tryNumber: r.try_number,
-        dispatch: r.dispatch,
-        data: r.data,
-        partitionKey: r.partition_key,
-        isRerun: r.try_number > 1 || r.dispatch > 1,
-        upstreamTaskIds: r.upstream ?? [],
-      };
+      await this.applyTransitions(m, r.tenant_id, r.dag_id, [startTransition(r)]);
+      return startedOf(r);
     });
   }
 
@@ -377,11 +419,13 @@ export class JobEngine {
     if (rows.length === 0) throw conflict('this attempt is no longer current (cancelled, expired, lost or retried)');
   }
 
-  /** Success: COMPLETED, output stored, dependents counted down. Returns the jobs that became ready. */
-  async completeAttempt(
-    a: AttemptRef,
-    output: unknown,
-  ): Promise<{ accepted: boolean; readyJobIds: string[]; claimed: ClaimedDispatch[] }> {
+  /**
+   * Success: COMPLETED, output stored, dependents counted down; a dependent that became
+   * ready is claimed in the same transaction. Group-committed with the other starts and
+   * completions of this process: the jobs that became ready and the claimed dispatches
+   * of a whole batch come back on one of its completions, to be enqueued once after commit.
+   */
+  async completeAttempt(a: AttemptRef, output: unknown): Promise<Completion> {
     const outputJson = output === undefined ? null : JSON.stringify(output);
     if (outputJson && Buffer.byteLength(outputJson) > LIMITS.maxOutputBytes) {
       const r = await this.failAttempt(a, `output is ${Buffer.byteLength(outputJson)} bytes; at most 1 MiB`, {
@@ -389,6 +433,10 @@ export class JobEngine {
       });
       return { accepted: r.accepted, readyJobIds: [], claimed: [] };
     }
+    return (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
+  }
+
+  private async completeOne(a: AttemptRef, outputJson: string | null): Promise<Completion> {
     return this.ds.transaction(async (m) => {
       const rows: JobRefRow[] = await sqlRows(
         m,
@@ -401,39 +449,206 @@ export class JobEngine {
       const r = rows[0];
       if (!r) return { accepted: false, readyJobIds: [], claimed: [] };
       await this.closeAttempt(m, a.jobId, a.tryNumber, a.dispatch, 'SUCCEEDED', null);
-      // Row locks on the dependents serialise concurrent parents: exactly one sees zero,
-      // and claims the dispatch of that child in this same transaction (one commit less per
-      // step); the caller enqueues it after commit, and a crash in between is recovered by
-      // the dispatcher's stale-dispatch sweep.
-      const ready: Array<ClaimedDispatch & { pending_deps: number; state: JobState; claimed: boolean }> = await sqlRows(
-        m,
-        `UPDATE jobs SET pending_deps = pending_deps - 1,
-           dispatch = CASE WHEN ${CLAIMABLE} THEN dispatch + 1 ELSE dispatch END,
-           dispatched_at = CASE WHEN ${CLAIMABLE} THEN now() ELSE dispatched_at END
-         WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = $1)
-         RETURNING id, pending_deps, state, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level,
-           (pending_deps = 0 AND state IN ('CREATED','RETRY') AND dispatched_at = now()) AS claimed`,
-        [a.jobId],
-      );
-      await this.applyTransitions(m, r.tenant_id, r.dag_id, [
-        {
-          jobId: r.id,
-          taskId: r.task_id,
-          name: r.name,
-          from: 'ACTIVE',
-          to: 'COMPLETED',
-          tryNumber: r.try_number,
-          progressPercent: 100,
-        },
-      ]);
-      return {
-        accepted: true,
-        readyJobIds: ready
-          .filter((x) => x.pending_deps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
-          .map((x) => x.id),
-        claimed: ready.filter((x) => x.claimed),
-      };
+      const ready = await this.countDownDependents(m, [a.jobId]);
+      await this.applyTransitions(m, r.tenant_id, r.dag_id, [completeTransition(r)]);
+      return { accepted: true, ...ready };
     });
+  }
+
+  /**
+   * Count down the dependents of the jobs that completed (by how many of their
+   * dependencies are among them) and claim the dispatch of those that reach zero and are
+   * due. Row locks on the dependents serialise concurrent parents: exactly one transaction
+   * sees zero and claims the child; the caller enqueues it after commit, and a crash in
+   * between is recovered by the dispatcher's stale-dispatch sweep.
+   */
+  private async countDownDependents(
+    m: EntityManager,
+    completedIds: string[],
+  ): Promise<{ readyJobIds: string[]; claimed: ClaimedDispatch[] }> {
+    if (completedIds.length === 0) return { readyJobIds: [], claimed: [] };
+    const claimable = `j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
+      AND (j.run_after IS NULL OR j.run_after <= now())`;
+    const ready: Array<ClaimedDispatch & { pending_deps: number; state: JobState; claimed: boolean }> = await sqlRows(
+      m,
+      `WITH c AS (SELECT job_id, count(*)::int AS n FROM job_dependencies WHERE depends_on = ANY($1::uuid[]) GROUP BY job_id)
+       UPDATE jobs j SET pending_deps = j.pending_deps - c.n,
+         dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
+         dispatched_at = CASE WHEN ${claimable} THEN now() ELSE j.dispatched_at END
+       FROM c WHERE j.id = c.job_id
+       RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
+         j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed`,
+      [completedIds],
+    );
+    return {
+      readyJobIds: ready
+        .filter((x) => x.pending_deps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
+        .map((x) => x.id),
+      claimed: ready
+        .filter((x) => x.claimed)
+        .map(({ id, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level }) => ({
+          id,
+          tenant_id,
+          try_number,
+          dispatch,
+          executor,
+          requires_gpu,
+          priority,
+          job_level,
+        })),
+    };
+  }
+
+  /**
+   * One flush of the group commit. A lone item takes the one-job path. A batch runs in
+   * one transaction: every completion (job rows, attempt rows, dependents counted down
+   * once per child), every start (job rows, attempt rows), then each DAG's counters and
+   * events once, DAGs in a fixed order. A deadlock retries the batch; any other failure
+   * runs the items one by one, so one bad item fails alone.
+   */
+  private async flushBatch(items: BatchItem[]): Promise<Array<Settled<BatchResult>>> {
+    const one = (item: BatchItem): Promise<BatchResult> =>
+      item.kind === 'start' ? this.startOne(item.ref) : this.completeOne(item.ref, item.outputJson);
+    if (items.length === 1) {
+      return [
+        await one(items[0]).then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ];
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const values = await this.ds.transaction((m) => this.runBatch(m, items));
+        return values.map((value) => ({ ok: true as const, value }));
+      } catch (err) {
+        if ((err as { code?: string }).code === '40P01' && attempt < 3) continue;
+        const out: Array<Settled<BatchResult>> = [];
+        for (const item of items) {
+          out.push(
+            await one(item).then(
+              (value) => ({ ok: true as const, value }),
+              (error: unknown) => ({ ok: false as const, error }),
+            ),
+          );
+        }
+        return out;
+      }
+    }
+  }
+
+  private async runBatch(m: EntityManager, items: BatchItem[]): Promise<BatchResult[]> {
+    const results: BatchResult[] = items.map((i) =>
+      i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [] },
+    );
+    const byDag = new Map<string, { tenantId: string; dagId: string; list: Transition[] }>();
+    const addTransition = (tenantId: string, dagId: string, t: Transition) => {
+      const k = `${tenantId}/${dagId}`;
+      (byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [] }).get(k)!).list.push(t);
+    };
+    const keyOf = (r: { jobId: string; tryNumber: number; dispatch: number }) =>
+      `${r.jobId}.${r.tryNumber}.${r.dispatch}`;
+    // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
+    const firstOf = new Map<string, number>();
+    items.forEach((it, i) => {
+      const k = `${it.kind}:${keyOf(it.ref)}`;
+      if (!firstOf.has(k)) firstOf.set(k, i);
+    });
+    const unique = [...firstOf.values()].sort((x, y) => items[x].ref.jobId.localeCompare(items[y].ref.jobId));
+    const completes = unique.filter((i) => items[i].kind === 'complete');
+    const starts = unique.filter((i) => items[i].kind === 'start');
+
+    if (completes.length > 0) {
+      const refs = completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>);
+      const done: Array<JobRefRow & { dispatch: number }> = await sqlRows(
+        m,
+        `UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
+             lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
+           FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::jsonb[]) AS r(id, try_number, dispatch, worker_id, output)
+           WHERE j.id = ANY($1::uuid[]) AND j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
+             AND j.lease_owner = r.worker_id AND j.state = 'ACTIVE'
+           RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch`,
+        [
+          refs.map((r) => r.ref.jobId),
+          refs.map((r) => r.ref.tryNumber),
+          refs.map((r) => r.ref.dispatch),
+          refs.map((r) => r.ref.workerId),
+          refs.map((r) => r.outputJson),
+        ],
+      );
+      if (done.length > 0) {
+        await m.query(
+          `UPDATE job_attempts a SET outcome = 'SUCCEEDED', finished_at = now(), error = NULL
+             FROM unnest($1::uuid[], $2::int[], $3::int[]) AS r(id, try_number, dispatch)
+             WHERE a.job_id = ANY($1::uuid[]) AND a.job_id = r.id AND a.try_number = r.try_number AND a.dispatch = r.dispatch AND a.outcome = 'RUNNING'`,
+          [done.map((r) => r.id), done.map((r) => r.try_number), done.map((r) => r.dispatch)],
+        );
+        const ready = await this.countDownDependents(
+          m,
+          done.map((r) => r.id),
+        );
+        const accepted = new Set(
+          done.map((r) => keyOf({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch })),
+        );
+        let first = true;
+        for (const i of completes) {
+          if (!accepted.has(keyOf(items[i].ref))) continue;
+          results[i] = first ? { accepted: true, ...ready } : { accepted: true, readyJobIds: [], claimed: [] };
+          first = false;
+        }
+        for (const r of done) addTransition(r.tenant_id, r.dag_id, completeTransition(r));
+      }
+    }
+
+    if (starts.length > 0) {
+      const refs = starts.map((i) => items[i].ref);
+      const rows: Array<StartRow & { lease_owner: string }> = await sqlRows(
+        m,
+        `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, try_number, dispatch, worker_id)),
+         prev AS (SELECT j.id, j.state, r.worker_id FROM jobs j
+                    JOIN r ON j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
+                   WHERE j.id = ANY($1::uuid[]) AND j.state IN ('CREATED','RETRY') ORDER BY j.id FOR UPDATE OF j)
+         UPDATE jobs j SET state = 'ACTIVE', lease_owner = prev.worker_id,
+           lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
+           attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
+           progress_percent = NULL, progress_message = NULL, error = NULL
+         FROM prev WHERE j.id = prev.id
+         RETURNING ${START_RETURNING}, j.lease_owner`,
+        [
+          refs.map((r) => r.jobId),
+          refs.map((r) => r.tryNumber),
+          refs.map((r) => r.dispatch),
+          refs.map((r) => r.workerId),
+          this.config.timings.leaseMs,
+        ],
+      );
+      if (rows.length > 0) {
+        await m.query(
+          `INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
+           SELECT id, t, d, 'RUNNING', w FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, t, d, w)`,
+          [
+            rows.map((r) => r.id),
+            rows.map((r) => r.try_number),
+            rows.map((r) => r.dispatch),
+            rows.map((r) => r.lease_owner),
+          ],
+        );
+        const byKey = new Map(
+          rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch }), r]),
+        );
+        for (const i of starts) {
+          const r = byKey.get(keyOf(items[i].ref));
+          if (r) results[i] = startedOf(r);
+        }
+        for (const r of rows) addTransition(r.tenant_id, r.dag_id, startTransition(r));
+      }
+    }
+
+    const dags = [...byDag.values()].sort((x, y) =>
+      x.tenantId === y.tenantId ? x.dagId.localeCompare(y.dagId) : x.tenantId.localeCompare(y.tenantId),
+    );
+    for (const d of dags) await this.applyTransitions(m, d.tenantId, d.dagId, d.list);
+    return results;
   }
 
   /**

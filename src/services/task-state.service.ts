@@ -4,7 +4,7 @@ import { badInput, notFound } from '../errors/domain-error';
 import { PostgresAttemptGuard, type AttemptGuard } from '../state/attempt-guard';
 import type { StateBackend, StateEntry, TaskAddress } from '../state/backends/state-backend';
 import { createBackend, createBackendFromUrl } from '../state/create-backend';
-import { RunContext } from '../state/run-context';
+import { guardedPut, RunContext } from '../state/run-context';
 import { encodeStateWrite, type StateMetadata } from '../state/state-value';
 import { TaskInstanceRef, type TaskInstanceFields } from '../state/task-instance-ref';
 
@@ -52,7 +52,10 @@ export class TaskStateService {
   runContextFor(job: TaskInstanceFields, attemptGuard?: AttemptGuard): RunContext {
     // The guard is read at each write, so a guard installed later applies too. Our own
     // workers pass one bound to their attempt (try, dispatch and lease).
-    const guard: AttemptGuard = attemptGuard ?? { assertCurrent: (ti) => this.guard.assertCurrent(ti) };
+    const guard: AttemptGuard = attemptGuard ?? {
+      assertCurrent: (ti) => this.guard.assertCurrent(ti),
+      jobsCondition: this.guard.jobsCondition ? (ti, n) => this.guard.jobsCondition!(ti, n) : undefined,
+    };
     return new RunContext(TaskInstanceRef.fromJob(job), this.backend, guard, {
       maxValueBytes: this.opts.maxValueBytes,
     });
@@ -92,8 +95,14 @@ export class TaskStateService {
       taskId: input.taskId,
       tryNumber: input.tryNumber,
     });
-    await this.guard.assertCurrent(ti);
-    return this.backend.put(ti, input.key, input.value, input.metadata as StateMetadata | null | undefined);
+    return guardedPut(
+      this.backend,
+      this.guard,
+      ti,
+      input.key,
+      input.value,
+      input.metadata as StateMetadata | null | undefined,
+    );
   }
 
   /** What a task stored at `tryNumber`, or in its latest try; NOT_FOUND for a DAG the tenant does not have. */

@@ -9,6 +9,18 @@ import type { TaskInstanceRef } from './task-instance-ref';
 export interface AttemptGuard {
   /** Resolves when `ti` is the current attempt of its job; throws DomainError CONFLICT otherwise. */
   assertCurrent(ti: TaskInstanceRef): Promise<void>;
+  /**
+   * When the guard is a condition on the `jobs` table of the database a backend writes to:
+   * that condition as SQL over `jobs`, its placeholders numbered from `firstParam`, so the
+   * backend can fold it into the write (one statement, checked and written atomically).
+   */
+  jobsCondition?(ti: TaskInstanceRef, firstParam: number): GuardCondition;
+}
+
+/** A WHERE condition on `jobs` and its parameters. */
+export interface GuardCondition {
+  sql: string;
+  params: unknown[];
 }
 
 export function staleAttempt(ti: TaskInstanceRef): Error {
@@ -23,10 +35,16 @@ export class PostgresAttemptGuard implements AttemptGuard {
   constructor(private readonly ds: DataSource) {}
 
   async assertCurrent(ti: TaskInstanceRef): Promise<void> {
-    const rows: unknown[] = await this.ds.query(
-      `SELECT 1 FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3 AND try_number = $4 AND state = 'ACTIVE'`,
-      [ti.tenantId, ti.dagId, ti.taskId, ti.tryNumber],
-    );
+    const c = this.jobsCondition(ti, 1);
+    const rows: unknown[] = await this.ds.query(`SELECT 1 FROM jobs WHERE ${c.sql}`, c.params);
     if (rows.length === 0) throw staleAttempt(ti);
+  }
+
+  jobsCondition(ti: TaskInstanceRef, firstParam: number): GuardCondition {
+    const [a, b, c, d] = [0, 1, 2, 3].map((i) => `$${firstParam + i}`);
+    return {
+      sql: `tenant_id = ${a} AND dag_id = ${b} AND task_id = ${c} AND try_number = ${d} AND state = 'ACTIVE'`,
+      params: [ti.tenantId, ti.dagId, ti.taskId, ti.tryNumber],
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { badInput } from '../errors/domain-error';
 import type { RunContextLike } from '../workers/executor-context';
-import type { AttemptGuard } from './attempt-guard';
+import { staleAttempt, type AttemptGuard } from './attempt-guard';
 import type { StateBackend, StateEntry } from './backends/state-backend';
 import { assertStateKey, encodeStateWrite, type StateMetadata } from './state-value';
 import type { TaskInstanceRef } from './task-instance-ref';
@@ -97,7 +97,29 @@ export class RunContext implements RunContextLike {
   private async write(key: string, value: unknown, metadata: Record<string, unknown> | null | undefined) {
     // Refuse bad input before touching Postgres; the backend applies the same rules again.
     encodeStateWrite(key, value, metadata, { maxValueBytes: this.opts.maxValueBytes });
-    await this.guard.assertCurrent(this.ti);
-    await this.backend.put(this.ti, key, value, metadata as StateMetadata | null | undefined);
+    await guardedPut(this.backend, this.guard, this.ti, key, value, metadata as StateMetadata | null | undefined);
   }
+}
+
+/**
+ * A write allowed only to the current attempt: one statement where the backend writes
+ * to the database that holds `jobs` and the guard is a condition on it (checked and
+ * written atomically), else the guard's check and then the write.
+ */
+export async function guardedPut(
+  backend: StateBackend,
+  guard: AttemptGuard,
+  ti: TaskInstanceRef,
+  key: string,
+  value: unknown,
+  metadata: StateMetadata | null | undefined,
+): Promise<StateEntry> {
+  const condition = guard.jobsCondition?.bind(guard);
+  if (condition && backend.putIf) {
+    const entry = await backend.putIf(ti, key, value, metadata, (firstParam) => condition(ti, firstParam));
+    if (!entry) throw staleAttempt(ti);
+    return entry;
+  }
+  await guard.assertCurrent(ti);
+  return backend.put(ti, key, value, metadata);
 }

@@ -22,6 +22,11 @@ export function defaultCallContexts(): CallContextFactory {
             );
             if (rows.length === 0) throw staleAttempt(ti);
           },
+          // The same condition, for a backend that can fold it into its write.
+          jobsCondition: (_ti, n) => ({
+            sql: `id = $${n} AND try_number = $${n + 1} AND dispatch = $${n + 2} AND lease_owner = $${n + 3} AND state = 'ACTIVE'`,
+            params: [ref.jobId, ref.tryNumber, ref.dispatch, ref.workerId],
+          }),
         },
       );
     },

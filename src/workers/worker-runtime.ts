@@ -269,7 +269,18 @@ export class WorkerRuntime {
         return;
       }
       if (controller.signal.aborted && this.stopped) return;
-      const r = await engine.completeAttempt(ref, output);
+      let r: Awaited<ReturnType<typeof engine.completeAttempt>>;
+      try {
+        r = await engine.completeAttempt(ref, output);
+      } catch (err) {
+        // A data exception (SQLSTATE class 22, e.g. a NUL character jsonb refuses): the same
+        // output would be refused on every rerun, so the attempt fails, not retried.
+        const code = (err as { code?: unknown }).code;
+        if (typeof code !== 'string' || !code.startsWith('22')) throw err;
+        const message = err instanceof Error ? err.message : String(err);
+        await engine.failAttempt(ref, `output could not be stored: ${message}`, { nonRetryable: true });
+        return;
+      }
       await dispatcher.enqueueClaimed(r.claimed);
       if (r.readyJobIds.length > r.claimed.length) await dispatcher.kick();
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { assertStateKey, encodeStateWrite, type JsonValue, type StateMetadata } from '../state-value';
+import type { GuardCondition } from '../attempt-guard';
 import { checkTaskAddress, type TaskInstanceRef } from '../task-instance-ref';
 import {
   entryOf,
@@ -41,6 +42,7 @@ export class PostgresStateBackend implements StateBackend {
   readonly needsDagName = false;
   private readonly pool: Pool | null;
   private readonly run: (sql: string, params: unknown[]) => Promise<Row[]>;
+  readonly putIf?: StateBackend['putIf'];
 
   constructor(private readonly opts: PostgresStateBackendOptions) {
     if (opts.url) {
@@ -51,22 +53,51 @@ export class PostgresStateBackend implements StateBackend {
       const ds = opts.dataSource;
       this.pool = null;
       this.run = (sql, params) => ds.query(sql, params);
+      // Same database as `jobs`: the attempt guard can be folded into the write.
+      this.putIf = (ti, key, value, metadata, guard) => this.upsert(ti, key, value, metadata, guard);
     } else {
       throw new Error('PostgresStateBackend needs a dataSource or a url');
     }
   }
 
   async put(ti: TaskInstanceRef, key: string, value: unknown, metadata?: StateMetadata | null): Promise<StateEntry> {
+    return (await this.upsert(ti, key, value, metadata, null))!;
+  }
+
+  /**
+   * The upsert; with a guard, one `INSERT … SELECT … WHERE EXISTS (the job row, FOR SHARE)`:
+   * the job cannot change state between the check and the write, and a stale attempt
+   * writes nothing (null).
+   */
+  private async upsert(
+    ti: TaskInstanceRef,
+    key: string,
+    value: unknown,
+    metadata: StateMetadata | null | undefined,
+    guardAt: ((firstParam: number) => GuardCondition) | null,
+  ): Promise<StateEntry | null> {
     const w = encodeStateWrite(key, value, metadata, this.opts);
+    const guard = guardAt?.(9) ?? null;
+    const values = `$1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, clock_timestamp()`;
     const rows = await this.run(
       `INSERT INTO task_state (tenant_id, dag_name, dag_id, task_id, try_number, key, value_json, metadata, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, clock_timestamp())
+       ${guard ? `SELECT ${values} WHERE EXISTS (SELECT 1 FROM jobs WHERE ${guard.sql} FOR SHARE)` : `VALUES (${values})`}
        ON CONFLICT (tenant_id, dag_name, dag_id, task_id, try_number, key)
        DO UPDATE SET value_json = EXCLUDED.value_json, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at
        RETURNING ${COLUMNS}`,
-      [ti.tenantId, ti.dagName, ti.dagId, ti.taskId, ti.tryNumber, key, w.valueJson, w.metadataJson],
+      [
+        ti.tenantId,
+        ti.dagName,
+        ti.dagId,
+        ti.taskId,
+        ti.tryNumber,
+        key,
+        w.valueJson,
+        w.metadataJson,
+        ...(guard?.params ?? []),
+      ],
     );
-    return toEntry(rows[0]);
+    return rows[0] ? toEntry(rows[0]) : null;
   }
 
   async get(ti: TaskInstanceRef, key: string): Promise<StateEntry | null> {

@@ -1,4 +1,5 @@
 import type { JsonValue, StateEntry, StateMetadata } from '../state-value';
+import type { GuardCondition } from '../attempt-guard';
 import type { TaskInstanceRef } from '../task-instance-ref';
 
 export type { StateEntry } from '../state-value';
@@ -26,6 +27,19 @@ export interface StateBackend {
 
   /** Create or overwrite `key` at the attempt `ti`; returns what is now stored. */
   put(ti: TaskInstanceRef, key: string, value: unknown, metadata?: StateMetadata | null): Promise<StateEntry>;
+
+  /**
+   * Only where the backend writes to the database that holds `jobs` (Postgres on the app's
+   * DataSource): `put` in the same statement as the attempt guard's condition; null (and
+   * nothing written) when the condition does not hold.
+   */
+  putIf?(
+    ti: TaskInstanceRef,
+    key: string,
+    value: unknown,
+    metadata: StateMetadata | null | undefined,
+    guard: (firstParam: number) => GuardCondition,
+  ): Promise<StateEntry | null>;
 
   /** `key` at exactly the attempt `ti` (the caller's own try). */
   get(ti: TaskInstanceRef, key: string): Promise<StateEntry | null>;
