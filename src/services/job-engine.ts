@@ -350,31 +350,6 @@ export class JobEngine {
     })) as StartedAttempt | null;
   }
 
-  private async startOne({ jobId, tryNumber, dispatch, workerId }: AttemptRef): Promise<StartedAttempt | null> {
-    return this.ds.transaction(async (m) => {
-      const rows: StartRow[] = await sqlRows(
-        m,
-        `WITH prev AS (SELECT id, state FROM jobs WHERE id = $1 AND try_number = $2 AND dispatch = $3
-                         AND state IN ('CREATED','RETRY') FOR UPDATE)
-         UPDATE jobs j SET state = 'ACTIVE', lease_owner = $4,
-           lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
-           attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
-           progress_percent = NULL, progress_message = NULL, error = NULL
-         FROM prev WHERE j.id = prev.id
-         RETURNING ${START_RETURNING}`,
-        [jobId, tryNumber, dispatch, workerId, this.config.timings.leaseMs],
-      );
-      const r = rows[0];
-      if (!r) return null;
-      await m.query(
-        `INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id) VALUES ($1, $2, $3, 'RUNNING', $4)`,
-        [r.id, r.try_number, r.dispatch, workerId],
-      );
-      await this.applyTransitions(m, r.tenant_id, r.dag_id, [startTransition(r)]);
-      return startedOf(r);
-    });
-  }
-
   /** A dispatch a worker fetched but will not start: make the job claimable again. */
   async releaseDispatch(jobId: string, tryNumber: number, dispatch: number): Promise<boolean> {
     const released = await sqlRows(
@@ -436,25 +411,6 @@ export class JobEngine {
     return (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
   }
 
-  private async completeOne(a: AttemptRef, outputJson: string | null): Promise<Completion> {
-    return this.ds.transaction(async (m) => {
-      const rows: JobRefRow[] = await sqlRows(
-        m,
-        `UPDATE jobs SET state = 'COMPLETED', output = $5::jsonb, completed_at = now(), lease_owner = NULL,
-             lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
-           WHERE id = $1 AND try_number = $2 AND dispatch = $3 AND lease_owner = $4 AND state = 'ACTIVE'
-           RETURNING id, tenant_id, dag_id, task_id, name, try_number`,
-        [a.jobId, a.tryNumber, a.dispatch, a.workerId, outputJson],
-      );
-      const r = rows[0];
-      if (!r) return { accepted: false, readyJobIds: [], claimed: [] };
-      await this.closeAttempt(m, a.jobId, a.tryNumber, a.dispatch, 'SUCCEEDED', null);
-      const ready = await this.countDownDependents(m, [a.jobId]);
-      await this.applyTransitions(m, r.tenant_id, r.dag_id, [completeTransition(r)]);
-      return { accepted: true, ...ready };
-    });
-  }
-
   /**
    * Count down the dependents of the jobs that completed (by how many of their
    * dependencies are among them) and claim the dispatch of those that reach zero and are
@@ -500,43 +456,29 @@ export class JobEngine {
   }
 
   /**
-   * One flush of the group commit. A lone item takes the one-job path. A batch runs in
-   * one transaction: every completion (job rows, attempt rows, dependents counted down
-   * once per child), every start (job rows, attempt rows), then each DAG's counters and
-   * events once, DAGs in a fixed order. A deadlock retries the batch; any other failure
-   * runs the items one by one, so one bad item fails alone.
+   * One flush of the group commit: the items in one transaction (`runBatch`). A deadlock
+   * retries it; any other failure runs the items one by one, so one bad item fails alone.
    */
   private async flushBatch(items: BatchItem[]): Promise<Array<Settled<BatchResult>>> {
-    const one = (item: BatchItem): Promise<BatchResult> =>
-      item.kind === 'start' ? this.startOne(item.ref) : this.completeOne(item.ref, item.outputJson);
-    if (items.length === 1) {
-      return [
-        await one(items[0]).then(
-          (value) => ({ ok: true as const, value }),
-          (error: unknown) => ({ ok: false as const, error }),
-        ),
-      ];
-    }
     for (let attempt = 1; ; attempt++) {
       try {
         const values = await this.ds.transaction((m) => this.runBatch(m, items));
         return values.map((value) => ({ ok: true as const, value }));
-      } catch (err) {
-        if ((err as { code?: string }).code === '40P01' && attempt < 3) continue;
+      } catch (error) {
+        if ((error as { code?: string }).code === '40P01' && attempt < 3) continue;
+        if (items.length === 1) return [{ ok: false as const, error }];
         const out: Array<Settled<BatchResult>> = [];
-        for (const item of items) {
-          out.push(
-            await one(item).then(
-              (value) => ({ ok: true as const, value }),
-              (error: unknown) => ({ ok: false as const, error }),
-            ),
-          );
-        }
+        for (const item of items) out.push(...(await this.flushBatch([item])));
         return out;
       }
     }
   }
 
+  /**
+   * Starts and completions in the caller's transaction: every completion (job rows,
+   * attempt rows, dependents counted down once per child), every start (job rows, attempt
+   * rows), then each DAG's counters and events once, DAGs in a fixed order.
+   */
   private async runBatch(m: EntityManager, items: BatchItem[]): Promise<BatchResult[]> {
     const results: BatchResult[] = items.map((i) =>
       i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [] },
