@@ -52,9 +52,13 @@ export class TaskStateService {
   runContextFor(job: TaskInstanceFields, attemptGuard?: AttemptGuard): RunContext {
     // The guard is read at each write, so a guard installed later applies too. Our own
     // workers pass one bound to their attempt (try, dispatch and lease).
+    const installed = () => this.guard;
     const guard: AttemptGuard = attemptGuard ?? {
-      assertCurrent: (ti) => this.guard.assertCurrent(ti),
-      jobsCondition: this.guard.jobsCondition ? (ti, n) => this.guard.jobsCondition!(ti, n) : undefined,
+      assertCurrent: (ti) => installed().assertCurrent(ti),
+      get jobsCondition() {
+        const g = installed();
+        return g.jobsCondition?.bind(g);
+      },
     };
     return new RunContext(TaskInstanceRef.fromJob(job), this.backend, guard, {
       maxValueBytes: this.opts.maxValueBytes,

@@ -30,21 +30,54 @@ export function staleAttempt(ti: TaskInstanceRef): Error {
   );
 }
 
-/** The attempt is current when its job is ACTIVE at that try, in Postgres (the `jobs` table of the DAG engine). */
-export class PostgresAttemptGuard implements AttemptGuard {
-  constructor(private readonly ds: DataSource) {}
+/**
+ * A guard that is a condition on `jobs`: `assertCurrent` runs it as a SELECT; a backend on
+ * the same database folds it into its write instead (`jobsCondition`).
+ */
+export class JobsConditionGuard implements AttemptGuard {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly condition: (ti: TaskInstanceRef, firstParam: number) => GuardCondition,
+  ) {}
 
   async assertCurrent(ti: TaskInstanceRef): Promise<void> {
-    const c = this.jobsCondition(ti, 1);
+    const c = this.condition(ti, 1);
     const rows: unknown[] = await this.ds.query(`SELECT 1 FROM jobs WHERE ${c.sql}`, c.params);
     if (rows.length === 0) throw staleAttempt(ti);
   }
 
   jobsCondition(ti: TaskInstanceRef, firstParam: number): GuardCondition {
-    const [a, b, c, d] = [0, 1, 2, 3].map((i) => `$${firstParam + i}`);
-    return {
-      sql: `tenant_id = ${a} AND dag_id = ${b} AND task_id = ${c} AND try_number = ${d} AND state = 'ACTIVE'`,
-      params: [ti.tenantId, ti.dagId, ti.taskId, ti.tryNumber],
-    };
+    return this.condition(ti, firstParam);
   }
+}
+
+/** `$n, $n+1, …` for `count` parameters. */
+const placeholders = (firstParam: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `$${firstParam + i}`);
+
+/** The attempt is current when its job is ACTIVE at that try, in Postgres (the `jobs` table of the DAG engine). */
+export class PostgresAttemptGuard extends JobsConditionGuard {
+  constructor(ds: DataSource) {
+    super(ds, (ti, n) => {
+      const [a, b, c, d] = placeholders(n, 4);
+      return {
+        sql: `tenant_id = ${a} AND dag_id = ${b} AND task_id = ${c} AND try_number = ${d} AND state = 'ACTIVE'`,
+        params: [ti.tenantId, ti.dagId, ti.taskId, ti.tryNumber],
+      };
+    });
+  }
+}
+
+/** Stricter, for our own workers: that exact dispatch of the try, under this worker's lease. */
+export function leaseGuard(
+  ds: DataSource,
+  a: { jobId: string; tryNumber: number; dispatch: number; workerId: string },
+): AttemptGuard {
+  return new JobsConditionGuard(ds, (_ti, n) => {
+    const [id, t, d, w] = placeholders(n, 4);
+    return {
+      sql: `id = ${id} AND try_number = ${t} AND dispatch = ${d} AND lease_owner = ${w} AND state = 'ACTIVE'`,
+      params: [a.jobId, a.tryNumber, a.dispatch, a.workerId],
+    };
+  });
 }

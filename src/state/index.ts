@@ -1,5 +1,12 @@
 /** The state kernel's public surface (DESIGN.md "Task state"). */
-export { PostgresAttemptGuard, staleAttempt, type AttemptGuard, type GuardCondition } from './attempt-guard';
+export {
+  JobsConditionGuard,
+  leaseGuard,
+  PostgresAttemptGuard,
+  staleAttempt,
+  type AttemptGuard,
+  type GuardCondition,
+} from './attempt-guard';
 export { MemoryStateBackend } from './backends/memory-state-backend';
 export { PostgresStateBackend, type PostgresStateBackendOptions } from './backends/postgres-state-backend';
 export { S3StateBackend, type S3StateBackendOptions } from './backends/s3-state-backend';

@@ -1,4 +1,4 @@
-import { staleAttempt } from '../state/attempt-guard';
+import { leaseGuard } from '../state/attempt-guard';
 import { createBoundAssetTracker } from './asset-tracker';
 import type { Services } from '../server/services';
 import type { AttemptRef, StartedAttempt } from '../services/job-engine';
@@ -14,20 +14,7 @@ export function defaultCallContexts(): CallContextFactory {
     runContext(services: Services, s: StartedAttempt, ref: AttemptRef) {
       return services.taskState.runContextFor(
         { tenantId: s.tenantId, dagName: s.dagName, dagId: s.dagId, taskId: s.taskId, tryNumber: s.tryNumber },
-        {
-          assertCurrent: async (ti) => {
-            const rows: unknown[] = await services.ds.query(
-              `SELECT 1 FROM jobs WHERE id = $1 AND try_number = $2 AND dispatch = $3 AND lease_owner = $4 AND state = 'ACTIVE'`,
-              [ref.jobId, ref.tryNumber, ref.dispatch, ref.workerId],
-            );
-            if (rows.length === 0) throw staleAttempt(ti);
-          },
-          // The same condition, for a backend that can fold it into its write.
-          jobsCondition: (_ti, n) => ({
-            sql: `id = $${n} AND try_number = $${n + 1} AND dispatch = $${n + 2} AND lease_owner = $${n + 3} AND state = 'ACTIVE'`,
-            params: [ref.jobId, ref.tryNumber, ref.dispatch, ref.workerId],
-          }),
-        },
+        leaseGuard(services.ds, ref),
       );
     },
     async clearTaskState(services: Services, s: StartedAttempt) {

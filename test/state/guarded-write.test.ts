@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresAttemptGuard } from '../../src/state/attempt-guard';
+import { leaseGuard, PostgresAttemptGuard } from '../../src/state/attempt-guard';
 import { submitDag } from '../support/dag-helpers';
 import { codeOf, startTestApp, type TestApp } from '../support/test-app';
 
@@ -28,10 +28,10 @@ describe('a guarded state write on Postgres', () => {
     tenantId = k.tenantId;
     dagId = `guarded-${randomUUID()}`;
     await submitDag(t, k.key, { id: dagId, name: 'guarded', jobs: [{ id: 'a', name: 'a', executor: 'noop' }] });
-    await t.app.services.ds.query(`UPDATE jobs SET state = 'ACTIVE' WHERE tenant_id = $1 AND dag_id = $2`, [
-      tenantId,
-      dagId,
-    ]);
+    await t.app.services.ds.query(
+      `UPDATE jobs SET state = 'ACTIVE', lease_owner = 'w1' WHERE tenant_id = $1 AND dag_id = $2`,
+      [tenantId, dagId],
+    );
   }, 30_000);
   afterAll(async () => {
     await t?.stop();
@@ -43,6 +43,30 @@ describe('a guarded state write on Postgres', () => {
     await ctx.set('ONE', { n: 1 });
     expect(t.app.services.sql.total - before).toBe(1);
     expect(await stored('ONE')).toEqual([{ value_json: { n: 1 } }]);
+  });
+
+  it('a worker’s lease guard folds in the same way: its own dispatch writes, another dispatch or worker cannot', async () => {
+    const [job]: Array<{ id: string; dispatch: number }> = await t.app.services.ds.query(
+      `SELECT id, dispatch FROM jobs WHERE tenant_id = $1 AND dag_id = $2`,
+      [tenantId, dagId],
+    );
+    const ti = { tenantId, dagName: 'guarded', dagId, taskId: 'a', tryNumber: 1 };
+    const as = (dispatch: number, workerId: string) =>
+      t.app.services.taskState.runContextFor(
+        ti,
+        leaseGuard(t.app.services.ds, { jobId: job.id, tryNumber: 1, dispatch, workerId }),
+      );
+    const before = t.app.services.sql.total;
+    await as(job.dispatch, 'w1').set('LEASED', 1);
+    expect(t.app.services.sql.total - before).toBe(1);
+    await expect(as(job.dispatch + 1, 'w1').set('OLD', 1)).rejects.toMatchObject({
+      details: { reason: 'STALE_ATTEMPT' },
+    });
+    await expect(as(job.dispatch, 'w2').set('OTHER', 1)).rejects.toMatchObject({
+      details: { reason: 'STALE_ATTEMPT' },
+    });
+    expect(await stored('LEASED')).toEqual([{ value_json: 1 }]);
+    expect([...(await stored('OLD')), ...(await stored('OTHER'))]).toEqual([]);
   });
 
   it('cannot write once the job has moved on, even when the move commits while the write waits', async () => {
