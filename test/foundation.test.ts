@@ -167,6 +167,21 @@ describe('guard rails', () => {
     expect(res.status).toBe(400);
   });
 
+  it('marks every GraphQL answer, data or error, uncacheable', async () => {
+    const { key } = await t.tenant('reader');
+    const post = (query: string) =>
+      fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query }),
+      });
+    const good = await post('{ workers { id } }');
+    expect(good.status).toBe(200);
+    expect(good.headers.get('cache-control')).toBe('no-store');
+    const bad = await post('{ workers { noSuchField } }');
+    expect(bad.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('refuses a GET without a CSRF-safe header', async () => {
     const res = await fetch(`${t.url}?query=${encodeURIComponent('{ workers { id } }')}`);
     expect(res.status).toBe(400);

@@ -163,6 +163,8 @@ export async function startApiServer(
           for (const e of errors) logIfInternal(e, contextValue);
         },
         willSendResponse: async ({ response, errors }) => {
+          // Every answer is per tenant and live: no cache or proxy may keep it.
+          response.http.headers.set('cache-control', 'no-store');
           end({ type });
           metrics.graphqlRequests.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
           if (response.body.kind === 'single' && response.body.singleResult.errors) {
@@ -197,9 +199,9 @@ export async function startApiServer(
       },
       limitsPlugin,
       observabilityPlugin,
-      // No cache hints here (every answer is per tenant and live): without the cache-control
-      // plugin Apollo does not wrap every field's resolver to collect them. No federation
-      // traces either: timing data is not for clients.
+      // No cache hints here (every answer is per tenant and live, sent with `no-store`
+      // above): without the cache-control plugin Apollo does not wrap every field's
+      // resolver to collect them. No federation traces either: timing data is not for clients.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
