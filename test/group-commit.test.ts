@@ -87,6 +87,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
     expect(roots.every((r) => r.state === 'CREATED' && r.dispatch === 1)).toBe(true);
     const engine = t.app.services.engine;
     const before = engine.groupCommitStats;
+    const sqlBefore = t.app.services.sql.total;
     const calls = roots.map((r) => engine.startAttempt(r.id, r.try_number, r.dispatch, `w-${r.task_id}`));
     const duplicate = engine.startAttempt(roots[5].id, roots[5].try_number, roots[5].dispatch, 'w-duplicate');
     const stale = engine.startAttempt(roots[6].id, roots[6].try_number, roots[6].dispatch + 7, 'w-stale');
@@ -96,6 +97,8 @@ describe('group-committed starts and completions (JobEngine)', () => {
     const after = engine.groupCommitStats;
     expect(after.items - before.items).toBe(42);
     expect(after.flushes - before.flushes).toBeLessThanOrEqual(3);
+    // Whatever a batch holds: BEGIN, the starts, the DAG's counters, its events, COMMIT.
+    expect(t.app.services.sql.total - sqlBefore).toBeLessThanOrEqual(5 * (after.flushes - before.flushes));
 
     expect(started.map((s) => s?.taskId)).toEqual(roots.map((r) => r.task_id));
     for (const s of started) {
@@ -121,9 +124,15 @@ describe('group-committed starts and completions (JobEngine)', () => {
   it('completes 30 parents together: the fan-in is counted down by 30 and claimed exactly once', async () => {
     const engine = t.app.services.engine;
     const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+    const sqlBefore = t.app.services.sql.total;
+    const flushesBefore = engine.groupCommitStats.flushes;
     const wrongOwner = engine.completeAttempt({ ...refs.get('r31')!, workerId: 'someone-else' }, 'nope');
     const results = await Promise.all(ids.map((id) => engine.completeAttempt(refs.get(id)!, { from: id })));
     expect((await wrongOwner).accepted).toBe(false);
+    const flushes = engine.groupCommitStats.flushes - flushesBefore;
+    expect(flushes).toBeLessThanOrEqual(3);
+    // Completions, attempt rows and the fan-in's countdown are one statement per batch.
+    expect(t.app.services.sql.total - sqlBefore).toBeLessThanOrEqual(5 * flushes);
     expect(results.every((r) => r.accepted)).toBe(true);
     const claimed = results.flatMap((r) => r.claimed);
     const sink = (await jobRows()).find((r) => r.task_id === 'sink')!;

@@ -18,6 +18,9 @@ interface JobRefRow {
   try_number: number;
 }
 
+/** A dependent counted down by a batch of completions. */
+type ReadyRow = ClaimedDispatch & { pending_deps: number; state: JobState; claimed: boolean };
+
 /** What a start's UPDATE returns (one job or a batch). */
 interface StartRow extends JobRefRow {
   executor: string;
@@ -28,11 +31,6 @@ interface StartRow extends JobRefRow {
   dag_name: string;
   upstream: string[] | null;
 }
-
-const START_RETURNING = `j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
-  j.try_number, j.dispatch,
-  (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
-  (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on WHERE jd.job_id = j.id) AS upstream`;
 
 const startTransition = (r: StartRow): Transition => ({
   jobId: r.id,
@@ -412,50 +410,6 @@ export class JobEngine {
   }
 
   /**
-   * Count down the dependents of the jobs that completed (by how many of their
-   * dependencies are among them) and claim the dispatch of those that reach zero and are
-   * due. Row locks on the dependents serialise concurrent parents: exactly one transaction
-   * sees zero and claims the child; the caller enqueues it after commit, and a crash in
-   * between is recovered by the dispatcher's stale-dispatch sweep.
-   */
-  private async countDownDependents(
-    m: EntityManager,
-    completedIds: string[],
-  ): Promise<{ readyJobIds: string[]; claimed: ClaimedDispatch[] }> {
-    if (completedIds.length === 0) return { readyJobIds: [], claimed: [] };
-    const claimable = `j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
-      AND (j.run_after IS NULL OR j.run_after <= now())`;
-    const ready: Array<ClaimedDispatch & { pending_deps: number; state: JobState; claimed: boolean }> = await sqlRows(
-      m,
-      `WITH c AS (SELECT job_id, count(*)::int AS n FROM job_dependencies WHERE depends_on = ANY($1::uuid[]) GROUP BY job_id)
-       UPDATE jobs j SET pending_deps = j.pending_deps - c.n,
-         dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
-         dispatched_at = CASE WHEN ${claimable} THEN now() ELSE j.dispatched_at END
-       FROM c WHERE j.id = c.job_id
-       RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
-         j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed`,
-      [completedIds],
-    );
-    return {
-      readyJobIds: ready
-        .filter((x) => x.pending_deps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
-        .map((x) => x.id),
-      claimed: ready
-        .filter((x) => x.claimed)
-        .map(({ id, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level }) => ({
-          id,
-          tenant_id,
-          try_number,
-          dispatch,
-          executor,
-          requires_gpu,
-          priority,
-          job_level,
-        })),
-    };
-  }
-
-  /**
    * One flush of the group commit: the items in one transaction (`runBatch`). A deadlock
    * retries it; any other failure runs the items one by one, so one bad item fails alone.
    */
@@ -502,14 +456,38 @@ export class JobEngine {
 
     if (completes.length > 0) {
       const refs = completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>);
-      const done: Array<JobRefRow & { dispatch: number }> = await sqlRows(
+      // One statement: the guarded completions, their attempt rows, and the dependents
+      // counted down (by how many of their dependencies completed here) and claimed when
+      // they reach zero and are due. Row locks on the dependents serialise concurrent
+      // parents: exactly one transaction sees zero and claims the child; the caller
+      // enqueues it after commit, and a crash in between is recovered by the dispatcher's
+      // stale-dispatch sweep.
+      const claimable = `j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
+        AND (j.run_after IS NULL OR j.run_after <= now())`;
+      const [out] = await sqlRows<{ done: Array<JobRefRow & { dispatch: number }> | null; ready: ReadyRow[] | null }>(
         m,
-        `UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
-             lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
-           FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::jsonb[]) AS r(id, try_number, dispatch, worker_id, output)
-           WHERE j.id = ANY($1::uuid[]) AND j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
-             AND j.lease_owner = r.worker_id AND j.state = 'ACTIVE'
-           RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch`,
+        `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::jsonb[])
+                      AS r(id, try_number, dispatch, worker_id, output)),
+         done AS (
+           UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
+               lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
+             FROM r WHERE j.id = ANY($1::uuid[]) AND j.id = r.id AND j.try_number = r.try_number
+               AND j.dispatch = r.dispatch AND j.lease_owner = r.worker_id AND j.state = 'ACTIVE'
+             RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch),
+         closed AS (
+           UPDATE job_attempts a SET outcome = 'SUCCEEDED', finished_at = now(), error = NULL
+             FROM done WHERE a.job_id = done.id AND a.try_number = done.try_number AND a.dispatch = done.dispatch
+               AND a.outcome = 'RUNNING'),
+         c AS (SELECT jd.job_id, count(*)::int AS n FROM job_dependencies jd JOIN done ON jd.depends_on = done.id
+                GROUP BY jd.job_id),
+         ready AS (
+           UPDATE jobs j SET pending_deps = j.pending_deps - c.n,
+             dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
+             dispatched_at = CASE WHEN ${claimable} THEN now() ELSE j.dispatched_at END
+           FROM c WHERE j.id = c.job_id
+           RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
+             j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed)
+         SELECT (SELECT json_agg(done) FROM done) AS done, (SELECT json_agg(ready) FROM ready) AS ready`,
         [
           refs.map((r) => r.ref.jobId),
           refs.map((r) => r.ref.tryNumber),
@@ -518,44 +496,59 @@ export class JobEngine {
           refs.map((r) => r.outputJson),
         ],
       );
-      if (done.length > 0) {
-        await m.query(
-          `UPDATE job_attempts a SET outcome = 'SUCCEEDED', finished_at = now(), error = NULL
-             FROM unnest($1::uuid[], $2::int[], $3::int[]) AS r(id, try_number, dispatch)
-             WHERE a.job_id = ANY($1::uuid[]) AND a.job_id = r.id AND a.try_number = r.try_number AND a.dispatch = r.dispatch AND a.outcome = 'RUNNING'`,
-          [done.map((r) => r.id), done.map((r) => r.try_number), done.map((r) => r.dispatch)],
-        );
-        const ready = await this.countDownDependents(
-          m,
-          done.map((r) => r.id),
-        );
-        const accepted = new Set(
-          done.map((r) => keyOf({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch })),
-        );
-        let first = true;
-        for (const i of completes) {
-          if (!accepted.has(keyOf(items[i].ref))) continue;
-          results[i] = first ? { accepted: true, ...ready } : { accepted: true, readyJobIds: [], claimed: [] };
-          first = false;
-        }
-        for (const r of done) addTransition(r.tenant_id, r.dag_id, completeTransition(r));
+      const done = out?.done ?? [];
+      const ready = out?.ready ?? [];
+      const readyJobIds = ready
+        .filter((x) => x.pending_deps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
+        .map((x) => x.id);
+      const claimed: ClaimedDispatch[] = ready
+        .filter((x) => x.claimed)
+        .map(({ id, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level }) => ({
+          id,
+          tenant_id,
+          try_number,
+          dispatch,
+          executor,
+          requires_gpu,
+          priority,
+          job_level,
+        }));
+      const accepted = new Set(done.map((r) => keyOf({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch })));
+      let first = true;
+      for (const i of completes) {
+        if (!accepted.has(keyOf(items[i].ref))) continue;
+        // What became ready goes back once, on the first completion, to be enqueued once.
+        results[i] = first
+          ? { accepted: true, readyJobIds, claimed }
+          : { accepted: true, readyJobIds: [], claimed: [] };
+        first = false;
       }
+      for (const r of done) addTransition(r.tenant_id, r.dag_id, completeTransition(r));
     }
 
     if (starts.length > 0) {
       const refs = starts.map((i) => items[i].ref);
-      const rows: Array<StartRow & { lease_owner: string }> = await sqlRows(
+      // One statement: the guarded starts (each under its worker's lease) and their attempt rows.
+      const rows: StartRow[] = await sqlRows(
         m,
         `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, try_number, dispatch, worker_id)),
          prev AS (SELECT j.id, j.state, r.worker_id FROM jobs j
                     JOIN r ON j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
-                   WHERE j.id = ANY($1::uuid[]) AND j.state IN ('CREATED','RETRY') ORDER BY j.id FOR UPDATE OF j)
-         UPDATE jobs j SET state = 'ACTIVE', lease_owner = prev.worker_id,
-           lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
-           attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
-           progress_percent = NULL, progress_message = NULL, error = NULL
-         FROM prev WHERE j.id = prev.id
-         RETURNING ${START_RETURNING}, j.lease_owner`,
+                   WHERE j.id = ANY($1::uuid[]) AND j.state IN ('CREATED','RETRY') ORDER BY j.id FOR UPDATE OF j),
+         s AS (
+           UPDATE jobs j SET state = 'ACTIVE', lease_owner = prev.worker_id,
+             lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
+             attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
+             progress_percent = NULL, progress_message = NULL, error = NULL
+           FROM prev WHERE j.id = prev.id
+           RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
+             j.try_number, j.dispatch, j.lease_owner,
+             (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
+             (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
+               WHERE jd.job_id = j.id) AS upstream),
+         a AS (INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
+               SELECT id, try_number, dispatch, 'RUNNING', lease_owner FROM s)
+         SELECT * FROM s`,
         [
           refs.map((r) => r.jobId),
           refs.map((r) => r.tryNumber),
@@ -564,26 +557,14 @@ export class JobEngine {
           this.config.timings.leaseMs,
         ],
       );
-      if (rows.length > 0) {
-        await m.query(
-          `INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
-           SELECT id, t, d, 'RUNNING', w FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, t, d, w)`,
-          [
-            rows.map((r) => r.id),
-            rows.map((r) => r.try_number),
-            rows.map((r) => r.dispatch),
-            rows.map((r) => r.lease_owner),
-          ],
-        );
-        const byKey = new Map(
-          rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch }), r]),
-        );
-        for (const i of starts) {
-          const r = byKey.get(keyOf(items[i].ref));
-          if (r) results[i] = startedOf(r);
-        }
-        for (const r of rows) addTransition(r.tenant_id, r.dag_id, startTransition(r));
+      const byKey = new Map(
+        rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch }), r]),
+      );
+      for (const i of starts) {
+        const r = byKey.get(keyOf(items[i].ref));
+        if (r) results[i] = startedOf(r);
       }
+      for (const r of rows) addTransition(r.tenant_id, r.dag_id, startTransition(r));
     }
 
     const dags = [...byDag.values()].sort((x, y) =>
