@@ -96,6 +96,40 @@ describe('several processes', () => {
 });
 
 describe('relay crash', () => {
+  it('a relay whose lock connection is killed stops, takes the lock again and stamps what came meanwhile', async () => {
+    await withApps([() => startTestApp({ roles: ['api', 'scheduler'] })], async ([t]) => {
+      const relay = t.app.scheduler!.relay;
+      await waitFor(async () => relay.isLeader, 5_000, 'relay leading');
+      const killed: Array<{ ok: boolean }> = await t.app.services.ds.query(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+          WHERE application_name = 'marie-relay' AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')`,
+      );
+      expect(killed).toEqual([{ ok: true }]);
+      const { tenantId, key } = await t.tenant('submitter');
+      const id = `relay-kill-${randomUUID()}`;
+      await submitDag(t, key, { id, name: 'relay-kill', jobs: [{ id: 'a', name: 'a', executor: 'noop' }] });
+      // Stamped (by the relay once it leads again on a new connection), nothing left behind.
+      await waitFor(
+        async () => {
+          const { n } = await one<{ n: number }>(
+            t,
+            `SELECT count(*)::int AS n FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND position IS NULL`,
+            [tenantId, id],
+          );
+          const { s } = await one<{ s: number }>(
+            t,
+            `SELECT count(*)::int AS s FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND position IS NOT NULL`,
+            [tenantId, id],
+          );
+          return n === 0 && s > 0;
+        },
+        10_000,
+        'events stamped after the relay came back',
+      );
+      expect(relay.isLeader).toBe(true);
+    });
+  });
+
   it('delays events between commit and publish but loses none: a new relay sends each once, in order', async () => {
     await withApps(
       [() => startTestApp({ roles: ['api'] }), () => startTestApp({ roles: ['scheduler', 'worker'] })],
@@ -149,7 +183,6 @@ describe('relay crash', () => {
         // A new relay takes over: it republishes past the watermark, then stamps the rest.
         const relay = new EventRelay(
           inject('databaseUrl'),
-          services.ds,
           services.bus,
           services.log,
           services.config.timings.sweepIntervalMs,

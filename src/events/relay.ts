@@ -1,7 +1,5 @@
-import { rows as sqlRows } from '../db/sql';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
 import type { RedisBus } from './bus';
 import { CoalescedTask } from '../jobs/coalesced-task';
 import { EVENTS_CHANNEL } from './event-log';
@@ -39,9 +37,10 @@ const toEvent = (r: Row): LoggedEvent => ({
 });
 
 /**
- * One relay at a time (a session advisory lock): it stamps committed event rows with a
- * position in the order they became visible, publishes them to Redis per tenant, and
- * moves a watermark. A relay that takes over republishes past the watermark, so a crash
+ * One relay at a time (a session advisory lock). On the connection that holds the lock,
+ * and on no other (so a relay that lost its lock cannot write beside the next leader), it
+ * stamps committed event rows with a position in the order they became visible,
+ * publishes them to Redis per tenant, and moves a watermark. A relay that takes over republishes past the watermark, so a crash
  * between commit and publish delays events but loses none (subscribers drop duplicates
  * by position).
  */
@@ -54,7 +53,6 @@ export class EventRelay {
 
   constructor(
     private readonly url: string,
-    private readonly ds: DataSource,
     private readonly bus: RedisBus,
     private readonly log: Logger,
     private readonly intervalMs: number,
@@ -111,9 +109,28 @@ export class EventRelay {
     return !this.leader || this.stopped ? Promise.resolve() : this.task.run();
   }
 
+  /**
+   * Statements of the leader run on the connection that holds the lock: if that
+   * connection is lost (and with it the lock, which another relay may then take), they
+   * fail instead of stamping and publishing beside the new leader.
+   */
+  private async leaderQuery(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const c = this.client;
+    if (!c || !this.leader) throw new Error('event relay: no longer the leader');
+    try {
+      return (await c.query<Row>(sql, params)).rows;
+    } catch (err) {
+      // Whatever broke, this connection (and the lock with it) is given up; the next tick
+      // connects again and leads only if it gets the lock back.
+      this.leader = false;
+      if (this.client === c) this.client = null;
+      void c.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
   private async stampBatch(limit: number): Promise<number> {
-    const rows: Row[] = await sqlRows(
-      this.ds,
+    const rows = await this.leaderQuery(
       `WITH c AS (SELECT id FROM event_log WHERE position IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
             s AS (SELECT id, nextval('event_position_seq') AS pos FROM (SELECT id FROM c ORDER BY id) o)
        UPDATE event_log e SET position = s.pos FROM s WHERE e.id = s.id
@@ -132,15 +149,14 @@ export class EventRelay {
       (byTenant.get(r.tenant_id) ?? byTenant.set(r.tenant_id, []).get(r.tenant_id)!).push(toEvent(r));
     for (const [tenantId, events] of byTenant) await this.bus.publish(tenantChannel(tenantId), JSON.stringify(events));
     const last = rows[rows.length - 1].position;
-    await this.ds.query(`UPDATE relay_state SET published_through = GREATEST(published_through, $1) WHERE id = 1`, [
+    await this.leaderQuery(`UPDATE relay_state SET published_through = GREATEST(published_through, $1) WHERE id = 1`, [
       last,
     ]);
   }
 
   private async republishPastWatermark(): Promise<void> {
     for (;;) {
-      const rows: Row[] = await sqlRows(
-        this.ds,
+      const rows = await this.leaderQuery(
         `SELECT e.position, e.tenant_id, e.type, e.dag_id, e.payload, e.created_at FROM event_log e, relay_state r
          WHERE r.id = 1 AND e.position > r.published_through ORDER BY e.position LIMIT 1000`,
       );

@@ -25,7 +25,7 @@ export class Scheduler {
     databaseUrl: string,
   ) {
     const { ds, engine, dispatcher, callbacks, config } = services;
-    this.relay = new EventRelay(databaseUrl, ds, services.bus, services.log, config.timings.sweepIntervalMs);
+    this.relay = new EventRelay(databaseUrl, services.bus, services.log, config.timings.sweepIntervalMs);
     this.sweeps = [
       { name: 'dispatch', run: () => dispatcher.kick() },
       {
