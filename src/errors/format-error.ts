@@ -53,14 +53,13 @@ export function formatError(
       },
     };
   }
+  const wrapped = publicCodeOfWrapped(error);
+  if (wrapped) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: wrapped, requestId } };
+  }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
     return { ...formatted, extensions: { ...formatted.extensions, requestId } };
-  }
-  // A GraphQLError with no originalError and no code came from graphql-js itself
-  // (e.g. variable coercion): it talks about the request, not the server.
-  if (error instanceof GraphQLError && !error.originalError && code === undefined) {
-    return { ...formatted, extensions: { code: 'BAD_USER_INPUT', requestId } };
   }
   return {
     message: 'Internal server error',
@@ -68,4 +67,22 @@ export function formatError(
     path: formatted.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
   };
+}
+
+/**
+ * A coded GraphQLError that Apollo wrapped (a scalar's BAD_USER_INPUT found while
+ * validating a literal becomes a GRAPHQL_VALIDATION_FAILED): the inner code is the one
+ * that says what went wrong.
+ */
+function publicCodeOfWrapped(error: unknown): string | undefined {
+  if (!(error instanceof GraphQLError) || !(error.originalError instanceof GraphQLError)) return undefined;
+  if (error.originalError === error) return undefined;
+  const inner = error.originalError.extensions?.code;
+  return inner === 'BAD_USER_INPUT' ? inner : undefined;
+}
+
+/** True when the client sees this error as a masked INTERNAL_SERVER_ERROR (a bug, to be logged). */
+export function isMasked(error: GraphQLError): boolean {
+  const formatted = formatError({ message: error.message, extensions: error.extensions }, error, undefined);
+  return formatted.extensions?.code === 'INTERNAL_SERVER_ERROR';
 }

@@ -25,13 +25,16 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { DomainError } from '../errors/domain-error';
-import { formatError } from '../errors/format-error';
+import { formatError, isMasked } from '../errors/format-error';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
 import { installRestRoutes } from './rest-routes';
 import { sharedSubscribe } from './shared-subscribe';
+import { errorStatusPlugin } from './error-status';
+import { checkRequestInputs } from './input-check';
 import { assertCost, validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
+import type { Logger } from './logger';
 import type { Principal } from './policy';
 import type { Services } from './services';
 
@@ -106,12 +109,16 @@ export async function startApiServer(
         }
         const errors = validate(schema, document, [...specifiedRules, ...rules]);
         if (errors.length) return errors;
+        const requestId = randomUUID();
         try {
+          checkRequestInputs(schema, document, payload.operationName, payload.variables);
           assertCost(schema, document, payload.variables ?? undefined, payload.operationName, limits.maxCost);
         } catch (err) {
-          return [err as GraphQLError];
+          const error =
+            err instanceof GraphQLError ? err : new GraphQLError('Internal error', { originalError: err as Error });
+          logRefusal(error, log.child({ requestId }), requestId);
+          return [error];
         }
-        const requestId = randomUUID();
         const socket = ctx.extra.socket;
         const contextValue: AppContext = {
           ...createContext(services, ctx.extra.principal ?? null, requestId, log.child({ requestId })),
@@ -132,13 +139,18 @@ export async function startApiServer(
         return {
           ...result,
           errors: result.errors.map((e) => {
-            logIfInternal(e, c);
+            logRefusal(e, c.log, c.requestId);
             return formatError(e.toJSON(), e, c.requestId);
           }),
         };
       },
-      onError: (_ctx, _id, _payload, errors): GraphQLFormattedError[] =>
-        errors.map((e) => formatError(e.toJSON(), e, undefined)),
+      onError: (_ctx, _id, _payload, errors): GraphQLFormattedError[] => {
+        const requestId = randomUUID();
+        return errors.map((e) => {
+          logRefusal(e, log.child({ requestId }), requestId);
+          return formatError(e.toJSON(), e, requestId);
+        });
+      },
     },
     wss,
   );
@@ -146,7 +158,10 @@ export async function startApiServer(
   // ---- Apollo over HTTP -------------------------------------------------------------
   const limitsPlugin: ApolloServerPlugin<AppContext> = {
     requestDidStart: async () => ({
+      // Inputs are checked, and variables coerced, before any resolver runs (and before the
+      // cost, which coerces them too): bad input is a coded 4xx, never a 500.
       didResolveOperation: async ({ document, request, operationName }) => {
+        checkRequestInputs(schema, document, operationName, request.variables);
         assertCost(schema, document, request.variables, operationName, limits.maxCost);
       },
     }),
@@ -160,7 +175,7 @@ export async function startApiServer(
           type = operation?.operation ?? 'unknown';
         },
         didEncounterErrors: async ({ errors }) => {
-          for (const e of errors) logIfInternal(e, contextValue);
+          for (const e of errors) logRefusal(e, contextValue.log, contextValue.requestId);
         },
         willSendResponse: async ({ response, errors }) => {
           // Every answer is per tenant and live: no cache or proxy may keep it.
@@ -199,6 +214,7 @@ export async function startApiServer(
       },
       limitsPlugin,
       observabilityPlugin,
+      errorStatusPlugin,
       // No cache hints here (every answer is per tenant and live, sent with `no-store`
       // above): without the cache-control plugin Apollo does not wrap every field's
       // resolver to collect them. No federation traces either: timing data is not for clients.
@@ -279,10 +295,16 @@ export async function startApiServer(
   };
 }
 
-/** Unknown errors are logged with the request id; domain and request errors are not. */
-function logIfInternal(e: GraphQLError, ctx: AppContext): void {
-  const original = e.originalError;
-  if (!original || original instanceof DomainError || original instanceof GraphQLError) return;
-  if ((original as { extensions?: { code?: string } }).extensions?.code) return;
-  ctx.log.error({ err: original, requestId: ctx.requestId, path: e.path }, 'internal error');
+/**
+ * Unknown errors (masked for the client) are logged as errors with the request id; a
+ * refused request (bad input, a coded domain error) only at debug level.
+ */
+function logRefusal(e: GraphQLError, log: Logger, requestId: string): void {
+  if (isMasked(e)) {
+    log.error({ err: e.originalError ?? e, requestId, path: e.path }, 'internal error');
+    return;
+  }
+  const original = e.originalError instanceof DomainError ? e.originalError : e;
+  const code = original instanceof DomainError ? original.code : e.extensions?.code;
+  log.debug({ requestId, code, message: e.message, path: e.path }, 'request refused');
 }

@@ -154,7 +154,10 @@ export const encodeCursor = (sortKey: string): string => Buffer.from(sortKey, 'u
 export function decodeCursor(field: string, cursor: string | null | undefined): string | null {
   if (cursor == null) return null;
   if (!/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) throw badInput(field, 'not a cursor this query gave');
-  return Buffer.from(cursor, 'base64url').toString('utf8');
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  // Only what encodeCursor gives decodes: bytes that are not UTF-8, or a NUL, are refused here.
+  if (encodeCursor(raw) !== cursor || raw.includes('\u0000')) throw badInput(field, 'not a cursor this query gave');
+  return raw;
 }
 
 /** A cursor over a bigint id. */

@@ -103,6 +103,9 @@ export class AssetService {
     if (has('description') && input.description !== null && String(input.description).length > 10_000) {
       throw badInput('input.description', 'must be at most 10,000 characters');
     }
+    if (has('tags') && input.tags !== null && (typeof input.tags !== 'object' || Array.isArray(input.tags))) {
+      throw badInput('input.tags', 'must be a JSON object (name → value)');
+    }
     const tags = has('tags') && input.tags !== null ? JSON.stringify(input.tags) : null;
     if (tags !== null && Buffer.byteLength(tags) > 64 * 1024) throw badInput('input.tags', 'must be at most 64 KiB');
     const rows: AssetRow[] = await this.ds.query(

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
 import type { Principal } from '../server/policy';
+import { decodeDagCursor, encodeDagCursor } from './dag-cursor';
 import { validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
 import { progressOf, type DagProgressView, type DagState, type JobState } from './job-engine';
 
@@ -92,18 +93,6 @@ export interface DagListFilter {
   createdBefore?: Date | null;
   first: number;
   after?: string | null;
-}
-
-const encodeCursor = (d: DagRow) =>
-  Buffer.from(JSON.stringify([d.created_at.toISOString(), d.id])).toString('base64url');
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]];
-  } catch {
-    /* fall through */
-  }
-  throw badInput('after', 'is not a cursor this API gave');
 }
 
 /** Submissions at least this big check whether the job tables' planner statistics are stale. */
@@ -304,7 +293,7 @@ export class DagService {
     const filterSql = where.join(' AND ');
     const filterArgs = [...args];
     if (f.after) {
-      const [ts, id] = decodeCursor(f.after);
+      const [ts, id] = decodeDagCursor(f.after);
       args.push(ts, id);
       where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length})`);
     }
@@ -323,7 +312,7 @@ export class DagService {
       rows: rows.slice(0, f.first),
       hasNext: rows.length > f.first,
       total: count[0]?.n ?? 0,
-      cursor: encodeCursor,
+      cursor: encodeDagCursor,
     };
   }
 

@@ -171,6 +171,13 @@ export function normalizeRecordInput(input: RecordMaterializationsArgs, prefix =
     const partitionKey = optText(`${f}.partitionKey`, u.partitionKey, 255);
     const identity = `${u.assetKey}\0${v}\0${partitionKey ?? '\u0001'}`;
     if (seenUp.has(identity)) return; // the same input named twice is one lineage row
+    const own = batch.assets.find((a) => a.assetKey === u.assetKey);
+    if (own) {
+      throw badInput(
+        f,
+        `${u.assetKey} is recorded in this call (${prefix}.assets[${own.index}]): an asset cannot be its own upstream`,
+      );
+    }
     seenUp.add(identity);
     batch.upstream.push({ assetKey: u.assetKey, version: v, partitionKey });
   });

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { startApp, type App, type Role } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import type { RoleName } from '../../src/entities/api-key.entity';
-import { createLogger } from '../../src/server/logger';
+import { createLogger, type Logger } from '../../src/server/logger';
 import type { ExecutorInvoker } from '../../src/workers/executor-context';
 
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -69,10 +69,16 @@ export function testConfig(overrides: Record<string, string | undefined> = {}) {
 }
 
 export async function startTestApp(
-  opts: { roles?: Role[]; env?: Record<string, string | undefined>; executors?: ExecutorInvoker[] } = {},
+  opts: {
+    roles?: Role[];
+    env?: Record<string, string | undefined>;
+    executors?: ExecutorInvoker[];
+    /** A logger of the test's own (to read what the server logs). */
+    log?: Logger;
+  } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
-  const log = createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel);
   const app = await startApp({ config, log, roles: opts.roles ?? ['api'], executors: opts.executors });
   const port = app.api?.port ?? 0;
   const url = `http://127.0.0.1:${port}/graphql`;
