@@ -60,7 +60,7 @@ export class RecordMaterializationsInput {
   @Field(() => Int, {
     nullable: true,
     description:
-      "When given with a dagId and nodeTaskId of one of this control plane's DAGs, that attempt must be the current one (else CONFLICT).",
+      "With a dagId and nodeTaskId of one of this control plane's DAGs, the current ACTIVE attempt must be named, by tryNumber or jobId (else CONFLICT).",
   })
   tryNumber?: number | null;
 
