@@ -36,6 +36,7 @@ const schema = z.object({
   GRAPHQL_MAX_ALIASES: int(1).default(100),
   GRAPHQL_MAX_OPERATIONS: int(1).default(5),
   HTTP_BODY_LIMIT: z.string().default('32mb'),
+  WS_CONNECTION_INIT_TIMEOUT_MS: int(1, 600_000).default(3_000),
   LEASE_MS: int(100).default(30_000),
   HEARTBEAT_MS: int(50).default(10_000),
   SWEEP_INTERVAL_MS: int(20).default(1_000),
@@ -78,6 +79,8 @@ export type AppConfig = Readonly<{
   authCacheMs: number;
   graphql: Readonly<{ maxDepth: number; maxCost: number; maxAliases: number; maxOperations: number }>;
   httpBodyLimit: string;
+  /** How long a graphql-ws socket may stay open without a ConnectionInit before it is closed (4408). */
+  wsConnectionInitTimeoutMs: number;
   timings: Readonly<{
     leaseMs: number;
     heartbeatMs: number;
@@ -162,6 +165,7 @@ export function loadConfig(
       maxOperations: c.GRAPHQL_MAX_OPERATIONS,
     },
     httpBodyLimit: c.HTTP_BODY_LIMIT,
+    wsConnectionInitTimeoutMs: c.WS_CONNECTION_INIT_TIMEOUT_MS,
     timings: {
       leaseMs: c.LEASE_MS,
       heartbeatMs: c.HEARTBEAT_MS,

@@ -83,6 +83,7 @@ export async function startApiServer(
   const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
+      connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       // Fan-out: one execution per event and distinct operation, shared by its subscribers.
       subscribe: sharedSubscribe(services) as (args: ExecutionArgs) => Promise<ExecutionResult>,
       onConnect: async (ctx) => {
