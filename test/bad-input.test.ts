@@ -232,6 +232,16 @@ describe('inputs checked by the services', () => {
     );
   });
 
+  it('refuses a NUL in the dag_id of GET /api/jobs with 400, not 500', async () => {
+    const res = await fetch(`${t.url.replace('/graphql', '')}/api/jobs?dag_id=a%00b`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('dag_id') },
+    });
+  });
+
   it('refuses tags that are not an object', async () => {
     for (const tags of ['red', 3, ['a', 'b'], true]) {
       await expectRefused({ query: REGISTER, variables: { input: { key: 'x/tagged', tags } } }, 'input.tags');

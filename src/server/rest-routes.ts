@@ -1,5 +1,6 @@
 import type express from 'express';
 import { DomainError } from '../errors/domain-error';
+import { textProblem } from '../schema/scalars/input-text';
 import type { Services } from './services';
 import { assertAllowed, type Action, type Principal } from './policy';
 
@@ -69,6 +70,8 @@ export function installRestRoutes(app: express.Express, services: Services): voi
       const principal = await principalFor(services, req, 'read');
       const dagId = typeof req.query.dag_id === 'string' ? req.query.dag_id : null;
       if (!dagId) throw new DomainError('BAD_USER_INPUT', 'dag_id is required', { field: 'dag_id' });
+      const problem = textProblem(dagId);
+      if (problem) throw new DomainError('BAD_USER_INPUT', `dag_id ${problem}`, { field: 'dag_id' });
       const dag = await services.dags.getOrFail(principal.tenantId, dagId);
       const jobs = await services.dags.jobsOfDags(principal.tenantId, [dagId]);
       res.json({
