@@ -110,16 +110,16 @@ export async function startApiServer(
         }
         const errors = validate(schema, document, [...specifiedRules, ...rules]);
         if (errors.length) return errors;
-        const requestId = randomUUID();
         try {
           checkRequestInputs(schema, document, payload.operationName, payload.variables);
           assertCost(schema, document, payload.variables ?? undefined, payload.operationName, limits.maxCost);
         } catch (err) {
-          const error =
-            err instanceof GraphQLError ? err : new GraphQLError('Internal error', { originalError: err as Error });
-          logRefusal(error, log.child({ requestId }), requestId);
-          return [error];
+          // Sent as an Error message through onError below, which logs and formats it.
+          return [
+            err instanceof GraphQLError ? err : new GraphQLError('Internal error', { originalError: err as Error }),
+          ];
         }
+        const requestId = randomUUID();
         const socket = ctx.extra.socket;
         const contextValue: AppContext = {
           ...createContext(services, ctx.extra.principal ?? null, requestId, log.child({ requestId })),
