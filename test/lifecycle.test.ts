@@ -360,7 +360,8 @@ describe('SIGTERM with a job in flight, embedded database', () => {
     const dir = path.join(tmp, 'orphaned', 'pg');
     const module = JSON.stringify(path.join(ROOT, 'dist/src/db/embedded-postgres.js'));
     const script = `require(${module}).startEmbeddedPostgres(${JSON.stringify(dir)})
-      .then((h) => console.log(JSON.stringify({ msg: 'up', port: h.port })));`;
+      .then((h) => console.log(JSON.stringify({ msg: 'up', port: h.port })));
+      setInterval(() => undefined, 60_000); // a server: up until killed`;
     const owner = start(process.execPath, ['-e', script], {});
     try {
       const { port } = await logLine(owner, 'up');
