@@ -97,16 +97,20 @@ export async function startApp(opts: StartOptions): Promise<App> {
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      await api?.stop();
-      await worker?.stop(config.workerGraceMs);
-      await scheduler?.stop();
-      await services.dispatcher.close();
-      await services.queues.close();
-      await services.taskState.close();
-      await ds.destroy();
-      redis.disconnect();
-      subscriber.disconnect();
-      await embedded?.stop();
+      try {
+        await api?.stop();
+        await worker?.stop(config.workerGraceMs);
+        await scheduler?.stop();
+        await services.dispatcher.close();
+        await services.queues.close();
+        await services.taskState.close();
+        await ds.destroy();
+        redis.disconnect();
+        subscriber.disconnect();
+      } finally {
+        // Last, after every hand-back and connection, even when a step above failed.
+        await embedded?.stop();
+      }
     })());
 
   return { services, api, worker, scheduler, stop };

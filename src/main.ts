@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { ALL_ROLES, startApp, type App, type Role } from './app';
-import { ConfigError, loadConfig, type AppConfig } from './config/config';
+import { ConfigError, launchedByNpm, loadConfig, type AppConfig } from './config/config';
 import { RedisUnavailableError } from './server/redis';
 import { createLogger } from './server/logger';
+import { watchStopRequests } from './server/shutdown';
 import type { ExecutorInvoker } from './workers/executor-context';
 import { ExecutorConfigFileError, loadExecutorConfig } from './workers/executor-config';
 
@@ -41,8 +42,9 @@ export async function loadWorkerExecutors(
 
 /**
  * Start the given roles (the worker with the executors of `workerConfig` or WORKER_CONFIG)
- * and stop gracefully on SIGTERM / SIGINT (the worker finishes or hands back its jobs and
- * closes every executor), exiting 0.
+ * and stop gracefully on SIGTERM / SIGINT, in any NODE_ENV (the worker finishes or hands
+ * back its jobs and closes every executor; the embedded database stops last), exiting 0.
+ * A second signal exits at once; so does the parent npm going away (see shutdown.ts).
  */
 export async function serve(roles: readonly Role[], workerConfig?: string): Promise<App> {
   let config: AppConfig;
@@ -56,6 +58,8 @@ export async function serve(roles: readonly Role[], workerConfig?: string): Prom
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // Before anything starts: a signal during start-up stops the process cleanly once it is up.
+  const stopRequests = watchStopRequests({ log, watchParent: launchedByNpm() });
   let executors: ExecutorInvoker[] = [];
   if (roles.includes('worker')) {
     try {
@@ -81,29 +85,22 @@ export async function serve(roles: readonly Role[], workerConfig?: string): Prom
     process.exit(1);
   }
   log.info({ roles }, 'started');
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) return;
-    signalled = true;
-    log.info({ signal }, 'shutting down');
+  void stopRequests.requested.then(async () => {
+    stopRequests.dispose();
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 30_000);
+    }, config.workerGraceMs + 30_000);
     force.unref();
-    app
-      .stop()
-      .then(() => {
-        log.info('stopped');
-        process.exit(0);
-      })
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+    try {
+      await app.stop();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  });
   return app;
 }
 

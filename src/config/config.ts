@@ -213,3 +213,11 @@ export function testEnv(env: Record<string, string | undefined> = process.env): 
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
   };
 }
+
+/**
+ * Whether npm started this process (`npm start`, `npm run …`, `npx`; npm sets
+ * npm_lifecycle_event): the server then stops when npm goes away (src/server/shutdown.ts).
+ */
+export function launchedByNpm(env: Record<string, string | undefined> = process.env): boolean {
+  return !!env.npm_lifecycle_event;
+}

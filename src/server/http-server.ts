@@ -203,6 +203,9 @@ export async function startApiServer(
     includeStacktraceInErrorResponses: false,
     validationRules: rules,
     formatError: (formatted, error) => formatError(formatted, error, undefined),
+    // Outside NODE_ENV=test Apollo would stop itself on SIGTERM/SIGINT, and its stop() and
+    // ours (main.ts, which drains the worker and closes the rest in order) wait on each other.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {

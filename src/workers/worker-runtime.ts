@@ -60,6 +60,7 @@ export class WorkerRuntime {
   private readonly running = new Map<string, Running>();
   private timer: NodeJS.Timeout | null = null;
   private probe: GpuProbe = { gpus: [], healthy: true };
+  private gpuCheck: Promise<boolean> | null = null;
   private stopped = false;
   private paused = false;
   private unsubscribeCancel: (() => Promise<void>) | null = null;
@@ -141,13 +142,13 @@ export class WorkerRuntime {
     });
     const { config } = this.services;
     for (const inv of this.invokers) {
-      const names = [queueName(inv.name, false)];
-      if (this.probe.gpus.length > 0) names.push(queueName(inv.name, true));
-      for (const name of names) {
+      const queues = [{ name: queueName(inv.name, false), gpu: false }];
+      if (this.probe.gpus.length > 0) queues.push({ name: queueName(inv.name, true), gpu: true });
+      for (const { name, gpu } of queues) {
         const connection = createRedis(config.redisUrl);
         connection.on('error', (err) => this.services.log.warn({ err: err.message }, 'worker redis'));
         this.connections.push(connection);
-        const w = new Worker<DispatchPayload>(name, (job) => this.process(inv, job), {
+        const w = new Worker<DispatchPayload>(name, (job) => this.process(inv, job, gpu), {
           connection,
           prefix: config.queuePrefix,
           concurrency: inv.concurrency,
@@ -212,11 +213,30 @@ export class WorkerRuntime {
     );
   }
 
-  private async process(inv: ExecutorInvoker, job: BullJob<DispatchPayload>): Promise<void> {
+  /**
+   * Probe the GPUs now (one probe at a time, shared by the jobs that ask meanwhile) and
+   * apply the answer; true when the GPU is healthy.
+   */
+  private checkGpuNow(): Promise<boolean> {
+    this.gpuCheck ??= this.probeGpus()
+      .then((probe) => {
+        this.probe = probe;
+        this.applyHealth();
+        return this.hasGpu;
+      })
+      .finally(() => {
+        this.gpuCheck = null;
+      });
+    return this.gpuCheck;
+  }
+
+  private async process(inv: ExecutorInvoker, job: BullJob<DispatchPayload>, gpu: boolean): Promise<void> {
     const p = job.data;
     const { engine, dispatcher, log } = this.services;
-    if (this.stopped) {
-      // Fetched while stopping: give the dispatch back so another worker gets it at once.
+    // A GPU job is taken only with a GPU that passes its check now, not at the last
+    // heartbeat: a GPU that started failing since would take (and fail) it.
+    if (this.stopped || (gpu && !(await this.checkGpuNow()))) {
+      // Fetched while stopping or unhealthy: give the dispatch back so another worker gets it at once.
       if (await engine.releaseDispatch(p.jobId, p.tryNumber, p.dispatch)) await dispatcher.kick();
       return;
     }
