@@ -54,7 +54,8 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['test/support/global-setup.ts', '*.mts', '*.mjs'],
+    // Files their tools load by default export (vitest's global setup and configs).
+    files: ['test/support/global-setup.ts', '**/vitest.config.mts', '*.mts', '*.mjs'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );
