@@ -28,6 +28,7 @@ import { DomainError } from '../errors/domain-error';
 import { formatError } from '../errors/format-error';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
+import { primeEventCursor } from './event-cursor';
 import { installRestRoutes } from './rest-routes';
 import { sharedSubscribe } from './shared-subscribe';
 import { assertCost, validationRules, type Limits } from './limits';
@@ -97,7 +98,7 @@ export async function startApiServer(
         });
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         let document;
         try {
           document = parse(payload.query);
@@ -124,6 +125,7 @@ export async function startApiServer(
           operationName: payload.operationName,
           contextValue,
         };
+        await primeEventCursor(contextValue, document, payload.operationName);
         return args;
       },
       onNext: (_ctx, _id, _payload, args, result) => {
@@ -146,8 +148,9 @@ export async function startApiServer(
   // ---- Apollo over HTTP -------------------------------------------------------------
   const limitsPlugin: ApolloServerPlugin<AppContext> = {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ document, request, operationName }) => {
+      didResolveOperation: async ({ document, request, operationName, contextValue }) => {
         assertCost(schema, document, request.variables, operationName, limits.maxCost);
+        await primeEventCursor(contextValue, document, operationName);
       },
     }),
   };
