@@ -55,7 +55,7 @@ export async function serve(roles: readonly Role[], workerConfig?: string): Prom
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
   let executors: ExecutorInvoker[] = [];
   if (roles.includes('worker')) {
     try {
