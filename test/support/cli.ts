@@ -24,11 +24,17 @@ export function cliEnv(vars: Record<string, string | undefined>): NodeJS.Process
   return env;
 }
 
-export function startCli(
-  args: string[],
-  opts: { env: Record<string, string | undefined>; cwd?: string; input?: string },
-): CliRun {
-  const child = spawn(process.execPath, [MARIE_BIN, ...args], {
+export interface CliOptions {
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string;
+}
+
+export const startCli = (args: string[], opts: CliOptions): CliRun => startCliLike(MARIE_BIN, args, opts);
+
+/** A Node script run as users run it, with exactly the given environment. */
+export function startCliLike(script: string, args: string[], opts: CliOptions): CliRun {
+  const child = spawn(process.execPath, [script, ...args], {
     env: cliEnv(opts.env),
     cwd: opts.cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
