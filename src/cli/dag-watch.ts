@@ -58,6 +58,8 @@ const FATAL_CLOSE = new Set([4400, 4401, 4403, 4406, 4429]);
 /** Draws what the watch knows: a line per change, or a redrawn block on a terminal. */
 class Renderer {
   private drawn = 0;
+  /** What was last shown of each job (state and try). */
+  private readonly shown = new Map<string, string>();
   constructor(
     private readonly dag: WatchedDag,
     private readonly out: NodeJS.WritableStream,
@@ -82,12 +84,12 @@ class Renderer {
       : `${head} ${percentText(pct)} ${counts}`;
   }
 
-  /** Everything, at the start (and, on a terminal, at every change). */
-  all(): void {
+  /** Everything, at the start (and, on a terminal, at every change); `cursor`: the state is as of it. */
+  all(cursor?: string): void {
+    for (const j of this.dag.jobs) this.shown.set(j.taskId, `${j.state}/${j.tryNumber}`);
     if (this.mode === 'json') {
-      this.out.write(
-        `${JSON.stringify({ type: 'dag', dagId: this.dag.id, state: this.dag.state, progress: this.dag.progress })}\n`,
-      );
+      const d = this.dag;
+      this.out.write(`${JSON.stringify({ type: 'dag', dagId: d.id, state: d.state, progress: d.progress, cursor })}\n`);
       for (const j of this.dag.jobs) this.out.write(`${JSON.stringify({ type: 'job', dagId: this.dag.id, ...j })}\n`);
       return;
     }
@@ -98,9 +100,15 @@ class Renderer {
   }
 
   job(j: WatchedJob & { cursor?: string }): void {
+    this.shown.set(j.taskId, `${j.state}/${j.tryNumber}`);
     if (this.mode === 'tty') return this.all();
     if (this.mode === 'json') this.out.write(`${JSON.stringify({ type: 'job', dagId: this.dag.id, ...j })}\n`);
     else this.out.write(`${this.jobLine(j)}\n`);
+  }
+
+  /** Jobs whose last change the streams had not shown yet (they may trail the DAG's stream). */
+  catchUp(): void {
+    for (const j of this.dag.jobs) if (this.shown.get(j.taskId) !== `${j.state}/${j.tryNumber}`) this.job(j);
   }
 
   dagChanged(cursor?: string): void {
@@ -131,7 +139,7 @@ export async function watchDag(server: Server, dagId: string, opts: WatchOptions
   const first = await snapshot(server, dagId);
   const dag = first.dag;
   const render = new Renderer(dag, out, mode);
-  render.all();
+  render.all(first.cursor);
   if (TERMINAL_DAG_STATES.includes(dag.state)) return dag;
 
   let dagAfter = first.cursor;
@@ -170,8 +178,9 @@ export async function watchDag(server: Server, dagId: string, opts: WatchOptions
             dagAfter = e.cursor;
             dag.state = e.state;
             dag.progress = e.progress;
+            // The end is shown after every job's final state (below).
+            if (TERMINAL_DAG_STATES.includes(e.state)) return resolve({ done: true });
             render.dagChanged(e.cursor);
-            if (TERMINAL_DAG_STATES.includes(e.state)) resolve({ done: true });
           },
           error: fail,
           complete: () => undefined,
@@ -205,9 +214,16 @@ export async function watchDag(server: Server, dagId: string, opts: WatchOptions
     onReconnect(attempt + 1, ended.why);
     await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
   }
-  // The job streams may trail the DAG's: the final state of every job, in one read.
+  // The job stream may trail the DAG's: the final state of every job, in one read.
   const final = await snapshot(server, dagId);
-  Object.assign(dag, final.dag);
-  if (mode === 'tty') render.all();
+  dag.state = final.dag.state;
+  dag.progress = final.dag.progress;
+  for (const j of final.dag.jobs) {
+    const known = dag.jobs.find((x) => x.taskId === j.taskId);
+    if (known) Object.assign(known, j);
+    else dag.jobs.push(j);
+  }
+  render.catchUp();
+  render.dagChanged(dagAfter);
   return dag;
 }
