@@ -1,161 +1,63 @@
 import 'reflect-metadata';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { loadConfig } from './config/config';
-import { openDatabase, resolveDatabase } from './app';
-import { SqlCounter } from './db/sql-counter';
-import type { RoleName } from './entities/api-key.entity';
-import { ApiKeyService } from './services/api-key.service';
-import { createLogger } from './server/logger';
-import { createRedis } from './server/redis';
-import { scaffoldExecutor } from './workers/executor-scaffold';
-import { serve } from './main';
+import { Command, CommanderError } from 'commander';
+import { registerAdminCommands } from './cli/admin.command';
+import { CliError } from './cli/client';
+import { registerDagCommands } from './cli/dag.command';
+import { registerFleetCommands } from './cli/fleet.command';
+import { registerLoginCommands } from './cli/login.command';
+import { DomainError } from './errors/domain-error';
 
-/** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */
-async function withDatabase<T>(fn: (ds: import('typeorm').DataSource) => Promise<T>, migrate = true): Promise<T> {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'marie-cli');
-  const { url, embedded } = await resolveDatabase(config, log);
-  const ds = await openDatabase(url, new SqlCounter(log), migrate);
-  try {
-    return await fn(ds);
-  } finally {
-    await ds.destroy();
-    await embedded?.stop();
+/** The version in package.json (found from src/ and from dist/src/ alike). */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (path.dirname(dir) === dir) return '0.0.0';
   }
 }
 
 export function buildCli(): Command {
-  const program = new Command().name('marie').description('Marie control plane command line');
-
-  const apikey = program.command('apikey').description('Manage API keys');
-  apikey
-    .command('create')
-    .description('Create a key; it is printed once, alone on the last line')
-    .requiredOption('--tenant <slug>', 'tenant (created when new)')
-    .addOption(
-      new Option('--role <role>', 'role').choices(['reader', 'submitter', 'executor', 'admin']).makeOptionMandatory(),
-    )
-    .option('--name <name>', 'a name to tell keys apart', 'cli')
-    .action(async (o: { tenant: string; role: RoleName; name: string }) => {
-      await withDatabase(async (ds) => {
-        const svc = new ApiKeyService(ds);
-        const tenant = await svc.ensureTenant(o.tenant);
-        const { apiKey, key } = await svc.create(tenant.id, o.name, o.role);
-        process.stdout.write(
-          `Created ${apiKey.role} key "${apiKey.name}" (id ${apiKey.id}) for tenant ${tenant.slug}.\n`,
-        );
-        process.stdout.write(`Store it now; it is not shown again:\n${key}\n`);
-      });
-    });
-  apikey
-    .command('list')
-    .description("List a tenant's keys")
-    .requiredOption('--tenant <slug>', 'tenant')
-    .action(async (o: { tenant: string }) => {
-      await withDatabase(async (ds) => {
-        const keys = await new ApiKeyService(ds).listBySlug(o.tenant);
-        for (const k of keys) {
-          const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
-          process.stdout.write(`${k.id}\t${k.role}\t${k.name}\t${k.keyPrefix}…\t${state}\n`);
-        }
-      });
-    });
-  apikey
-    .command('revoke <id>')
-    .description('Revoke a key by id')
-    .action(async (id: string) => {
-      const config = loadConfig();
-      // Running servers drop the key from their caches and close its sockets at once.
-      const redis = createRedis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
-      redis.on('error', () => undefined);
-      try {
-        await withDatabase(async (ds) => {
-          const notify = {
-            keyRevoked: (keyId: string) =>
-              redis.publish(`${config.queuePrefix}:api-key-revoked`, keyId).then(() => undefined),
-          };
-          const k = await new ApiKeyService(ds, notify).revoke(null, id);
-          process.stdout.write(`Revoked ${k.id} (${k.name}).\n`);
-        });
-      } finally {
-        redis.disconnect();
-      }
-    });
-
-  const migration = program.command('migration').description('Database migrations');
-  migration
-    .command('run')
-    .description('Apply pending migrations')
-    .action(async () => {
-      await withDatabase(async (ds) => {
-        const done = await ds.runMigrations({ transaction: 'each' });
-        process.stdout.write(done.length ? done.map((m) => `applied ${m.name}\n`).join('') : 'nothing to apply\n');
-      }, false);
-    });
-  migration
-    .command('revert')
-    .description('Revert the latest migration')
-    .action(async () => {
-      await withDatabase(async (ds) => {
-        await ds.undoLastMigration({ transaction: 'each' });
-        process.stdout.write('reverted the latest migration\n');
-      }, false);
-    });
-  migration
-    .command('generate <name>')
-    .description('Write a migration with the SQL that brings the database to the entities')
-    .action(async (name: string) => {
-      await withDatabase(async (ds) => {
-        const diff = await ds.driver.createSchemaBuilder().log();
-        if (diff.upQueries.length === 0) {
-          process.stdout.write('the database matches the entities: nothing to generate\n');
-          return;
-        }
-        const ts = Date.now();
-        const cls = `${name.replace(/[^A-Za-z0-9]/g, '')}${ts}`;
-        const q = (list: typeof diff.upQueries) =>
-          list.map((x) => `    await q.query(${JSON.stringify(x.query)});`).join('\n');
-        const body = `import type { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class ${cls} implements MigrationInterface {\n  name = '${cls}';\n\n  async up(q: QueryRunner): Promise<void> {\n${q(diff.upQueries)}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${q([...diff.downQueries].reverse())}\n  }\n}\n`;
-        const file = path.resolve('migrations', `${ts}-${name.replace(/[^A-Za-z0-9-]/g, '-').toLowerCase()}.ts`);
-        await writeFile(file, body);
-        process.stdout.write(`wrote ${file}; add it to migrations/index.ts\n`);
-      });
-    });
-
-  program
-    .command('worker')
-    .description('Run a worker with the executors of a YAML file (several per worker, each with its concurrency)')
-    .option('--config <file>', 'executors YAML (default: WORKER_CONFIG)')
-    .action(async (o: { config?: string }) => {
-      await serve(['worker'], o.config);
-    });
-
-  const executor = program.command('executor').description('Executor projects');
-  executor
-    .command('new <Name>')
-    .description('Write a new executor project (executor, config.yml, test, README) into ./<Name>/')
-    .option('--dir <dir>', 'folder to create it in', '.')
-    .option('--sdk <module>', 'import path of the executor SDK in the generated files')
-    .option('--force', 'write into an existing, non-empty folder', false)
-    .action(async (name: string, o: { dir: string; sdk?: string; force: boolean }) => {
-      const res = await scaffoldExecutor(name, { dir: o.dir, sdkImport: o.sdk, force: o.force });
-      for (const f of res.files) process.stdout.write(`wrote ${path.relative(process.cwd(), f) || f}\n`);
-      process.stdout.write(
-        `${res.className} is ready. Test it: npx vitest run --config ${path.relative(process.cwd(), res.root)}/vitest.config.mts\n`,
-      );
-    });
-
+  const program = new Command()
+    .name('marie')
+    .description('Marie control plane command line. Client commands use MARIE_URL and MARIE_KEY, or marie login.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerLoginCommands(program);
+  registerDagCommands(program);
+  registerFleetCommands(program);
+  registerAdminCommands(program);
+  // Every command (subcommands too) throws instead of exiting, so run() sets the exit code.
+  const override = (c: Command) => {
+    for (const sub of c.commands) {
+      sub.exitOverride();
+      override(sub);
+    }
+  };
+  override(program);
   return program;
 }
 
+/** One line for stderr: a coded error as `CODE: message`, anything else by its message. */
+function describe(err: unknown): string {
+  if (err instanceof DomainError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Run the CLI; every failure is one line on stderr and a non-zero exit code. */
 export async function run(argv = process.argv): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    process.stderr.write(`marie: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    if (err instanceof CommanderError) {
+      // Commander printed its message (or the help / version) already.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`marie: ${describe(err)}\n`);
+    process.exitCode = err instanceof CliError ? err.exitCode : 1;
   }
 }
 

@@ -57,7 +57,7 @@ export async function serve(roles: readonly Role[], workerConfig?: string): Prom
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
   // Before anything starts: a signal during start-up stops the process cleanly once it is up.
   const stopRequests = watchStopRequests({ log, watchParent: launchedByNpm() });
   let executors: ExecutorInvoker[] = [];

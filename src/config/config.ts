@@ -1,3 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 /**
@@ -22,6 +26,7 @@ const schema = z.object({
   PORT: int(0, 65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   DATABASE_URL: optionalUrl,
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
@@ -71,6 +76,8 @@ export type AppConfig = Readonly<{
   port: number;
   host: string;
   logLevel: string;
+  /** Unset: pretty when stdout is a terminal, JSON otherwise (src/server/logger.ts). */
+  logFormat: 'pretty' | 'json' | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string;
@@ -133,9 +140,24 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Validate an environment (process.env by default) into a frozen, typed config. */
-export function loadConfig(
+/** The variables of a `.env` file (none when it is absent). */
+export function readDotEnv(file = '.env'): Record<string, string | undefined> {
+  return existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+}
+
+/** process.env over the `.env` of the working directory: real environment variables win. */
+export function environment(
   env: Record<string, string | undefined> = process.env,
+  file = '.env',
+): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = { ...readDotEnv(file) };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  return merged;
+}
+
+/** Validate an environment (process.env over `.env` by default) into a frozen, typed config. */
+export function loadConfig(
+  env: Record<string, string | undefined> = environment(),
   overrides: Record<string, string | undefined> = {},
 ): AppConfig {
   const merged: Record<string, string | undefined> = { ...env, ...overrides };
@@ -152,6 +174,7 @@ export function loadConfig(
     port: c.PORT,
     host: c.HOST,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     databaseUrl: c.DATABASE_URL,
     dataDir: c.DATA_DIR,
     redisUrl: c.REDIS_URL,
@@ -201,6 +224,16 @@ export function loadConfig(
     storageUrl: c.STORAGE_URL,
     metricsEnabled: c.METRICS_ENABLED,
   });
+}
+
+/** What the `marie` client commands read: the server, the key and where `marie login` keeps them. */
+export function clientEnv(env: Record<string, string | undefined> = environment()): {
+  url: string | undefined;
+  key: string | undefined;
+  configDir: string;
+} {
+  const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  return { url: env.MARIE_URL || undefined, key: env.MARIE_KEY || undefined, configDir: path.join(base, 'marie') };
 }
 
 /** Variables only the test harness reads (still here: this module is the only env reader). */

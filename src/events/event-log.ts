@@ -52,3 +52,20 @@ export async function trimEventLog(m: SqlRunner, retentionSeconds: number, limit
   );
   return Number(found[0]?.n ?? 0);
 }
+
+/**
+ * The tenant's event cursor now: its last stamped position (or its trim mark, when the
+ * trim took everything), 0 for an empty log. An event not stamped yet gets a higher
+ * position later, so subscribing `after` this misses nothing that was not visible here.
+ */
+export async function lastEventPosition(m: SqlRunner, tenantId: string): Promise<string> {
+  const [row] = await rows<{ position: string }>(
+    m,
+    `SELECT GREATEST(
+       (SELECT max(position) FROM event_log WHERE tenant_id = $1),
+       (SELECT trimmed_through FROM event_log_trim WHERE tenant_id = $1),
+       0)::text AS position`,
+    [tenantId],
+  );
+  return row?.position ?? '0';
+}

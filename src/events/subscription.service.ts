@@ -4,7 +4,7 @@ import { rows as sqlRows } from '../db/sql';
 import { badInput } from '../errors/domain-error';
 import type { EventView } from '../schema/event.type';
 import type { RedisBus } from './bus';
-import type { EventType } from './event-log';
+import { lastEventPosition, type EventType } from './event-log';
 import { toEventView } from './event-views';
 import { tenantChannel, type LoggedEvent } from './relay';
 
@@ -108,6 +108,11 @@ export class SubscriptionService {
   /** Open streams of a tenant in this process whose live feed is confirmed (tests, metrics). */
   subscriberCount(tenantId: string): number {
     return this.topics.get(tenantId)?.active ?? 0;
+  }
+
+  /** The tenant's cursor now (Query.eventCursor): subscribe `after` it to miss nothing. */
+  cursor(tenantId: string): Promise<string> {
+    return lastEventPosition(this.ds, tenantId);
   }
 
   private async listen(tenantId: string, listener: Listener): Promise<() => void> {

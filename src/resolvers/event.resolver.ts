@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { notFound } from '../errors/domain-error';
 import { SLOW_CONSUMER_CLOSE, type EventFilter } from '../events/subscription.service';
@@ -38,6 +38,16 @@ const events =
  */
 @Resolver()
 export class EventResolver {
+  @Authorized('read')
+  @Query(() => String, {
+    description:
+      "The end of the caller's event log now. Read it in the same request as the state you show, then subscribe with after: it, and no event is missed.",
+  })
+  eventCursor(@Ctx() ctx: AppContext): Promise<string> | string {
+    // Read before execution started when the operation came through the server (event-cursor.ts).
+    return ctx.eventCursor ?? ctx.services.events.cursor(tenantOf(ctx));
+  }
+
   @Authorized('subscribe')
   @Subscription(() => DagEvent, {
     description: 'Every state change of one DAG, or of every DAG of the tenant when dagId is absent.',

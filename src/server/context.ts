@@ -13,6 +13,8 @@ export interface AppContext {
   loaders: Loaders;
   /** Over WebSocket: close the caller's socket (a slow subscriber gets 4409 to resume later). */
   closeSocket?: (code: number, reason: string) => void;
+  /** Query.eventCursor, read before the operation's other fields (src/server/event-cursor.ts). */
+  eventCursor?: string;
 }
 
 export function createContext(

@@ -28,6 +28,7 @@ import { DomainError } from '../errors/domain-error';
 import { formatError, isMasked } from '../errors/format-error';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
+import { primeEventCursor } from './event-cursor';
 import { installRestRoutes } from './rest-routes';
 import { sharedSubscribe } from './shared-subscribe';
 import { errorStatusPlugin } from './error-status';
@@ -101,7 +102,7 @@ export async function startApiServer(
         });
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         let document;
         try {
           document = parse(payload.query);
@@ -132,6 +133,7 @@ export async function startApiServer(
           operationName: payload.operationName,
           contextValue,
         };
+        await primeEventCursor(contextValue, document, payload.operationName);
         return args;
       },
       onNext: (_ctx, _id, _payload, args, result) => {
@@ -161,9 +163,10 @@ export async function startApiServer(
     requestDidStart: async () => ({
       // Inputs are checked, and variables coerced, before any resolver runs (and before the
       // cost, which coerces them too): bad input is a coded 4xx, never a 500.
-      didResolveOperation: async ({ document, request, operationName }) => {
+      didResolveOperation: async ({ document, request, operationName, contextValue }) => {
         checkRequestInputs(schema, document, operationName, request.variables);
         assertCost(schema, document, request.variables, operationName, limits.maxCost);
+        await primeEventCursor(contextValue, document, operationName);
       },
     }),
   };

@@ -1,0 +1,159 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import type { DataSource } from 'typeorm';
+import { openDatabase, resolveDatabase } from '../app';
+import { loadConfig } from '../config/config';
+import { SqlCounter } from '../db/sql-counter';
+import type { RoleName } from '../entities/api-key.entity';
+import { serve } from '../main';
+import { ApiKeyService } from '../services/api-key.service';
+import { createLogger } from '../server/logger';
+import { createRedis } from '../server/redis';
+import { scaffoldExecutor } from '../workers/executor-scaffold';
+import { isJson, printJson, withJson } from './output';
+
+/** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */
+async function withDatabase<T>(fn: (ds: DataSource) => Promise<T>, migrate = true): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'marie-cli', config.logFormat);
+  const { url, embedded } = await resolveDatabase(config, log);
+  const ds = await openDatabase(url, new SqlCounter(log), migrate);
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+    await embedded?.stop();
+  }
+}
+
+/** The commands that work on the database directly (keys, migrations) and the worker role. */
+export function registerAdminCommands(program: Command): void {
+  const apikey = program.command('apikey').description('Manage API keys');
+  withJson(
+    apikey
+      .command('create')
+      .description('Create a key; it is printed once, alone on the last line')
+      .requiredOption('--tenant <slug>', 'tenant (created when new)')
+      .addOption(
+        new Option('--role <role>', 'role').choices(['reader', 'submitter', 'executor', 'admin']).makeOptionMandatory(),
+      )
+      .option('--name <name>', 'a name to tell keys apart', 'cli'),
+  ).action(async (o: { tenant: string; role: RoleName; name: string }, cmd: Command) => {
+    await withDatabase(async (ds) => {
+      const svc = new ApiKeyService(ds);
+      const tenant = await svc.ensureTenant(o.tenant);
+      const { apiKey, key } = await svc.create(tenant.id, o.name, o.role);
+      if (isJson(cmd))
+        return printJson({ id: apiKey.id, name: apiKey.name, role: apiKey.role, tenant: tenant.slug, key });
+      process.stdout.write(
+        `Created ${apiKey.role} key "${apiKey.name}" (id ${apiKey.id}) for tenant ${tenant.slug}.\n`,
+      );
+      process.stdout.write(`Store it now; it is not shown again:\n${key}\n`);
+    });
+  });
+  withJson(
+    apikey.command('list').description("List a tenant's keys").requiredOption('--tenant <slug>', 'tenant'),
+  ).action(async (o: { tenant: string }, cmd: Command) => {
+    await withDatabase(async (ds) => {
+      const keys = await new ApiKeyService(ds).listBySlug(o.tenant);
+      if (isJson(cmd))
+        return printJson(
+          keys.map((k) => ({ id: k.id, role: k.role, name: k.name, keyPrefix: k.keyPrefix, revokedAt: k.revokedAt })),
+        );
+      for (const k of keys) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+        process.stdout.write(`${k.id}\t${k.role}\t${k.name}\t${k.keyPrefix}…\t${state}\n`);
+      }
+    });
+  });
+  withJson(apikey.command('revoke <id>').description('Revoke a key by id')).action(
+    async (id: string, _o: unknown, cmd: Command) => {
+      const config = loadConfig();
+      // Running servers drop the key from their caches and close its sockets at once.
+      const redis = createRedis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      try {
+        await withDatabase(async (ds) => {
+          const notify = {
+            keyRevoked: (keyId: string) =>
+              redis.publish(`${config.queuePrefix}:api-key-revoked`, keyId).then(() => undefined),
+          };
+          const k = await new ApiKeyService(ds, notify).revoke(null, id);
+          if (isJson(cmd)) return printJson({ id: k.id, name: k.name, revokedAt: k.revokedAt });
+          process.stdout.write(`Revoked ${k.id} (${k.name}).\n`);
+        });
+      } finally {
+        redis.disconnect();
+      }
+    },
+  );
+
+  const migration = program.command('migration').description('Database migrations');
+  withJson(migration.command('run').description('Apply pending migrations')).action(
+    async (_o: unknown, cmd: Command) => {
+      await withDatabase(async (ds) => {
+        const done = await ds.runMigrations({ transaction: 'each' });
+        if (isJson(cmd)) return printJson({ applied: done.map((m) => m.name) });
+        process.stdout.write(done.length ? done.map((m) => `applied ${m.name}\n`).join('') : 'nothing to apply\n');
+      }, false);
+    },
+  );
+  withJson(migration.command('revert').description('Revert the latest migration')).action(
+    async (_o: unknown, cmd: Command) => {
+      await withDatabase(async (ds) => {
+        await ds.undoLastMigration({ transaction: 'each' });
+        if (isJson(cmd)) return printJson({ reverted: true });
+        process.stdout.write('reverted the latest migration\n');
+      }, false);
+    },
+  );
+  withJson(
+    migration
+      .command('generate <name>')
+      .description('Write a migration with the SQL that brings the database to the entities'),
+  ).action(async (name: string, _o: unknown, cmd: Command) => {
+    await withDatabase(async (ds) => {
+      const diff = await ds.driver.createSchemaBuilder().log();
+      if (diff.upQueries.length === 0) {
+        if (isJson(cmd)) return printJson({ file: null });
+        process.stdout.write('the database matches the entities: nothing to generate\n');
+        return;
+      }
+      const ts = Date.now();
+      const cls = `${name.replace(/[^A-Za-z0-9]/g, '')}${ts}`;
+      const q = (list: typeof diff.upQueries) =>
+        list.map((x) => `    await q.query(${JSON.stringify(x.query)});`).join('\n');
+      const body = `import type { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class ${cls} implements MigrationInterface {\n  name = '${cls}';\n\n  async up(q: QueryRunner): Promise<void> {\n${q(diff.upQueries)}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${q([...diff.downQueries].reverse())}\n  }\n}\n`;
+      const file = path.resolve('migrations', `${ts}-${name.replace(/[^A-Za-z0-9-]/g, '-').toLowerCase()}.ts`);
+      await writeFile(file, body);
+      if (isJson(cmd)) return printJson({ file });
+      process.stdout.write(`wrote ${file}; add it to migrations/index.ts\n`);
+    });
+  });
+
+  program
+    .command('worker')
+    .description('Run a worker with the executors of a YAML file (several per worker, each with its concurrency)')
+    .option('--config <file>', 'executors YAML (default: WORKER_CONFIG)')
+    .action(async (o: { config?: string }) => {
+      await serve(['worker'], o.config);
+    });
+
+  const executor = program.command('executor').description('Executor projects');
+  withJson(
+    executor
+      .command('new <Name>')
+      .description('Write a new executor project (executor, config.yml, test, README) into ./<Name>/')
+      .option('--dir <dir>', 'folder to create it in', '.')
+      .option('--sdk <module>', 'import path of the executor SDK in the generated files')
+      .option('--force', 'write into an existing, non-empty folder', false),
+  ).action(async (name: string, o: { dir: string; sdk?: string; force: boolean }, cmd: Command) => {
+    const res = await scaffoldExecutor(name, { dir: o.dir, sdkImport: o.sdk, force: o.force });
+    if (isJson(cmd)) return printJson({ className: res.className, root: res.root, files: res.files });
+    for (const f of res.files) process.stdout.write(`wrote ${path.relative(process.cwd(), f) || f}\n`);
+    process.stdout.write(
+      `${res.className} is ready. Test it: npx vitest run --config ${path.relative(process.cwd(), res.root)}/vitest.config.mts\n`,
+    );
+  });
+}

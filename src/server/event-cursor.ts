@@ -1,0 +1,34 @@
+import { getOperationAST, Kind, OperationTypeNode, type DocumentNode, type SelectionSetNode } from 'graphql';
+import type { AppContext } from './context';
+import { isAllowed } from './policy';
+
+function selectsEventCursor(document: DocumentNode, set: SelectionSetNode, seen = new Set<string>()): boolean {
+  for (const s of set.selections) {
+    if (s.kind === Kind.FIELD && s.name.value === 'eventCursor') return true;
+    if (s.kind === Kind.INLINE_FRAGMENT && selectsEventCursor(document, s.selectionSet, seen)) return true;
+    if (s.kind === Kind.FRAGMENT_SPREAD && !seen.has(s.name.value)) {
+      seen.add(s.name.value);
+      const def = document.definitions.find(
+        (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === s.name.value,
+      );
+      if (def?.kind === Kind.FRAGMENT_DEFINITION && selectsEventCursor(document, def.selectionSet, seen)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Query.eventCursor is the tenant's position at the start of the request: the root fields
+ * of a query run concurrently, so when the operation asks for it, it is read here, before
+ * execution starts, and every state field of the same request sees at least what it covers.
+ */
+export async function primeEventCursor(
+  ctx: AppContext,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): Promise<void> {
+  const op = getOperationAST(document, operationName);
+  if (op?.operation !== OperationTypeNode.QUERY || !isAllowed(ctx.principal, 'read') || !ctx.principal) return;
+  if (!selectsEventCursor(document, op.selectionSet)) return;
+  ctx.eventCursor = await ctx.services.events.cursor(ctx.principal.tenantId);
+}
