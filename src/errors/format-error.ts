@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { DomainError } from './domain-error';
+import { isOutageError, serviceUnavailableFormatted } from './outage';
 
 /** Codes a client may see as they are; anything else is masked. */
 const PUBLIC_CODES = new Set([
@@ -57,6 +58,8 @@ export function formatError(
   if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
     return { ...formatted, extensions: { ...formatted.extensions, requestId } };
   }
+  if (code === 'SERVICE_UNAVAILABLE' || isOutageError(original))
+    return serviceUnavailableFormatted(formatted, requestId);
   // A GraphQLError with no originalError and no code came from graphql-js itself
   // (e.g. variable coercion): it talks about the request, not the server.
   if (error instanceof GraphQLError && !error.originalError && code === undefined) {

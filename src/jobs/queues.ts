@@ -29,6 +29,11 @@ export class QueueRegistry {
     readonly prefix: string,
   ) {}
 
+  /** Whether the shared connection is up: nothing is claimed for Redis while it is not. */
+  get ready(): boolean {
+    return this.connection.status === 'ready';
+  }
+
   get(name: string): Queue<DispatchPayload> {
     let q = this.queues.get(name);
     if (!q) {

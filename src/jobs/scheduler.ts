@@ -40,7 +40,7 @@ export class Scheduler {
           for (const e of await engine.sweepExpired()) if (e.retryAt) dispatcher.kickAt(e.retryAt);
         },
       },
-      { name: 'slas', run: () => engine.sweepSlas() },
+      { name: 'slas', run: async () => dispatcher.removeQueued((await engine.sweepSlas()).queued) },
       { name: 'redispatch-stale', run: async () => void (await dispatcher.redispatchStale()) },
       { name: 'callbacks', run: async () => void (await callbacks.sweep()) },
       { name: 'purge', run: async () => void (await engine.sweepPurge()) },

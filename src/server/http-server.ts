@@ -29,6 +29,7 @@ import { formatError } from '../errors/format-error';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
 import { installRestRoutes } from './rest-routes';
+import { outagePlugin, rethrowOutage, storesReady } from './outage';
 import { sharedSubscribe } from './shared-subscribe';
 import { assertCost, validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
@@ -199,6 +200,7 @@ export async function startApiServer(
       },
       limitsPlugin,
       observabilityPlugin,
+      outagePlugin,
       // No cache hints here (every answer is per tenant and live, sent with `no-store`
       // above): without the cache-control plugin Apollo does not wrap every field's
       // resolver to collect them. No federation traces either: timing data is not for clients.
@@ -221,8 +223,7 @@ export async function startApiServer(
     res.json({ status: 'up' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([services.ds.query('SELECT 1'), services.redis.ping()]);
-    const up = checks.every((c) => c.status === 'fulfilled');
+    const up = await storesReady(services);
     res.status(up ? 200 : 503).json({ status: up ? 'up' : 'down' });
   });
   app.get('/metrics', async (_req, res) => {
@@ -239,7 +240,7 @@ export async function startApiServer(
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = String(res.locals.requestId);
-        const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization));
+        const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization)).catch(rethrowOutage);
         return createContext(services, principal, requestId, log.child({ requestId }));
       },
     }),

@@ -6,6 +6,7 @@ import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
 import type { Principal } from '../server/policy';
 import { validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
+import { pastDeadlineField } from './sla-marks';
 import { progressOf, type DagProgressView, type DagState, type JobState } from './job-engine';
 
 export interface DagRow {
@@ -73,10 +74,12 @@ export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, prio
 
 export type SlaStatus = 'NONE' | 'ON_TRACK' | 'SOFT_MISSED' | 'HARD_MISSED' | 'MET';
 
-export function slaStatusOf(d: DagRow): SlaStatus {
+/** Judged against the deadlines (the end, or now while open), not against when a sweep ran. */
+export function slaStatusOf(d: DagRow, now = new Date()): SlaStatus {
   if (!d.soft_sla && !d.hard_sla) return 'NONE';
-  if (d.sla_hard_missed_at) return 'HARD_MISSED';
-  if (d.sla_soft_missed_at) return 'SOFT_MISSED';
+  const end = d.completed_at ?? now;
+  if (d.sla_hard_missed_at || (d.hard_sla && end > d.hard_sla)) return 'HARD_MISSED';
+  if (d.sla_soft_missed_at || (d.soft_sla && end > d.soft_sla)) return 'SOFT_MISSED';
   if (d.completed_at) return 'MET';
   return 'ON_TRACK';
 }
@@ -128,13 +131,23 @@ export class DagService {
    * transaction. Resubmitting a client id with the same normalised input returns the
    * existing DAG; any difference is CONFLICT. Returns the DAG and whether it is new.
    */
-  async submit(principal: Principal, input: SubmitDagInputLike): Promise<{ dag: DagRow; created: boolean }> {
+  async submit(
+    principal: Principal,
+    input: SubmitDagInputLike,
+  ): Promise<{ dag: DagRow; created: boolean; executors: string[] }> {
     const dag = validateDag(input, {
       isProduction: this.config.isProduction,
       allowList: this.config.callbackAllowList,
       hasSecret: !!this.config.callbackSecret,
     });
     const tenantId = principal.tenantId;
+    const late = pastDeadlineField(dag);
+    if (late) {
+      // A replay of a DAG stored while its deadline was ahead still returns it.
+      const existing = dag.id ? await this.get(tenantId, dag.id) : null;
+      if (existing?.input_hash === dag.hash) return { dag: existing, created: false, executors: [] };
+      throw badInput(late, 'this deadline has already passed; an SLA must lie ahead at submission');
+    }
     const dagId = dag.id ?? randomUUID();
     const result = await this.ds.transaction(async (m) => {
       const inserted: DagRow[] = await sqlRows(
@@ -239,7 +252,7 @@ export class DagService {
       const deps = dag.jobs.reduce((n, j) => n + j.dependencies.length, 0);
       await this.analyzeIfStale({ jobs: dag.jobs.length, job_dependencies: deps });
     }
-    return result;
+    return { ...result, executors: dag.jobs.map((j) => j.executor) };
   }
 
   private analyzing: Promise<void> | null = null;
@@ -396,8 +409,11 @@ export class DagService {
     );
   }
 
-  /** Counts of a tenant's jobs per executor, from Postgres. */
-  async queueStats(tenantId: string) {
+  /**
+   * Counts of a tenant's jobs per executor, from Postgres, with the live, healthy workers
+   * hosting each (a heartbeat within `aliveMs`), in one statement.
+   */
+  async queueStats(tenantId: string, aliveMs: number) {
     const rows: Array<{
       executor: string;
       waiting: number;
@@ -405,6 +421,7 @@ export class DagService {
       delayed: number;
       failed: number;
       completed: number;
+      workers: number;
     }> = await sqlRows(
       this.ds,
       `SELECT executor,
@@ -412,9 +429,11 @@ export class DagService {
            count(*) FILTER (WHERE state = 'ACTIVE')::int AS active,
            count(*) FILTER (WHERE state = 'RETRY' OR (state = 'CREATED' AND start_after > now()))::int AS delayed,
            count(*) FILTER (WHERE state IN ('FAILED','EXPIRED'))::int AS failed,
-           count(*) FILTER (WHERE state = 'COMPLETED')::int AS completed
+           count(*) FILTER (WHERE state = 'COMPLETED')::int AS completed,
+           (SELECT count(*)::int FROM workers w WHERE jobs.executor = ANY(w.executors) AND w.healthy
+              AND w.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)) AS workers
          FROM jobs WHERE tenant_id = $1 GROUP BY executor ORDER BY executor`,
-      [tenantId],
+      [tenantId, aliveMs],
     );
     return rows;
   }

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
-import type { GpuInfo } from '../entities/worker.entity';
+import type { ExecutorSlots, GpuInfo } from '../entities/worker.entity';
 
 export interface WorkerView {
   id: string;
@@ -10,7 +10,10 @@ export interface WorkerView {
   concurrency: number;
   activeJobs: number;
   lastSeenAt: Date;
+  /** It says it is healthy and its heartbeats keep coming. */
   healthy: boolean;
+  /** Per executor: its own concurrency and running jobs on this worker. */
+  executorSlots: Record<string, ExecutorSlots>;
 }
 
 export interface QueueStatsView {
@@ -20,17 +23,28 @@ export interface QueueStatsView {
   delayed: number;
   failed: number;
   completed: number;
+  /** Live, healthy workers hosting this executor. */
+  workers: number;
 }
 
 /** The shared worker fleet and per-executor queue counts (the caller's own jobs). */
 export class FleetService {
   /** Filled in by the DAG engine: counts of a tenant's jobs per executor. */
-  queueStatsSource: ((tenantId: string) => Promise<QueueStatsView[]>) | null = null;
+  queueStatsSource: ((tenantId: string, aliveMs: number) => Promise<QueueStatsView[]>) | null = null;
 
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
   ) {}
+
+  /**
+   * A worker whose last heartbeat is older than this is not healthy, whatever it last
+   * said (a worker that lost its database cannot say so): three heartbeats and a second.
+   */
+  get aliveMs(): number {
+    const { heartbeatMs, workerStaleMs } = this.config.timings;
+    return Math.min(workerStaleMs, 3 * heartbeatMs + 1_000);
+  }
 
   /** Workers seen within the staleness window; silent ones drop out. */
   async workers(): Promise<WorkerView[]> {
@@ -43,11 +57,13 @@ export class FleetService {
       active_jobs: number;
       last_seen_at: Date;
       healthy: boolean;
+      executor_slots: Record<string, ExecutorSlots>;
     }> = await this.ds.query(
-      `SELECT id, hostname, executors, gpus, concurrency, active_jobs, last_seen_at, healthy
+      `SELECT id, hostname, executors, gpus, concurrency, active_jobs, last_seen_at, executor_slots,
+           healthy AND last_seen_at > now() - make_interval(secs => $2::double precision / 1000) AS healthy
          FROM workers WHERE last_seen_at > now() - make_interval(secs => $1::double precision / 1000)
          ORDER BY id`,
-      [this.config.timings.workerStaleMs],
+      [this.config.timings.workerStaleMs, this.aliveMs],
     );
     return rows.map((r) => ({
       id: r.id,
@@ -58,10 +74,27 @@ export class FleetService {
       activeJobs: r.active_jobs,
       lastSeenAt: r.last_seen_at,
       healthy: r.healthy,
+      executorSlots: r.executor_slots ?? {},
     }));
   }
 
+  /** How many live, healthy workers host each executor (absent = none). */
+  async workersByExecutor(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const w of await this.workers()) {
+      if (!w.healthy) continue;
+      for (const e of w.executors) counts.set(e, (counts.get(e) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Executors that at least one live, healthy worker hosts. */
+  async hostedExecutors(): Promise<Set<string>> {
+    return new Set((await this.workersByExecutor()).keys());
+  }
+
+  /** The caller's jobs per executor, each with the live, healthy workers hosting it (one statement). */
   async queues(tenantId: string): Promise<QueueStatsView[]> {
-    return this.queueStatsSource ? this.queueStatsSource(tenantId) : [];
+    return this.queueStatsSource ? this.queueStatsSource(tenantId, this.aliveMs) : [];
   }
 }

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createClient, type Client as WsClient } from 'graphql-ws';
+import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { startApp, type App, type Role } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
@@ -69,10 +70,10 @@ export function testConfig(overrides: Record<string, string | undefined> = {}) {
 }
 
 export async function startTestApp(
-  opts: { roles?: Role[]; env?: Record<string, string | undefined>; executors?: ExecutorInvoker[] } = {},
+  opts: { roles?: Role[]; env?: Record<string, string | undefined>; executors?: ExecutorInvoker[]; log?: Logger } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
-  const log = createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel);
   const app = await startApp({ config, log, roles: opts.roles ?? ['api'], executors: opts.executors });
   const port = app.api?.port ?? 0;
   const url = `http://127.0.0.1:${port}/graphql`;
