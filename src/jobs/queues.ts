@@ -38,6 +38,9 @@ export class QueueRegistry {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue<DispatchPayload>(name, { connection: this.connection, prefix: this.prefix });
+      // Connection errors are the shared connection's, logged where it is made; without a
+      // listener BullMQ would print each one to stderr.
+      q.on('error', () => undefined);
       this.queues.set(name, q);
     }
     return q;
