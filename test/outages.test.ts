@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dagSnapshot, SUBMIT, waitFor, waitForDag, type DagSnapshot } from './support/dag-helpers';
+import { collect, until, waitSubscribed } from './support/event-helpers';
 import { freePort, PrivatePostgres, PrivateRedis } from './support/private-stores';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 
@@ -14,6 +15,7 @@ let redis: PrivateRedis;
 let pg: PrivatePostgres;
 let t: TestApp;
 let key: string;
+let tenantId: string;
 let base: string;
 
 beforeAll(async () => {
@@ -27,7 +29,7 @@ beforeAll(async () => {
     // authentication during a Postgres outage and meet it in its resolver.
     env: { DATABASE_URL: pg.url, REDIS_URL: redis.url, AUTH_CACHE_MS: '60000' },
   });
-  ({ key } = await t.tenant('submitter'));
+  ({ key, tenantId } = await t.tenant('submitter'));
   base = t.url.replace(/\/graphql$/, '');
 }, 90_000);
 afterAll(async () => {
@@ -85,6 +87,12 @@ describe('Redis down', () => {
     // Running when Redis goes: `a` completes into Postgres, `b` waits for Redis.
     const running = `redis-running-${randomUUID()}`;
     ok(await t.gql(SUBMIT, { input: chain(running, { data: { sleepMs: 1_000 } }) }, key));
+    const live = collect<{ taskId: string; state: string }>(
+      t.ws(key),
+      `subscription ($d: ID!) { jobStatusChanged(dagId: $d) { taskId state } }`,
+      { d: running },
+    );
+    await waitSubscribed(t, tenantId, 1);
     await waitFor(async () => (await dagSnapshot(t, key, running)).state === 'ACTIVE', 10_000, 'a running');
 
     await redis.kill();
@@ -103,10 +111,24 @@ describe('Redis down', () => {
     // Nothing waits on Redis to answer: reads from Postgres work.
     expect((await dagSnapshot(t, key, during[0])).state).toBe('CREATED');
 
+    // `a` ends while Redis is away: its events are logged but cannot be published yet.
+    await waitFor(
+      async () => (await dagSnapshot(t, key, running)).jobs.find((j) => j.taskId === 'a')?.state === 'COMPLETED',
+      10_000,
+      'a completed with Redis down',
+    );
     await redis.start();
     await waitFor(async () => (await within1s(`${base}/readyz`)).status === 200, 15_000, 'ready again');
     for (const id of [running, ...during])
       expectCompletedOnce(await waitForDag(t, key, id, ['COMPLETED', 'FAILED'], 30_000));
+    // The live subscription missed nothing: events stamped while Redis was away are
+    // published once it is back, each once.
+    const completed = (items: Array<{ taskId: string; state: string }>) =>
+      items.filter((e) => e.state === 'COMPLETED').map((e) => e.taskId);
+    await until(live, (items) => completed(items).length >= 2, 'both jobs completed, live', 15_000);
+    expect(completed(live.items).sort()).toEqual(['a', 'b']);
+    expect(live.errors).toEqual([]);
+    live.stop();
   });
 });
 
