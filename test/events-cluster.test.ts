@@ -102,7 +102,8 @@ describe('relay crash', () => {
       await waitFor(async () => relay.isLeader, 5_000, 'relay leading');
       const killed: Array<{ ok: boolean }> = await t.app.services.ds.query(
         `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-          WHERE application_name = 'marie-relay' AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')`,
+          WHERE application_name = 'marie-relay' AND datname = current_database()
+            AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')`,
       );
       expect(killed).toEqual([{ ok: true }]);
       const { tenantId, key } = await t.tenant('submitter');
