@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dagSnapshot, SUBMIT, waitFor, waitForDag, type DagSnapshot } from './support/dag-helpers';
 import { collect, until, waitSubscribed } from './support/event-helpers';
@@ -17,6 +18,12 @@ let t: TestApp;
 let key: string;
 let tenantId: string;
 let base: string;
+interface LogLine {
+  level: number;
+  msg: string;
+}
+/** What the server logged at warn and above. */
+const logged: LogLine[] = [];
 
 beforeAll(async () => {
   redis = new PrivateRedis(await freePort());
@@ -24,6 +31,7 @@ beforeAll(async () => {
   pg = await PrivatePostgres.create(await freePort());
   await pg.start();
   t = await startTestApp({
+    log: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as LogLine) }),
     roles: ['api', 'scheduler', 'worker'],
     // A key checked once is trusted for a minute, so a request can get past
     // authentication during a Postgres outage and meet it in its resolver.
@@ -151,6 +159,9 @@ describe('PostgreSQL down', () => {
         body: JSON.stringify({ query: `{ dags(first: 1) { totalCount } }` }),
       });
     await expectUnavailable(await query(key)); // key cached: the resolver meets the outage
+    // An outage is not a bug: logged as a warning, not as an internal error.
+    expect(logged.filter((l) => l.msg === 'store unavailable').length).toBeGreaterThan(0);
+    expect(logged.filter((l) => l.msg === 'internal error')).toEqual([]);
     await expectUnavailable(await query(unchecked)); // the key check itself meets it
     await expectUnavailable(
       await within1s(`${base}/api/deployment-status`, { headers: { authorization: `Bearer ${key}` } }),

@@ -26,6 +26,7 @@ import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { DomainError } from '../errors/domain-error';
 import { formatError } from '../errors/format-error';
+import { isOutageError } from '../errors/outage';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
 import { installRestRoutes } from './rest-routes';
@@ -285,5 +286,7 @@ function logIfInternal(e: GraphQLError, ctx: AppContext): void {
   const original = e.originalError;
   if (!original || original instanceof DomainError || original instanceof GraphQLError) return;
   if ((original as { extensions?: { code?: string } }).extensions?.code) return;
+  if (isOutageError(original))
+    return void ctx.log.warn({ err: String(original), requestId: ctx.requestId }, 'store unavailable');
   ctx.log.error({ err: original, requestId: ctx.requestId, path: e.path }, 'internal error');
 }
