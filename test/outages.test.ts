@@ -150,6 +150,7 @@ describe('PostgreSQL down', () => {
     const worker = t.app.worker!;
     expect(worker.healthy).toBe(true);
 
+    const from = logged.length;
     await pg.stop();
     expect((await within1s(`${base}/readyz`)).status).toBe(503);
     const query = (k: string) =>
@@ -172,6 +173,11 @@ describe('PostgreSQL down', () => {
     await pg.start();
     await waitFor(async () => (await within1s(`${base}/readyz`)).status === 200, 15_000, 'ready again');
     await waitFor(async () => worker.healthy, 10_000, 'the worker to reconnect');
+    // Said once, not at every sweep of every tick (the sweep interval is 100 ms here).
+    const during = logged.slice(from);
+    expect(during.filter((l) => l.msg === 'scheduler: a store is unreachable')).toHaveLength(1);
+    expect(during.filter((l) => l.msg === 'sweep failed')).toEqual([]);
+    expect(during.filter((l) => /database unreachable/.test(l.msg))).toHaveLength(1);
     const workers = ok(
       await t.gql<{ workers: Array<{ id: string; healthy: boolean }> }>(`{ workers { id healthy } }`, {}, key),
     );

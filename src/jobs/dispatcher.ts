@@ -50,7 +50,7 @@ export class Dispatcher {
       async () => (await this.dispatchReady(500)) === 500,
       (err) =>
         isOutageError(err)
-          ? this.log.warn({ err: String(err) }, 'dispatch waits for Redis')
+          ? this.log.warn({ err: String(err) }, 'dispatch waits for its stores')
           : this.log.error({ err }, 'dispatch failed'),
     );
   }
