@@ -177,6 +177,7 @@ describe('PostgreSQL down', () => {
     const during = logged.slice(from);
     expect(during.filter((l) => l.msg === 'scheduler: a store is unreachable')).toHaveLength(1);
     expect(during.filter((l) => l.msg === 'sweep failed')).toEqual([]);
+    expect(during.filter((l) => l.msg === 'dispatch waits for its stores')).toHaveLength(1);
     expect(during.filter((l) => /database unreachable/.test(l.msg))).toHaveLength(1);
     const workers = ok(
       await t.gql<{ workers: Array<{ id: string; healthy: boolean }> }>(`{ workers { id healthy } }`, {}, key),

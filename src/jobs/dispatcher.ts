@@ -47,14 +47,21 @@ export class Dispatcher {
     private readonly log: Logger,
   ) {
     this.task = new CoalescedTask(
-      async () => (await this.dispatchReady(500)) === 500,
-      (err) =>
-        isOutageError(err)
-          ? this.log.warn({ err: String(err) }, 'dispatch waits for its stores')
-          : this.log.error({ err }, 'dispatch failed'),
+      async () => {
+        const n = await this.dispatchReady(500);
+        this.storeDown = false;
+        return n === 500;
+      },
+      (err) => {
+        if (!isOutageError(err)) return this.log.error({ err }, 'dispatch failed');
+        if (!this.storeDown) this.log.warn({ err: String(err) }, 'dispatch waits for its stores');
+        this.storeDown = true;
+      },
     );
   }
 
+  /** A kick met an unreachable store (said once until a kick gets through). */
+  private storeDown = false;
   private redisDown = false;
 
   /** Redis connected: say once when it goes away and once when it is back. */
