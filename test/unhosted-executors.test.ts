@@ -48,6 +48,8 @@ describe('executors nobody hosts', () => {
         { id: 'b', name: 'b', executor: NOBODY },
         { id: 'c', name: 'c', executor: NOBODY },
         { id: 'n', name: 'n', executor: 'noop' },
+        // This worker has no GPU: a GPU job for noop cannot run either.
+        { id: 'g', name: 'g', executor: 'noop', requiresGpu: true },
       ],
     });
     const hosted = `hosted-${randomUUID()}`;
@@ -56,7 +58,7 @@ describe('executors nobody hosts', () => {
 
     const warnings = lines.filter((l) => l.level === 40 && (l.dagId === id || l.dagId === hosted));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ dagId: id, jobsByExecutor: { [NOBODY]: 3 } });
+    expect(warnings[0]).toMatchObject({ dagId: id, jobsByExecutor: { [NOBODY]: 3, 'noop (GPU)': 1 } });
     expect(warnings[0].msg).toContain(NOBODY);
 
     const stats = await queues();

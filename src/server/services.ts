@@ -70,7 +70,6 @@ export function createServices(infra: Infrastructure): Services {
   const expectations = new AssetExpectationService();
   const nodeStatus = new NodeStatusService(ds);
   const dags = new DagService(ds, config);
-  fleet.queueStatsSource = (tenantId, aliveMs) => dags.queueStats(tenantId, aliveMs);
   const engine = new JobEngine(ds, config, bus);
   const queues = new QueueRegistry(redis, config.queuePrefix);
   const dispatcher = new Dispatcher(ds, queues, config, log);

@@ -62,11 +62,18 @@ export class DagCommands {
     this.afterCommit('remove-cancelled', () => this.dispatcher.removeQueued(r.queued));
   }
 
-  /** Jobs for executors that no live, healthy worker hosts wait until one comes: say so, once per DAG. */
-  private async warnUnhosted(dag: DagRow, executors: string[]): Promise<void> {
+  /**
+   * Jobs for executors that no live, healthy worker hosts (GPU jobs: no such worker with a
+   * GPU) wait until one comes: say so, once per DAG.
+   */
+  private async warnUnhosted(dag: DagRow, jobs: Array<{ executor: string; requiresGpu: boolean }>): Promise<void> {
     const hosted = await this.fleet.hostedExecutors();
     const unhosted: Record<string, number> = {};
-    for (const e of executors) if (!hosted.has(e)) unhosted[e] = (unhosted[e] ?? 0) + 1;
+    for (const j of jobs) {
+      if ((j.requiresGpu ? hosted.gpu : hosted.any).has(j.executor)) continue;
+      const name = j.requiresGpu ? `${j.executor} (GPU)` : j.executor;
+      unhosted[name] = (unhosted[name] ?? 0) + 1;
+    }
     if (Object.keys(unhosted).length === 0) return;
     this.log.warn(
       { tenantId: dag.tenant_id, dagId: dag.id, jobsByExecutor: unhosted },

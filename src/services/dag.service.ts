@@ -134,7 +134,7 @@ export class DagService {
   async submit(
     principal: Principal,
     input: SubmitDagInputLike,
-  ): Promise<{ dag: DagRow; created: boolean; executors: string[] }> {
+  ): Promise<{ dag: DagRow; created: boolean; executors: Array<{ executor: string; requiresGpu: boolean }> }> {
     const dag = validateDag(input, {
       isProduction: this.config.isProduction,
       allowList: this.config.callbackAllowList,
@@ -252,7 +252,7 @@ export class DagService {
       const deps = dag.jobs.reduce((n, j) => n + j.dependencies.length, 0);
       await this.analyzeIfStale({ jobs: dag.jobs.length, job_dependencies: deps });
     }
-    return { ...result, executors: dag.jobs.map((j) => j.executor) };
+    return { ...result, executors: dag.jobs.map((j) => ({ executor: j.executor, requiresGpu: j.requiresGpu })) };
   }
 
   private analyzing: Promise<void> | null = null;
@@ -407,34 +407,5 @@ export class DagService {
        WHERE a.job_id = ANY($2::uuid[]) AND j.tenant_id = $1 ORDER BY a.id`,
       [tenantId, jobIds],
     );
-  }
-
-  /**
-   * Counts of a tenant's jobs per executor, from Postgres, with the live, healthy workers
-   * hosting each (a heartbeat within `aliveMs`), in one statement.
-   */
-  async queueStats(tenantId: string, aliveMs: number) {
-    const rows: Array<{
-      executor: string;
-      waiting: number;
-      active: number;
-      delayed: number;
-      failed: number;
-      completed: number;
-      workers: number;
-    }> = await sqlRows(
-      this.ds,
-      `SELECT executor,
-           count(*) FILTER (WHERE state = 'CREATED' AND pending_deps = 0 AND (start_after IS NULL OR start_after <= now()))::int AS waiting,
-           count(*) FILTER (WHERE state = 'ACTIVE')::int AS active,
-           count(*) FILTER (WHERE state = 'RETRY' OR (state = 'CREATED' AND start_after > now()))::int AS delayed,
-           count(*) FILTER (WHERE state IN ('FAILED','EXPIRED'))::int AS failed,
-           count(*) FILTER (WHERE state = 'COMPLETED')::int AS completed,
-           (SELECT count(*)::int FROM workers w WHERE jobs.executor = ANY(w.executors) AND w.healthy
-              AND w.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)) AS workers
-         FROM jobs WHERE tenant_id = $1 GROUP BY executor ORDER BY executor`,
-      [tenantId, aliveMs],
-    );
-    return rows;
   }
 }

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { rows as sqlRows } from '../db/sql';
 import type { AppConfig } from '../config/config';
 import type { ExecutorSlots, GpuInfo } from '../entities/worker.entity';
 
@@ -29,9 +30,6 @@ export interface QueueStatsView {
 
 /** The shared worker fleet and per-executor queue counts (the caller's own jobs). */
 export class FleetService {
-  /** Filled in by the DAG engine: counts of a tenant's jobs per executor. */
-  queueStatsSource: ((tenantId: string, aliveMs: number) => Promise<QueueStatsView[]>) | null = null;
-
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
@@ -78,23 +76,37 @@ export class FleetService {
     }));
   }
 
-  /** How many live, healthy workers host each executor (absent = none). */
-  async workersByExecutor(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
+  /** Executors that at least one live, healthy worker hosts (`gpu`: one with a GPU, for GPU jobs). */
+  async hostedExecutors(): Promise<{ any: Set<string>; gpu: Set<string> }> {
+    const any = new Set<string>();
+    const gpu = new Set<string>();
     for (const w of await this.workers()) {
       if (!w.healthy) continue;
-      for (const e of w.executors) counts.set(e, (counts.get(e) ?? 0) + 1);
+      for (const e of w.executors) {
+        any.add(e);
+        if (w.gpus.length > 0) gpu.add(e);
+      }
     }
-    return counts;
+    return { any, gpu };
   }
 
-  /** Executors that at least one live, healthy worker hosts. */
-  async hostedExecutors(): Promise<Set<string>> {
-    return new Set((await this.workersByExecutor()).keys());
-  }
-
-  /** The caller's jobs per executor, each with the live, healthy workers hosting it (one statement). */
+  /**
+   * Counts of the caller's jobs per executor, from Postgres, each with the live, healthy
+   * workers hosting it (a heartbeat within `aliveMs`), in one statement.
+   */
   async queues(tenantId: string): Promise<QueueStatsView[]> {
-    return this.queueStatsSource ? this.queueStatsSource(tenantId, this.aliveMs) : [];
+    return sqlRows(
+      this.ds,
+      `SELECT executor,
+           count(*) FILTER (WHERE state = 'CREATED' AND pending_deps = 0 AND (start_after IS NULL OR start_after <= now()))::int AS waiting,
+           count(*) FILTER (WHERE state = 'ACTIVE')::int AS active,
+           count(*) FILTER (WHERE state = 'RETRY' OR (state = 'CREATED' AND start_after > now()))::int AS delayed,
+           count(*) FILTER (WHERE state IN ('FAILED','EXPIRED'))::int AS failed,
+           count(*) FILTER (WHERE state = 'COMPLETED')::int AS completed,
+           (SELECT count(*)::int FROM workers w WHERE jobs.executor = ANY(w.executors) AND w.healthy
+              AND w.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)) AS workers
+         FROM jobs WHERE tenant_id = $1 GROUP BY executor ORDER BY executor`,
+      [tenantId, this.aliveMs],
+    );
   }
 }
