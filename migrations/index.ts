@@ -3,6 +3,7 @@ import { Assets1763841000000 } from './1763841000000-assets';
 import { DagEngine1763842000000 } from './1763842000000-dag-engine';
 import { TaskState1763843000000 } from './1763843000000-task-state';
 import { EventTrimMark1763845000000 } from './1763845000000-event-trim-mark';
+import { WorkerExecutorSlots1763846140000 } from './1763846140000-worker-executor-slots';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   DagEngine1763842000000,
   TaskState1763843000000,
   EventTrimMark1763845000000,
+  WorkerExecutorSlots1763846140000,
 ];

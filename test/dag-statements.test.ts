@@ -117,6 +117,7 @@ it("claims a child's dispatch in the transaction that completes its last parent"
       { id: 'c', name: 'c', executor: 'noop', dependencies: ['p'] },
     ],
   });
+  await t.app.services.dagCommands.settled(); // dispatch is an after-commit effect of submitDag
   const rows: Array<{ id: string; task_id: string; dispatch: number }> = await t.app.services.ds.query(
     `SELECT id, task_id, dispatch FROM jobs WHERE tenant_id = $1 AND dag_id = $2 ORDER BY task_id`,
     [tenantId, id],

@@ -76,6 +76,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
     const roots = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, name: 'root', executor: 'noop' }));
     const sink = { id: 'sink', name: 'sink', executor: 'noop', dependencies: roots.slice(0, 30).map((r) => r.id) };
     await submitDag(t, k.key, { id: dagId, name: 'group-commit', jobs: [...roots, sink] });
+    await t.app.services.dagCommands.settled(); // dispatch is an after-commit effect of submitDag
   }, 30_000);
   afterAll(async () => {
     await t?.stop();

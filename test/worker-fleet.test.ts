@@ -229,7 +229,7 @@ describe('health routes', () => {
     expect(res).toMatchObject({ status: 503, body: { status: 'unavailable', executor: `nobody-${suffix}` } });
   });
 
-  it('GET /api/deployment-status lists executors with their workers, GPUs, health and load', async () => {
+  it('GET /api/deployment-status lists executors with their workers, GPUs, health, load and their own concurrency', async () => {
     const res = await getJson('/api/deployment-status', reader);
     expect(res.status).toBe(200);
     const body = res.body as {
@@ -248,15 +248,27 @@ describe('health routes', () => {
     };
     expect(Date.parse(body.generatedAt)).not.toBeNaN();
     const routedEntry = body.executors.find((e) => e.name === ROUTED);
-    expect(routedEntry).toMatchObject({ status: 'ok', healthyWorkers: 2, gpus: 1, activeJobs: 0, load: 0 });
+    // Each executor's own concurrency (ROUTED: 2 on each of its two workers), not the workers' totals.
+    expect(routedEntry).toMatchObject({
+      status: 'ok',
+      healthyWorkers: 2,
+      gpus: 1,
+      activeJobs: 0,
+      load: 0,
+      concurrency: 4,
+    });
     expect(routedEntry?.workers.map((w) => w.id).sort()).toEqual([cpuId, gpuId].sort());
     expect(routedEntry?.workers.find((w) => w.id === gpuId)).toMatchObject({
       healthy: true,
       gpus: [{ name: 'NVIDIA H100 80GB HBM3' }],
-      concurrency: 10,
+      concurrency: 2,
       load: 0,
     });
-    expect(body.executors.find((e) => e.name === PROGRESS)?.workers.map((w) => w.id)).toEqual([cpuId]);
+    const progressEntry = body.executors.find((e) => e.name === PROGRESS);
+    expect(progressEntry?.workers.map((w) => w.id)).toEqual([cpuId]);
+    expect(progressEntry).toMatchObject({ concurrency: 1, workers: [{ concurrency: 1 }] });
+    // The worker list keeps each worker's total.
+    expect(body.workers.find((w) => w.id === gpuId)).toMatchObject({ concurrency: 8 + 2 });
     expect(body.workers.find((w) => w.id === cpuId)?.executors).toEqual(['noop', ROUTED, PROGRESS]);
   });
 

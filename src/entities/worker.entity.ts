@@ -8,6 +8,12 @@ export interface GpuInfo {
   utilizationPercent: number | null;
 }
 
+/** A worker's own numbers for one executor it hosts. */
+export interface ExecutorSlots {
+  concurrency: number;
+  activeJobs: number;
+}
+
 /** The shared worker fleet: one row per worker process, kept fresh by its heartbeat. */
 @Entity({ name: 'workers' })
 export class WorkerEntity {
@@ -31,6 +37,10 @@ export class WorkerEntity {
 
   @Column({ type: 'boolean', default: true })
   healthy!: boolean;
+
+  /** Per executor it hosts: its concurrency and running jobs there. */
+  @Column({ name: 'executor_slots', type: 'jsonb', default: () => "'{}'" })
+  executorSlots!: Record<string, ExecutorSlots>;
 
   @Column({ name: 'started_at', type: 'timestamptz' })
   startedAt!: Date;

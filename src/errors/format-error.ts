@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { DomainError } from './domain-error';
+import { isOutageError, serviceUnavailableFormatted } from './outage';
 
 /** Codes a client may see as they are; anything else is masked. */
 const PUBLIC_CODES = new Set([
@@ -61,6 +62,8 @@ export function formatError(
   if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
     return { ...formatted, extensions: { ...formatted.extensions, requestId } };
   }
+  if (code === 'SERVICE_UNAVAILABLE' || isOutageError(original))
+    return serviceUnavailableFormatted(formatted, requestId);
   return {
     message: 'Internal server error',
     locations: formatted.locations,

@@ -42,7 +42,12 @@ export class RedisBus {
     if (!set) {
       set = new Set();
       this.handlers.set(ch, set);
-      await this.sub.subscribe(ch);
+      try {
+        await this.sub.subscribe(ch);
+      } catch (err) {
+        this.handlers.delete(ch); // Redis away: the next subscribe tries again
+        throw err;
+      }
     }
     set.add(handler);
     return async () => {

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { RedisBus } from './bus';
+import { isOutageError } from '../errors/outage';
 import { CoalescedTask } from '../jobs/coalesced-task';
 import { EVENTS_CHANNEL } from './event-log';
 
@@ -50,6 +51,8 @@ export class EventRelay {
   private readonly task: CoalescedTask;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Stamped events whose publish failed: republished from the watermark before anything new. */
+  private unpublished = false;
 
   constructor(
     private readonly url: string,
@@ -58,8 +61,18 @@ export class EventRelay {
     private readonly intervalMs: number,
   ) {
     this.task = new CoalescedTask(
-      async () => (await this.stampBatch(1000)) === 1000,
-      (err) => this.log.error({ err }, 'event relay failed'),
+      async () => {
+        if (this.unpublished) {
+          // A publish failed (Redis away): what it held is stamped but past the watermark.
+          await this.republishPastWatermark();
+          this.unpublished = false;
+        }
+        return (await this.stampBatch(1000)) === 1000;
+      },
+      (err) =>
+        isOutageError(err)
+          ? this.log.warn({ err: String(err) }, 'event relay waits for its stores')
+          : this.log.error({ err }, 'event relay failed'),
     );
   }
 
@@ -147,7 +160,13 @@ export class EventRelay {
     const byTenant = new Map<string, LoggedEvent[]>();
     for (const r of rows)
       (byTenant.get(r.tenant_id) ?? byTenant.set(r.tenant_id, []).get(r.tenant_id)!).push(toEvent(r));
-    for (const [tenantId, events] of byTenant) await this.bus.publish(tenantChannel(tenantId), JSON.stringify(events));
+    try {
+      for (const [tenantId, events] of byTenant)
+        await this.bus.publish(tenantChannel(tenantId), JSON.stringify(events));
+    } catch (err) {
+      this.unpublished = true;
+      throw err;
+    }
     const last = rows[rows.length - 1].position;
     await this.leaderQuery(`UPDATE relay_state SET published_through = GREATEST(published_through, $1) WHERE id = 1`, [
       last,

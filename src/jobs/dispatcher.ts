@@ -2,6 +2,7 @@ import { rows as sqlRows } from '../db/sql';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
+import { isOutageError, StoreUnavailableError } from '../errors/outage';
 import { CoalescedTask } from './coalesced-task';
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
 
@@ -15,6 +16,15 @@ export interface ClaimedDispatch {
   requires_gpu: boolean;
   priority: number;
   job_level: number;
+}
+
+/** A dispatch that may sit in a BullMQ queue: enough to name its queue and BullMQ job. */
+export interface QueuedDispatch {
+  jobId: string;
+  tryNumber: number;
+  dispatch: number;
+  executor: string;
+  requiresGpu: boolean;
 }
 
 /**
@@ -37,9 +47,32 @@ export class Dispatcher {
     private readonly log: Logger,
   ) {
     this.task = new CoalescedTask(
-      async () => (await this.dispatchReady(500)) === 500,
-      (err) => this.log.error({ err }, 'dispatch failed'),
+      async () => {
+        const n = await this.dispatchReady(500);
+        this.storeDown = false;
+        return n === 500;
+      },
+      (err) => {
+        if (!isOutageError(err)) return this.log.error({ err }, 'dispatch failed');
+        if (!this.storeDown) this.log.warn({ err: String(err) }, 'dispatch waits for its stores');
+        this.storeDown = true;
+      },
     );
+  }
+
+  /** A kick met an unreachable store (said once until a kick gets through). */
+  private storeDown = false;
+  private redisDown = false;
+
+  /** Redis connected: say once when it goes away and once when it is back. */
+  private redisReady(): boolean {
+    const ready = this.queues.ready;
+    if (ready === this.redisDown) {
+      this.redisDown = !ready;
+      if (ready) this.log.info('Redis is back: dispatching again');
+      else this.log.warn('Redis is unreachable: ready jobs stay in Postgres until it is back');
+    }
+    return ready;
   }
 
   /** Dispatch what is ready now; coalesces concurrent calls. */
@@ -61,6 +94,7 @@ export class Dispatcher {
   }
 
   async dispatchReady(limit: number): Promise<number> {
+    if (!this.redisReady()) return 0; // claimed by the next kick or sweep once Redis is back
     const claimed: ClaimedDispatch[] = await sqlRows(
       this.ds,
       `UPDATE jobs j SET dispatch = j.dispatch + 1, dispatched_at = now()
@@ -80,6 +114,7 @@ export class Dispatcher {
   async enqueueClaimed(claimed: ClaimedDispatch[]): Promise<void> {
     if (claimed.length === 0) return;
     try {
+      if (!this.redisReady()) throw new StoreUnavailableError('redis');
       await this.enqueue(claimed);
     } catch (err) {
       // Leave them to be claimed again rather than lost.
@@ -129,6 +164,7 @@ export class Dispatcher {
    * gone (Redis lost it), enqueue the same dispatch again.
    */
   async redispatchStale(limit = 500): Promise<number> {
+    if (!this.redisReady()) return 0;
     const rows: ClaimedDispatch[] = await sqlRows(
       this.ds,
       `UPDATE jobs j SET dispatched_at = now()
@@ -160,6 +196,29 @@ export class Dispatcher {
       await this.enqueue(again);
     }
     return again.length;
+  }
+
+  /**
+   * Remove the BullMQ entries of dispatches that will never run (their jobs were
+   * cancelled before starting). Best effort: a worker that fetches one anyway is refused
+   * at start, so a failure here is only logged.
+   */
+  async removeQueued(dispatches: QueuedDispatch[]): Promise<void> {
+    if (dispatches.length === 0 || !this.queues.ready) return;
+    try {
+      await Promise.all(
+        dispatches.map((d) =>
+          this.queues
+            .get(queueName(d.executor, d.requiresGpu))
+            .remove(bullJobId({ jobId: d.jobId, tryNumber: d.tryNumber, dispatch: d.dispatch })),
+        ),
+      );
+    } catch (err) {
+      this.log.warn(
+        { err: String(err), count: dispatches.length },
+        'could not remove cancelled jobs from their queues',
+      );
+    }
   }
 
   async close(): Promise<void> {

@@ -29,10 +29,18 @@ export class QueueRegistry {
     readonly prefix: string,
   ) {}
 
+  /** Whether the shared connection is up: nothing is claimed for Redis while it is not. */
+  get ready(): boolean {
+    return this.connection.status === 'ready';
+  }
+
   get(name: string): Queue<DispatchPayload> {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue<DispatchPayload>(name, { connection: this.connection, prefix: this.prefix });
+      // Connection errors are the shared connection's, logged where it is made; without a
+      // listener BullMQ would print each one to stderr.
+      q.on('error', () => undefined);
       this.queues.set(name, q);
     }
     return q;

@@ -1,3 +1,4 @@
+import { isOutageError } from '../errors/outage';
 import { trimEventLog } from '../events/event-log';
 import { EventRelay } from '../events/relay';
 import type { Services } from '../server/services';
@@ -40,7 +41,7 @@ export class Scheduler {
           for (const e of await engine.sweepExpired()) if (e.retryAt) dispatcher.kickAt(e.retryAt);
         },
       },
-      { name: 'slas', run: () => engine.sweepSlas() },
+      { name: 'slas', run: async () => dispatcher.removeQueued((await engine.sweepSlas()).queued) },
       { name: 'redispatch-stale', run: async () => void (await dispatcher.redispatchStale()) },
       { name: 'callbacks', run: async () => void (await callbacks.sweep()) },
       { name: 'purge', run: async () => void (await engine.sweepPurge()) },
@@ -72,14 +73,29 @@ export class Scheduler {
     loop();
   }
 
+  /** A store was unreachable on the last tick (said once, not at every sweep of every tick). */
+  private storeDown = false;
+
   async tick(): Promise<void> {
+    let down = false;
     for (const sweep of this.sweeps) {
       if (this.stopped) return;
       try {
         await sweep.run();
       } catch (err) {
-        this.services.log.error({ err, sweep: sweep.name }, 'sweep failed');
+        if (!isOutageError(err)) {
+          this.services.log.error({ err, sweep: sweep.name }, 'sweep failed');
+          continue;
+        }
+        down = true;
+        if (!this.storeDown)
+          this.services.log.warn({ err: String(err), sweep: sweep.name }, 'scheduler: a store is unreachable');
+        this.storeDown = true;
       }
+    }
+    if (!down && this.storeDown) {
+      this.storeDown = false;
+      this.services.log.info('scheduler: stores reachable again');
     }
   }
 

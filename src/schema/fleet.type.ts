@@ -67,4 +67,9 @@ export class QueueStats {
 
   @Field(() => Int)
   completed!: number;
+
+  @Field(() => Int, {
+    description: 'Live, healthy workers that host this executor now: 0 means its jobs cannot run.',
+  })
+  workers!: number;
 }

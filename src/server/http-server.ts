@@ -26,10 +26,12 @@ import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { DomainError } from '../errors/domain-error';
 import { formatError, isMasked } from '../errors/format-error';
+import { isOutageError } from '../errors/outage';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
 import { primeEventCursor } from './event-cursor';
 import { installRestRoutes } from './rest-routes';
+import { outagePlugin, rethrowOutage, storesReady } from './outage';
 import { sharedSubscribe } from './shared-subscribe';
 import { errorStatusPlugin } from './error-status';
 import { checkRequestInputs } from './input-check';
@@ -222,6 +224,7 @@ export async function startApiServer(
       limitsPlugin,
       observabilityPlugin,
       errorStatusPlugin,
+      outagePlugin,
       // No cache hints here (every answer is per tenant and live, sent with `no-store`
       // above): without the cache-control plugin Apollo does not wrap every field's
       // resolver to collect them. No federation traces either: timing data is not for clients.
@@ -244,8 +247,7 @@ export async function startApiServer(
     res.json({ status: 'up' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([services.ds.query('SELECT 1'), services.redis.ping()]);
-    const up = checks.every((c) => c.status === 'fulfilled');
+    const up = await storesReady(services);
     res.status(up ? 200 : 503).json({ status: up ? 'up' : 'down' });
   });
   app.get('/metrics', async (_req, res) => {
@@ -262,7 +264,7 @@ export async function startApiServer(
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = String(res.locals.requestId);
-        const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization));
+        const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization)).catch(rethrowOutage);
         return createContext(services, principal, requestId, log.child({ requestId }));
       },
     }),
@@ -303,10 +305,15 @@ export async function startApiServer(
 }
 
 /**
- * Unknown errors (masked for the client) are logged as errors with the request id; a
- * refused request (bad input, a coded domain error) only at debug level.
+ * Unknown errors (masked for the client) are logged as errors with the request id; an
+ * outage as a warning (not a bug of ours); a refused request (bad input, a coded domain
+ * error) only at debug level.
  */
 function logRefusal(e: GraphQLError, log: Logger, requestId: string): void {
+  if (isOutageError(e.originalError ?? e)) {
+    log.warn({ err: String(e.originalError ?? e), requestId }, 'store unavailable');
+    return;
+  }
   if (isMasked(e)) {
     log.error({ err: e.originalError ?? e, requestId, path: e.path }, 'internal error');
     return;

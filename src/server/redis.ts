@@ -2,10 +2,17 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export class RedisUnavailableError extends Error {}
 
-/** A connection that fails fast instead of queueing commands while Redis is away. */
+/** A connection that reconnects on its own; BullMQ workers' blocking connections use it as it is. */
 export function createRedis(url: string, opts: RedisOptions = {}): Redis {
   return new Redis(url, { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, ...opts });
 }
+
+/**
+ * For the shared producer and pub/sub connections: while Redis is away a command fails at
+ * once (no offline queue; one reconnect try for a command caught in flight) instead of
+ * holding its caller until Redis is back.
+ */
+export const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
 
 /** Ping Redis once; the error says what was tried and how to get a Redis. */
 export async function assertRedisReachable(url: string, timeoutMs = 3_000): Promise<void> {

@@ -2,6 +2,7 @@ import type express from 'express';
 import { DomainError } from '../errors/domain-error';
 import { textProblem } from '../schema/scalars/input-text';
 import type { Services } from './services';
+import { sendOutage } from './outage';
 import { assertAllowed, type Action, type Principal } from './policy';
 
 const bearer = (h: string | undefined): string | null => {
@@ -28,6 +29,7 @@ function sendError(res: express.Response, err: unknown, services: Services): voi
     res.status(STATUS[err.code] ?? 400).json({ error: { code: err.code, message: err.message } });
     return;
   }
+  if (sendOutage(res, err)) return;
   services.log.error({ err, requestId: res.locals.requestId }, 'rest route failed');
   res.status(500).json({
     error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', requestId: res.locals.requestId },

@@ -70,12 +70,11 @@ export function createServices(infra: Infrastructure): Services {
   const expectations = new AssetExpectationService();
   const nodeStatus = new NodeStatusService(ds);
   const dags = new DagService(ds, config);
-  fleet.queueStatsSource = (tenantId) => dags.queueStats(tenantId);
   const engine = new JobEngine(ds, config, bus);
   const queues = new QueueRegistry(redis, config.queuePrefix);
   const dispatcher = new Dispatcher(ds, queues, config, log);
   const callbacks = new CallbackService(ds, config, log);
-  const dagCommands = new DagCommands(dags, engine, dispatcher);
+  const dagCommands = new DagCommands(dags, engine, dispatcher, fleet, log);
   const taskState = TaskStateService.create(config, ds);
   taskState.dagNameOf = async (tenantId, dagId) => (await dags.get(tenantId, dagId))?.name ?? null;
   const services: Services = {

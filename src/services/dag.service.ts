@@ -7,6 +7,7 @@ import { appendEvents } from '../events/event-log';
 import type { Principal } from '../server/policy';
 import { decodeDagCursor, encodeDagCursor } from './dag-cursor';
 import { validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
+import { pastDeadlineField } from './sla-marks';
 import { progressOf, type DagProgressView, type DagState, type JobState } from './job-engine';
 
 export interface DagRow {
@@ -74,10 +75,12 @@ export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, prio
 
 export type SlaStatus = 'NONE' | 'ON_TRACK' | 'SOFT_MISSED' | 'HARD_MISSED' | 'MET';
 
-export function slaStatusOf(d: DagRow): SlaStatus {
+/** Judged against the deadlines (the end, or now while open), not against when a sweep ran. */
+export function slaStatusOf(d: DagRow, now = new Date()): SlaStatus {
   if (!d.soft_sla && !d.hard_sla) return 'NONE';
-  if (d.sla_hard_missed_at) return 'HARD_MISSED';
-  if (d.sla_soft_missed_at) return 'SOFT_MISSED';
+  const end = d.completed_at ?? now;
+  if (d.sla_hard_missed_at || (d.hard_sla && end > d.hard_sla)) return 'HARD_MISSED';
+  if (d.sla_soft_missed_at || (d.soft_sla && end > d.soft_sla)) return 'SOFT_MISSED';
   if (d.completed_at) return 'MET';
   return 'ON_TRACK';
 }
@@ -117,13 +120,23 @@ export class DagService {
    * transaction. Resubmitting a client id with the same normalised input returns the
    * existing DAG; any difference is CONFLICT. Returns the DAG and whether it is new.
    */
-  async submit(principal: Principal, input: SubmitDagInputLike): Promise<{ dag: DagRow; created: boolean }> {
+  async submit(
+    principal: Principal,
+    input: SubmitDagInputLike,
+  ): Promise<{ dag: DagRow; created: boolean; executors: Array<{ executor: string; requiresGpu: boolean }> }> {
     const dag = validateDag(input, {
       isProduction: this.config.isProduction,
       allowList: this.config.callbackAllowList,
       hasSecret: !!this.config.callbackSecret,
     });
     const tenantId = principal.tenantId;
+    const late = pastDeadlineField(dag);
+    if (late) {
+      // A replay of a DAG stored while its deadline was ahead still returns it.
+      const existing = dag.id ? await this.get(tenantId, dag.id) : null;
+      if (existing?.input_hash === dag.hash) return { dag: existing, created: false, executors: [] };
+      throw badInput(late, 'this deadline has already passed; an SLA must lie ahead at submission');
+    }
     const dagId = dag.id ?? randomUUID();
     const result = await this.ds.transaction(async (m) => {
       const inserted: DagRow[] = await sqlRows(
@@ -228,7 +241,7 @@ export class DagService {
       const deps = dag.jobs.reduce((n, j) => n + j.dependencies.length, 0);
       await this.analyzeIfStale({ jobs: dag.jobs.length, job_dependencies: deps });
     }
-    return result;
+    return { ...result, executors: dag.jobs.map((j) => ({ executor: j.executor, requiresGpu: j.requiresGpu })) };
   }
 
   private analyzing: Promise<void> | null = null;
@@ -383,28 +396,5 @@ export class DagService {
        WHERE a.job_id = ANY($2::uuid[]) AND j.tenant_id = $1 ORDER BY a.id`,
       [tenantId, jobIds],
     );
-  }
-
-  /** Counts of a tenant's jobs per executor, from Postgres. */
-  async queueStats(tenantId: string) {
-    const rows: Array<{
-      executor: string;
-      waiting: number;
-      active: number;
-      delayed: number;
-      failed: number;
-      completed: number;
-    }> = await sqlRows(
-      this.ds,
-      `SELECT executor,
-           count(*) FILTER (WHERE state = 'CREATED' AND pending_deps = 0 AND (start_after IS NULL OR start_after <= now()))::int AS waiting,
-           count(*) FILTER (WHERE state = 'ACTIVE')::int AS active,
-           count(*) FILTER (WHERE state = 'RETRY' OR (state = 'CREATED' AND start_after > now()))::int AS delayed,
-           count(*) FILTER (WHERE state IN ('FAILED','EXPIRED'))::int AS failed,
-           count(*) FILTER (WHERE state = 'COMPLETED')::int AS completed
-         FROM jobs WHERE tenant_id = $1 GROUP BY executor ORDER BY executor`,
-      [tenantId],
-    );
-    return rows;
   }
 }

@@ -119,7 +119,23 @@ export class DeploymentService {
     }));
     const names = [...new Set(workers.flatMap((w) => w.executors))].sort();
     const executors = names.map((name): DeploymentExecutor => {
-      const hosting = workers.filter((w) => w.executors.includes(name)).map(({ executors: _e, ...w }) => w);
+      // Under an executor, each worker's numbers for that executor alone (its own
+      // concurrency there, its jobs running there), not the worker's totals.
+      const hosting = rows
+        .filter((w) => w.executors.includes(name))
+        .map((w): DeploymentWorker => {
+          const own = w.executorSlots[name] ?? { concurrency: w.concurrency, activeJobs: w.activeJobs };
+          return {
+            id: w.id,
+            hostname: w.hostname,
+            healthy: w.healthy,
+            gpus: w.gpus,
+            activeJobs: own.activeJobs,
+            concurrency: own.concurrency,
+            load: ratio(own.activeJobs, own.concurrency),
+            lastSeenAt: w.lastSeenAt.toISOString(),
+          };
+        });
       const healthyWorkers = hosting.filter((w) => w.healthy).length;
       const activeJobs = hosting.reduce((n, w) => n + w.activeJobs, 0);
       const concurrency = hosting.reduce((n, w) => n + w.concurrency, 0);

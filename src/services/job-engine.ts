@@ -4,9 +4,10 @@ import type { AppConfig } from '../config/config';
 import { conflict, notFound } from '../errors/domain-error';
 import { appendEvents, type NewEvent } from '../events/event-log';
 import type { RedisBus } from '../events/bus';
-import type { ClaimedDispatch } from '../jobs/dispatcher';
+import type { ClaimedDispatch, QueuedDispatch } from '../jobs/dispatcher';
 import { LIMITS } from './dag-validation';
 import { GroupCommit, type Settled } from '../db/group-commit';
+import { marksAtEnd, slaDueColumns, slaEventOf, sweepSoftMisses, type SlaDue } from './sla-marks';
 
 /** What a transition needs to know of the job it changed. */
 interface JobRefRow {
@@ -102,7 +103,11 @@ export interface Transition {
   tryNumber: number;
   error?: string | null;
   progressPercent?: number | null;
+  /** A cancelled job's dispatch that may still sit in its BullMQ queue. */
+  queued?: QueuedDispatch;
 }
+
+const queuedOf = (ts: Transition[]): QueuedDispatch[] => ts.flatMap((t) => (t.queued ? [t.queued] : []));
 
 /** Identifies one attempt of one try: what a worker holds while it runs a job. */
 export interface AttemptRef {
@@ -210,8 +215,9 @@ export class JobEngine {
       delta[bucket(t.to)] += 1;
     }
     const activated = transitions.some((t) => t.to === 'ACTIVE');
+    const ended = transitions.filter((t) => TERMINAL_JOB_STATES.includes(t.to)).map((t) => t.jobId);
     const rows: Array<
-      DagCounters & { state: DagState; old_state: DagState; name: string; callback_url: string | null }
+      DagCounters & SlaDue & { state: DagState; old_state: DagState; name: string; callback_url: string | null }
     > = await sqlRows(
       m,
       `WITH old AS (SELECT state FROM dags WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
@@ -221,8 +227,8 @@ export class JobEngine {
            started_at = CASE WHEN d.started_at IS NULL AND $8 THEN now() ELSE d.started_at END
          FROM old WHERE d.tenant_id = $1 AND d.id = $2
          RETURNING d.n_total, d.n_pending, d.n_active, d.n_completed, d.n_failed, d.n_skipped, d.state, old.state AS old_state,
-           d.name, d.callback_url`,
-      [tenantId, dagId, delta.pending, delta.active, delta.completed, delta.failed, delta.skipped, activated],
+           d.name, d.callback_url, ${slaDueColumns('$9')}`,
+      [tenantId, dagId, delta.pending, delta.active, delta.completed, delta.failed, delta.skipped, activated, ended],
     );
     const row = rows[0];
     if (!row) throw notFound(`DAG ${dagId}`);
@@ -282,6 +288,8 @@ export class JobEngine {
       events.push(dagEvent('ACTIVE', state));
       state = 'ACTIVE';
     }
+    // Ended after a deadline: marked with its event here, whenever the sweep would run.
+    events.push(...(await marksAtEnd(m, tenantId, dagId, row, ended, finished)));
     await appendEvents(m, tenantId, events);
     if (finished && state !== 'CANCELLED') {
       for (const hook of this.hooks.onDagFinished) await hook(m, tenantId, dagId, state);
@@ -686,7 +694,7 @@ export class JobEngine {
   // ---------------------------------------------------------------- API side
 
   /** cancelDag: every open job CANCELLED at once, the DAG CANCELLED. Returns the jobs that were running. */
-  async cancelDag(tenantId: string, dagId: string): Promise<{ activeJobIds: string[] }> {
+  async cancelDag(tenantId: string, dagId: string): Promise<{ activeJobIds: string[]; queued: QueuedDispatch[] }> {
     const result = await this.ds.transaction(async (m) => {
       const dag: Array<{ state: DagState }> = await sqlRows(
         m,
@@ -694,14 +702,13 @@ export class JobEngine {
         [tenantId, dagId],
       );
       if (!dag[0]) throw notFound(`DAG ${dagId}`);
-      if (dag[0].state === 'CANCELLED') return { activeJobIds: [] };
+      if (dag[0].state === 'CANCELLED') return { activeJobIds: [], queued: [] };
       if (dag[0].state === 'COMPLETED' || dag[0].state === 'FAILED')
         throw conflict(`DAG ${dagId} already ended ${dag[0].state}`);
       const jobs = await this.cancelOpenJobs(m, tenantId, dagId, null);
       await this.applyTransitions(m, tenantId, dagId, jobs, { finalState: 'CANCELLED' });
-      return { activeJobIds: jobs.filter((t) => t.from === 'ACTIVE').map((t) => t.jobId) };
+      return { activeJobIds: jobs.filter((t) => t.from === 'ACTIVE').map((t) => t.jobId), queued: queuedOf(jobs) };
     });
-    await this.broadcastCancel(result.activeJobIds);
     return result;
   }
 
@@ -718,14 +725,19 @@ export class JobEngine {
       prev: JobState;
       try_number: number;
       dispatch: number;
+      executor: string;
+      requires_gpu: boolean;
+      was_dispatched: boolean;
     }> = await sqlRows(
       m,
-      `WITH locked AS (SELECT id, state AS prev FROM jobs WHERE tenant_id = $1 AND dag_id = $2
+      `WITH locked AS (SELECT id, state AS prev, dispatched_at IS NOT NULL AS was_dispatched FROM jobs
+                        WHERE tenant_id = $1 AND dag_id = $2
                          AND state IN ('CREATED','RETRY','ACTIVE') AND ($3::uuid[] IS NULL OR id = ANY($3)) FOR UPDATE)
        UPDATE jobs j SET state = 'CANCELLED', completed_at = now(), lease_owner = NULL, lease_expires_at = NULL,
          dispatched_at = NULL, error = COALESCE(j.error, 'cancelled')
        FROM locked WHERE j.id = locked.id
-       RETURNING j.id, j.task_id, j.name, locked.prev, j.try_number, j.dispatch`,
+       RETURNING j.id, j.task_id, j.name, locked.prev, j.try_number, j.dispatch, j.executor, j.requires_gpu,
+         locked.was_dispatched`,
       [tenantId, dagId, jobIds],
     );
     const active = rows.filter((r) => r.prev === 'ACTIVE');
@@ -743,12 +755,26 @@ export class JobEngine {
       from: r.prev,
       to: 'CANCELLED',
       tryNumber: r.try_number,
+      queued:
+        r.prev !== 'ACTIVE' && r.was_dispatched
+          ? {
+              jobId: r.id,
+              tryNumber: r.try_number,
+              dispatch: r.dispatch,
+              executor: r.executor,
+              requiresGpu: r.requires_gpu,
+            }
+          : undefined,
     }));
   }
 
   /** cancelJob: CANCELLED at once, its descendants SKIPPED, the rest goes on. */
-  async cancelJob(tenantId: string, dagId: string, taskId: string): Promise<string> {
-    const { jobId, wasActive } = await this.ds.transaction(async (m) => {
+  async cancelJob(
+    tenantId: string,
+    dagId: string,
+    taskId: string,
+  ): Promise<{ activeJobIds: string[]; queued: QueuedDispatch[] }> {
+    return this.ds.transaction(async (m) => {
       const found: Array<{ id: string; state: JobState }> = await sqlRows(
         m,
         `SELECT id, state FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3`,
@@ -760,10 +786,8 @@ export class JobEngine {
       if (cancelled.length === 0) throw conflict(`job ${taskId} already ended ${job.state}`);
       const skipped = await this.skipDescendants(m, [job.id]);
       await this.applyTransitions(m, tenantId, dagId, [...cancelled, ...skipped]);
-      return { jobId: job.id, wasActive: cancelled[0].from === 'ACTIVE' };
+      return { activeJobIds: cancelled[0].from === 'ACTIVE' ? [job.id] : [], queued: queuedOf(cancelled) };
     });
-    if (wasActive) await this.broadcastCancel([jobId]);
-    return jobId;
   }
 
   /**
@@ -879,22 +903,15 @@ export class JobEngine {
     return out;
   }
 
-  /** Soft misses emit one event; a job's hard miss cancels it; the DAG's cancels the rest and fails it. */
-  async sweepSlas(): Promise<void> {
+  /**
+   * Soft misses emit one event (mark and event in one transaction); a job's hard miss
+   * cancels it; the DAG's cancels the rest and fails it. What ends after a deadline is
+   * marked by the transition that ends it (sla-marks.ts).
+   */
+  async sweepSlas(): Promise<{ queued: QueuedDispatch[] }> {
     const now = new Date().toISOString();
-    // Soft misses, jobs and DAGs: mark and emit once.
-    const softJobs: Array<{ tenant_id: string; dag_id: string; task_id: string; soft_sla: Date }> = await sqlRows(
-      this.ds,
-      `UPDATE jobs SET sla_soft_missed_at = now() WHERE soft_sla < now() AND sla_soft_missed_at IS NULL
-         AND state IN ('CREATED','RETRY','ACTIVE') RETURNING tenant_id, dag_id, task_id, soft_sla`,
-    );
-    const softDags: Array<{ tenant_id: string; id: string; soft_sla: Date }> = await sqlRows(
-      this.ds,
-      `UPDATE dags SET sla_soft_missed_at = now() WHERE soft_sla < now() AND sla_soft_missed_at IS NULL
-         AND state IN ('CREATED','ACTIVE') RETURNING tenant_id, id, soft_sla`,
-    );
-    for (const j of softJobs) await this.slaEvent(j.tenant_id, j.dag_id, j.task_id, 'SOFT_MISSED', j.soft_sla, now);
-    for (const d of softDags) await this.slaEvent(d.tenant_id, d.id, null, 'SOFT_MISSED', d.soft_sla, now);
+    await sweepSoftMisses(this.ds);
+    const queued: QueuedDispatch[] = [];
 
     const hardJobs: Array<{ tenant_id: string; dag_id: string; task_id: string; id: string; hard_sla: Date }> =
       await sqlRows(
@@ -903,6 +920,7 @@ export class JobEngine {
          AND state IN ('CREATED','RETRY','ACTIVE') LIMIT 100`,
       );
     for (const j of hardJobs) {
+      const done: QueuedDispatch[] = [];
       const active = await this.ds.transaction(async (m) => {
         const marked: unknown[] = await sqlRows(
           m,
@@ -911,14 +929,16 @@ export class JobEngine {
         );
         if (!marked.length) return [];
         const cancelled = await this.cancelOpenJobs(m, j.tenant_id, j.dag_id, [j.id]);
+        done.push(...queuedOf(cancelled));
         const skipped = await this.skipDescendants(
           m,
           cancelled.map((c) => c.jobId),
         );
-        await appendEvents(m, j.tenant_id, [this.slaEventOf(j.dag_id, j.task_id, 'HARD_MISSED', j.hard_sla, now)]);
+        await appendEvents(m, j.tenant_id, [slaEventOf(j.dag_id, j.task_id, 'HARD_MISSED', j.hard_sla, now)]);
         await this.applyTransitions(m, j.tenant_id, j.dag_id, [...cancelled, ...skipped]);
         return cancelled.filter((c) => c.from === 'ACTIVE').map((c) => c.jobId);
       });
+      queued.push(...done); // committed: their queue entries can go
       await this.broadcastCancel(active);
     }
     const hardDags: Array<{ tenant_id: string; id: string; hard_sla: Date }> = await sqlRows(
@@ -926,6 +946,7 @@ export class JobEngine {
       `SELECT tenant_id, id, hard_sla FROM dags WHERE hard_sla < now() AND sla_hard_missed_at IS NULL AND state IN ('CREATED','ACTIVE') LIMIT 100`,
     );
     for (const d of hardDags) {
+      const done: QueuedDispatch[] = [];
       const active = await this.ds.transaction(async (m) => {
         const marked: unknown[] = await sqlRows(
           m,
@@ -935,33 +956,15 @@ export class JobEngine {
         );
         if (!marked.length) return [];
         const cancelled = await this.cancelOpenJobs(m, d.tenant_id, d.id, null);
-        await appendEvents(m, d.tenant_id, [this.slaEventOf(d.id, null, 'HARD_MISSED', d.hard_sla, now)]);
+        done.push(...queuedOf(cancelled));
+        await appendEvents(m, d.tenant_id, [slaEventOf(d.id, null, 'HARD_MISSED', d.hard_sla, now)]);
         await this.applyTransitions(m, d.tenant_id, d.id, cancelled, { finalState: 'FAILED' });
         return cancelled.filter((c) => c.from === 'ACTIVE').map((c) => c.jobId);
       });
+      queued.push(...done); // committed: their queue entries can go
       await this.broadcastCancel(active);
     }
-  }
-
-  private slaEventOf(
-    dagId: string,
-    taskId: string | null,
-    kind: 'SOFT_MISSED' | 'HARD_MISSED',
-    deadline: Date,
-    at: string,
-  ): NewEvent {
-    return { type: 'SLA', dagId, payload: { dagId, taskId, kind, deadline: new Date(deadline).toISOString(), at } };
-  }
-
-  private async slaEvent(
-    tenantId: string,
-    dagId: string,
-    taskId: string | null,
-    kind: 'SOFT_MISSED',
-    deadline: Date,
-    at: string,
-  ) {
-    await this.ds.transaction((m) => appendEvents(m, tenantId, [this.slaEventOf(dagId, taskId, kind, deadline, at)]));
+    return { queued };
   }
 
   /** Finished DAGs past their keepUntil (or the retention) are deleted; materializations stay. */

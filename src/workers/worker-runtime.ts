@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isOutageError } from '../errors/outage';
 import { queueName, type DispatchPayload } from '../jobs/queues';
 import { createRedis } from '../server/redis';
 import type { Services } from '../server/services';
@@ -63,6 +64,8 @@ export class WorkerRuntime {
   private gpuCheck: Promise<boolean> | null = null;
   private stopped = false;
   private paused = false;
+  /** The last heartbeat reached Postgres. */
+  private dbReachable = true;
   private unsubscribeCancel: (() => Promise<void>) | null = null;
   private unsubscribeStatus: (() => Promise<void>) | null = null;
 
@@ -89,6 +92,11 @@ export class WorkerRuntime {
     return this.running.size;
   }
 
+  /** Takes jobs: not stopping, its GPU check passes and its database answers its heartbeat. */
+  get healthy(): boolean {
+    return !this.stopped && this.probe.healthy && this.dbReachable;
+  }
+
   get hasGpu(): boolean {
     return this.probe.gpus.length > 0 && this.probe.healthy;
   }
@@ -105,7 +113,7 @@ export class WorkerRuntime {
     return {
       executor,
       workerId: this.id,
-      status: this.probe.healthy && !this.paused ? 'ok' : 'unhealthy',
+      status: this.healthy && !this.paused ? 'ok' : 'unhealthy',
       activeJobs: [...this.running.values()].filter((r) => r.executor === executor).length,
       concurrency: inv.concurrency,
       gpus: this.probe.gpus,
@@ -166,8 +174,10 @@ export class WorkerRuntime {
         this.probe = await this.probeGpus();
         this.applyHealth();
         await this.heartbeat();
+        this.setDbReachable(true, null);
       } catch (err) {
-        this.services.log.warn({ err }, 'worker heartbeat failed');
+        if (isOutageError(err)) this.setDbReachable(false, err);
+        else this.services.log.warn({ err }, 'worker heartbeat failed');
       }
       if (!this.stopped) this.timer = setTimeout(() => void tick(), config.timings.heartbeatMs);
     };
@@ -178,29 +188,56 @@ export class WorkerRuntime {
     );
   }
 
-  /** A failed GPU health check stops the worker taking jobs until it passes again. */
+  /**
+   * A heartbeat that cannot reach Postgres makes the worker unhealthy (said once, not at
+   * every heartbeat) and stops it taking jobs it could not start; the pool reconnects on
+   * its own, and the first heartbeat that gets through makes it healthy again.
+   */
+  private setDbReachable(reachable: boolean, err: unknown): void {
+    if (reachable === this.dbReachable) return;
+    this.dbReachable = reachable;
+    if (reachable) this.services.log.info({ workerId: this.id }, 'database reachable again: worker healthy');
+    else
+      this.services.log.warn(
+        { workerId: this.id, err: String(err) },
+        'database unreachable: worker unhealthy, not taking jobs until it is back',
+      );
+    this.applyHealth();
+  }
+
+  /** A failed GPU health check or an unreachable database stops the worker taking jobs until it passes again. */
   private applyHealth(): void {
-    if (!this.probe.healthy && !this.paused) {
+    const ok = this.probe.healthy && this.dbReachable;
+    if (!ok && !this.paused) {
       this.paused = true;
       for (const w of this.bullWorkers) void w.pause(true);
-      this.services.log.warn({ workerId: this.id }, 'GPU health check failed: not taking jobs');
-    } else if (this.probe.healthy && this.paused) {
+      if (!this.probe.healthy)
+        this.services.log.warn({ workerId: this.id }, 'GPU health check failed: not taking jobs');
+    } else if (ok && this.paused) {
       this.paused = false;
       for (const w of this.bullWorkers) {
         if (w.isRunning()) void w.resume();
         else w.run().catch((err: unknown) => this.services.log.warn({ err }, 'bullmq worker run failed'));
       }
-      this.services.log.info({ workerId: this.id }, 'GPU health check passes again: taking jobs');
+      this.services.log.info({ workerId: this.id }, 'worker healthy again: taking jobs');
     }
+  }
+
+  /** Per executor: its concurrency here and the jobs it runs here now. */
+  private executorSlots(): Record<string, { concurrency: number; activeJobs: number }> {
+    const slots: Record<string, { concurrency: number; activeJobs: number }> = {};
+    for (const i of this.invokers) slots[i.name] = { concurrency: i.concurrency, activeJobs: 0 };
+    for (const r of this.running.values()) if (slots[r.executor]) slots[r.executor].activeJobs += 1;
+    return slots;
   }
 
   async heartbeat(): Promise<void> {
     await this.services.ds.query(
-      `INSERT INTO workers (id, hostname, executors, gpus, concurrency, active_jobs, healthy, started_at, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
+      `INSERT INTO workers (id, hostname, executors, gpus, concurrency, active_jobs, healthy, executor_slots, started_at, last_seen_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), now())
        ON CONFLICT (id) DO UPDATE SET executors = EXCLUDED.executors, gpus = EXCLUDED.gpus,
          concurrency = EXCLUDED.concurrency, active_jobs = EXCLUDED.active_jobs, healthy = EXCLUDED.healthy,
-         last_seen_at = now()`,
+         executor_slots = EXCLUDED.executor_slots, last_seen_at = now()`,
       [
         this.id,
         os.hostname(),
@@ -209,6 +246,7 @@ export class WorkerRuntime {
         this.concurrency,
         this.activeJobs,
         this.probe.healthy,
+        JSON.stringify(this.executorSlots()),
       ],
     );
   }
