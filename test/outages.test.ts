@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dagSnapshot, SUBMIT, waitFor, waitForDag, type DagSnapshot } from './support/dag-helpers';
 import { collect, until, waitSubscribed } from './support/event-helpers';
 import { freePort, PrivatePostgres, PrivateRedis } from './support/private-stores';
+import { createDataSource } from '../src/db/data-source';
+import { isOutageError, SERVICE_UNAVAILABLE_MESSAGE } from '../src/errors/outage';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -79,6 +83,16 @@ const expectCompletedOnce = (d: DagSnapshot) => {
     ).toEqual(['SUCCEEDED']);
   }
 };
+/** Open a graphql-ws socket with `k` and say how the server closes it. */
+const wsCloseOf = (k: string) =>
+  new Promise<{ code: number; reason: string }>((resolve, reject) => {
+    const ws = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    ws.on('open', () =>
+      ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${k}` } })),
+    );
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }));
+    ws.on('error', reject);
+  });
 const expectUnavailable = async (res: Response) => {
   expect(res.status).toBe(503);
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -164,6 +178,9 @@ describe('PostgreSQL down', () => {
     expect(logged.filter((l) => l.msg === 'store unavailable').length).toBeGreaterThan(0);
     expect(logged.filter((l) => l.msg === 'internal error')).toEqual([]);
     await expectUnavailable(await query(unchecked)); // the key check itself meets it
+    // A WebSocket whose key check meets the outage is closed 1013 (try again later), with
+    // no driver text (it was 4500 with the raw error outside production).
+    expect(await wsCloseOf(unchecked)).toEqual({ code: 1013, reason: SERVICE_UNAVAILABLE_MESSAGE });
     await expectUnavailable(
       await within1s(`${base}/api/deployment-status`, { headers: { authorization: `Bearer ${key}` } }),
     );
@@ -188,4 +205,25 @@ describe('PostgreSQL down', () => {
     ok(await t.gql(SUBMIT, { input: chain(after) }, key));
     expectCompletedOnce(await waitForDag(t, key, after, ['COMPLETED', 'FAILED'], 30_000));
   });
+});
+
+describe('PostgreSQL that drops packets', () => {
+  it('a connection it never answers fails as an outage instead of waiting forever', async () => {
+    // A listener that accepts and then says nothing, like a host behind a dropping firewall.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as AddressInfo;
+    const ds = createDataSource({ url: `postgresql://postgres@127.0.0.1:${port}/x` });
+    try {
+      const failed = await ds.initialize().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(isOutageError(failed)).toBe(true);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  }, 20_000);
 });

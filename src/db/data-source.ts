@@ -10,6 +10,9 @@ export interface DataSourceOptions {
   applicationName?: string;
 }
 
+/** How long a new pool connection may take before the attempt fails. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 /** The one way to build a DataSource: migrations only, never synchronize. */
 export function createDataSource(opts: DataSourceOptions): DataSource {
   return new DataSource({
@@ -23,6 +26,8 @@ export function createDataSource(opts: DataSourceOptions): DataSource {
     logger: opts.logger,
     maxQueryExecutionTime: 1_000,
     applicationName: opts.applicationName ?? 'marie',
-    extra: { max: opts.poolSize ?? 20 },
+    // A server that drops packets instead of refusing must not hold a request forever: a
+    // connection not made within 5 s is an outage (SERVICE_UNAVAILABLE), like a refusal.
+    extra: { max: opts.poolSize ?? 20, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
   });
 }

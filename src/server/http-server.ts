@@ -26,7 +26,7 @@ import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { DomainError } from '../errors/domain-error';
 import { formatError, isMasked } from '../errors/format-error';
-import { isOutageError } from '../errors/outage';
+import { isOutageError, SERVICE_UNAVAILABLE_MESSAGE } from '../errors/outage';
 import { buildAppSchema } from '../schema/build-schema';
 import { createContext, type AppContext } from './context';
 import { primeEventCursor } from './event-cursor';
@@ -56,6 +56,9 @@ const bearer = (value: unknown): string | null => {
   const m = /^Bearer\s+(\S+)$/i.exec(value.trim());
   return m ? m[1] : null;
 };
+
+/** WebSocket close code 1013 (RFC 6455 registry): the server cannot serve now; retry later. */
+const WS_TRY_AGAIN_LATER = 1013;
 
 type WsExtra = Record<PropertyKey, unknown> & {
   principal?: Principal;
@@ -91,7 +94,16 @@ export async function startApiServer(
       subscribe: sharedSubscribe(services) as (args: ExecutionArgs) => Promise<ExecutionResult>,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const principal = await services.apiKeys.authenticate(bearer(raw));
+        let principal: Principal | null;
+        try {
+          principal = await services.apiKeys.authenticate(bearer(raw));
+        } catch (err) {
+          if (!isOutageError(err)) throw err;
+          // The key check needs Postgres: 1013 "Try Again Later", not 4500 with the driver's text.
+          log.warn({ err: String(err) }, 'store unavailable');
+          ctx.extra.socket.close(WS_TRY_AGAIN_LATER, SERVICE_UNAVAILABLE_MESSAGE);
+          return false;
+        }
         if (!principal) return false; // 4403 Forbidden
         ctx.extra.principal = principal;
         let set = socketsByKey.get(principal.apiKeyId);
