@@ -10,14 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateClaimsPdf } from '../examples/document-pipeline/generate-document';
-import { ALL_ROLES, startApp, type App } from '../src/app';
+import { ALL_ROLES, startApp, type App } from '../src/app/app';
 import { gql, type Server } from '../src/cli/client';
 import { readDagFile } from '../src/cli/dag.command';
 import { watchDag } from '../src/cli/dag-watch';
 import { lineageText, type LineageGraph } from '../src/cli/fleet.command';
 import { environment, loadConfig } from '../src/config/config';
 import { loadWorkerExecutors } from '../src/main';
-import { createLogger } from '../src/server/logger';
+import { createLogger } from '../src/lib/logger';
 
 const ROOT = path.resolve(__dirname, '..');
 const say = (line = '') => process.stdout.write(`${line}\n`);

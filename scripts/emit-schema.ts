@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { printAppSchema } from '../src/schema/build-schema';
+import { printAppSchema } from '../src/server/build-schema';
 
 /** Writes src/schema/schema.graphql from the type-graphql classes; `--check` fails on drift. */
 const file = path.resolve(__dirname, '../src/schema/schema.graphql');

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
-import { ALL_ROLES, startApp, type App, type Role } from './app';
+import { ALL_ROLES, startApp, type App, type Role } from './app/app';
 import { ConfigError, launchedByNpm, loadConfig, type AppConfig } from './config/config';
-import { RedisUnavailableError } from './server/redis';
-import { createLogger } from './server/logger';
+import { RedisUnavailableError } from './lib/redis';
+import { createLogger } from './lib/logger';
 import { watchStopRequests } from './server/shutdown';
-import type { ExecutorInvoker } from './workers/executor-context';
-import { ExecutorConfigFileError, loadExecutorConfig } from './workers/executor-config';
+import type { ExecutorInvoker } from './core/executor-call';
+import { ExecutorConfigFileError, loadExecutorConfig } from './sdk/executor-config';
 
 /**
  * The executors of a worker's YAML file (`--config`, else WORKER_CONFIG); none without one.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeAssetVersion } from '../src/services/asset-version';
-import { AssetTracker } from '../src/workers/asset-tracker';
+import { computeAssetVersion } from '../src/core/asset-version';
+import { AssetTracker } from '../src/worker/asset-tracker';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 
 const VECTOR = {

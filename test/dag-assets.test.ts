@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NonRetryableError, type ExecutorInvoker } from '../src/workers/executor-context';
+import { NonRetryableError, type ExecutorInvoker } from '../src/core/executor-call';
 import { jobOf, submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 

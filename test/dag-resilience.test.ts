@@ -1,4 +1,4 @@
-import { deleteKeysByPrefix } from '../src/server/redis';
+import { deleteKeysByPrefix } from '../src/lib/redis';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';

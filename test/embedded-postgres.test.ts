@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../src/app';
-import { createLogger } from '../src/server/logger';
+import { startApp, type App } from '../src/app/app';
+import { createLogger } from '../src/lib/logger';
 import { testConfig } from './support/test-app';
 
 describe('embedded PostgreSQL (no DATABASE_URL)', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../src/server/context';
+import { createContext } from '../src/resolvers/context';
 import { primeEventCursor } from '../src/server/event-cursor';
 import { submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { collect, until } from './support/event-helpers';

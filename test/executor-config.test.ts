@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestCallContext, ExecutorConfigFileError, loadExecutorConfig } from '../src/sdk';
-import { detectGpus } from '../src/workers/gpu';
+import { createTestCallContext, ExecutorConfigFileError, loadExecutorConfig } from '../src/sdk/index';
+import { detectGpus } from '../src/worker/gpu';
 import { closedExecutors } from './fixtures/executors/sample.executor';
 
 const fixture = path.resolve(__dirname, 'fixtures/executors/sample.executor.ts');

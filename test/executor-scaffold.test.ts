@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { buildCli } from '../src/cli';
-import { scaffoldExecutor } from '../src/workers/executor-scaffold';
+import { scaffoldExecutor } from '../src/sdk/executor-scaffold';
 
 const run = promisify(execFile);
 const repo = path.resolve(__dirname, '..');

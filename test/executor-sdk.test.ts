@@ -18,7 +18,7 @@ import {
   type CallContext,
   type ExecutorInput,
   type Storage,
-} from '../src/sdk';
+} from '../src/sdk/index';
 import { startTestS3, type TestS3 } from './support/s3-server';
 
 class Router extends Executor {

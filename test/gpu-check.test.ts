@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutorInvoker } from '../src/workers/executor-context';
+import type { ExecutorInvoker } from '../src/core/executor-call';
 import { dagSnapshot, submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { startTestApp, type TestApp } from './support/test-app';
 

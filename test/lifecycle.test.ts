@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { DUPLICATE_SIGNAL_MS } from '../src/server/shutdown';
-import type { ExecutorInvoker } from '../src/workers/executor-context';
+import type { ExecutorInvoker } from '../src/core/executor-call';
 import { dagSnapshot, submitDag, waitFor, waitForDag, type DagSnapshot } from './support/dag-helpers';
 import {
   groupAlive,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClaimsPdf, SAMPLE_DOCUMENT } from '../examples/document-pipeline/generate-document';
-import { computeAssetVersion, createStorage, loadExecutorConfig, type Storage } from '../src/sdk';
+import { computeAssetVersion, createStorage, loadExecutorConfig, type Storage } from '../src/sdk/index';
 import { jobOf, submitDag, waitForDag } from './support/dag-helpers';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, inject, it } from 'vitest';
 import { environment, loadConfig } from '../src/config/config';
-import { chooseLogFormat, createLogger } from '../src/server/logger';
+import { chooseLogFormat, createLogger } from '../src/lib/logger';
 import { waitFor } from './support/dag-helpers';
 import { cliEnv } from './support/cli';
 

@@ -3,8 +3,8 @@ import { chmod, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Executor, ExecutorHost, requests, type CallContext, type ExecutorInput } from '../src/sdk';
-import type { ExecutorInvoker } from '../src/workers/executor-context';
+import { Executor, ExecutorHost, requests, type CallContext, type ExecutorInput } from '../src/sdk/index';
+import type { ExecutorInvoker } from '../src/core/executor-call';
 import { submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 

@@ -1,13 +1,13 @@
 import { dropDatabaseWhenIdle } from '../../src/db/drop-database';
-import { deleteKeysByPrefix } from '../../src/server/redis';
+import { deleteKeysByPrefix } from '../../src/lib/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client, Pool } from 'pg';
-import { startApp, type App, type Role } from '../../src/app';
+import { startApp, type App, type Role } from '../../src/app/app';
 import { loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/db/data-source';
-import { createLogger } from '../../src/server/logger';
+import { createLogger } from '../../src/lib/logger';
 
 export type Size = 'tiny' | 'quick' | 'full';
 

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
-import { buildAppSchema } from '../../src/schema/build-schema';
+import { buildAppSchema } from '../../src/server/build-schema';
 import WebSocket, { WebSocketServer } from 'ws';
 import { fmt, loopLag, median, p99, waitForCount } from '../lib/stats';
 import { SUBMIT_DAG, waitForDag, type BenchApp } from '../lib/env';

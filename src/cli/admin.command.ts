@@ -2,15 +2,15 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { DataSource } from 'typeorm';
-import { openDatabase, resolveDatabase } from '../app';
+import { openDatabase, resolveDatabase } from '../app/app';
 import { loadConfig } from '../config/config';
 import { SqlCounter } from '../db/sql-counter';
 import type { RoleName } from '../entities/api-key.entity';
 import { serve } from '../main';
 import { ApiKeyService } from '../services/api-key.service';
-import { createLogger } from '../server/logger';
-import { createRedis } from '../server/redis';
-import { scaffoldExecutor } from '../workers/executor-scaffold';
+import { createLogger } from '../lib/logger';
+import { createRedis } from '../lib/redis';
+import { scaffoldExecutor } from '../sdk/executor-scaffold';
 import { isJson, printJson, withJson } from './output';
 
 /** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */

@@ -76,7 +76,7 @@ export type AppConfig = Readonly<{
   port: number;
   host: string;
   logLevel: string;
-  /** Unset: pretty when stdout is a terminal, JSON otherwise (src/server/logger.ts). */
+  /** Unset: pretty when stdout is a terminal, JSON otherwise (src/lib/logger.ts). */
   logFormat: 'pretty' | 'json' | undefined;
   databaseUrl: string | undefined;
   dataDir: string;

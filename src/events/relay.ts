@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { RedisBus } from './bus';
 import { isOutageError } from '../errors/outage';
-import { CoalescedTask } from '../jobs/coalesced-task';
+import { CoalescedTask } from '../lib/coalesced-task';
 import { EVENTS_CHANNEL } from './event-log';
 
 /** An event as stored and published: `position` is the subscription cursor. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { isOutageError, StoreUnavailableError } from '../errors/outage';
-import { CoalescedTask } from './coalesced-task';
+import { CoalescedTask } from '../lib/coalesced-task';
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
 
 /** A claimed dispatch, as the claim's RETURNING gives it. */

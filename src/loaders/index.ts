@@ -1,5 +1,5 @@
-import type { Principal } from '../server/policy';
-import type { Services } from '../server/services';
+import type { Principal } from '../core/policy';
+import type { Services } from '../app/container';
 
 /**
  * Per-request DataLoaders, created lazily so a request pays only for the loaders it

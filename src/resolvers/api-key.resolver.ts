@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { ApiKey, CreateApiKeyInput, CreatedApiKey, Role } from '../schema/api-key.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {

@@ -10,9 +10,9 @@ import { Asset, AssetConnection, AssetSummary, PartitionConnection } from '../sc
 import { ComputeAssetVersionInput, VersionScheme } from '../schema/inputs/compute-asset-version.input';
 import { RegisterAssetInput } from '../schema/inputs/register-asset.input';
 import { Materialization, MaterializationConnection } from '../schema/materialization.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
-import { computeAssetVersion } from '../services/asset-version';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
+import { computeAssetVersion } from '../core/asset-version';
 import type { AssetView } from '../services/asset-views';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -4,12 +4,12 @@ import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
 import { Dag, DagConnection, DagState, JobState } from '../schema/dag.type';
 import { SubmitDagInput } from '../schema/inputs/submit-dag.input';
 import { Job } from '../schema/job.type';
-import type { AppContext } from '../server/context';
+import type { AppContext } from './context';
 import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
 import { nodeKey } from '../loaders/node-key';
 import { NodeAssetStatus } from '../schema/node-asset-status.type';
 import type { NodeAssetStatusView } from '../services/asset-views';
-import { tenantOf } from '../server/context';
+import { tenantOf } from './context';
 
 @Resolver(() => Dag)
 export class DagResolver {

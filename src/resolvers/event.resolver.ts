@@ -17,7 +17,7 @@ import {
 } from '../schema/event.type';
 import { Job } from '../schema/job.type';
 import { Materialization } from '../schema/materialization.type';
-import { tenantOf, type AppContext } from '../server/context';
+import { tenantOf, type AppContext } from './context';
 import type { MaterializationView } from '../services/asset-views';
 
 type Args = Record<string, string | null | undefined>;

@@ -1,7 +1,7 @@
 import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import { QueueStats, Worker } from '../schema/fleet.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
 
 @Resolver()
 export class FleetResolver {

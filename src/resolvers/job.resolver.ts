@@ -6,7 +6,7 @@ import { notFound } from '../errors/domain-error';
 import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
 import { Dag } from '../schema/dag.type';
 import { Job, JobAttempt } from '../schema/job.type';
-import type { AppContext } from '../server/context';
+import type { AppContext } from './context';
 import { materializationsByNodeLoader } from '../loaders/materializations-by-node.loader';
 import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
 import { nodeKey } from '../loaders/node-key';

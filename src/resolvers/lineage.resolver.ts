@@ -2,8 +2,8 @@ import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 
 import { assetByKeyLoader } from '../loaders/asset-by-key.loader';
 import { Asset } from '../schema/asset.type';
 import { ImpactReport, LineageDirection, LineageGraph, LineageNode } from '../schema/lineage.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
 import type { AssetView } from '../services/asset-views';
 import type { ImpactReportView, LineageGraphView } from '../services/lineage.service';
 

@@ -14,8 +14,8 @@ import {
   RecordMaterializationsPayload,
   StaleReason,
 } from '../schema/materialization.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
 import type { AssetView, LineageRefView, MaterializationView, StaleReasonView } from '../services/asset-views';
 import type { RecordOutcome } from '../services/materialization.service';
 

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { NodeAssetStatus } from '../schema/node-asset-status.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
 import type { NodeAssetStatusView } from '../services/asset-views';
 
 @Resolver(() => NodeAssetStatus)

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { SetTaskStateInput, TaskStateEntry } from '../schema/task-state.type';
-import type { AppContext } from '../server/context';
-import { tenantOf } from '../server/context';
+import type { AppContext } from './context';
+import { tenantOf } from './context';
 
 @Resolver(() => TaskStateEntry)
 export class TaskStateResolver {

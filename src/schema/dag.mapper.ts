@@ -1,5 +1,5 @@
 import { dagProgress, slaStatusOf, type DagRow, type JobRow } from '../services/dag.service';
-import { Dag, DagState, JobState, SlaStatus } from './dag.type';
+import { Dag } from './dag.type';
 import { Job } from './job.type';
 
 /** Row → GraphQL object. `tenantId` rides along (not a field) for the field resolvers. */
@@ -11,11 +11,11 @@ export function toDag(r: DagRow): DagView {
     tenantId: r.tenant_id,
     id: r.id,
     name: r.name,
-    state: r.state as DagState,
+    state: r.state,
     metadata: r.metadata,
     softSla: r.soft_sla,
     hardSla: r.hard_sla,
-    slaStatus: slaStatusOf(r) as SlaStatus,
+    slaStatus: slaStatusOf(r),
     submittedBy: r.submitted_by,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -43,7 +43,7 @@ export function toJob(r: JobRow): JobView {
     executor: r.executor,
     priority: r.priority,
     data: r.data,
-    state: r.state as JobState,
+    state: r.state,
     jobLevel: r.job_level,
     tryNumber: r.try_number,
     retryLimit: r.retry_limit,

@@ -1,46 +1,32 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import {
+  ATTEMPT_OUTCOMES,
+  DAG_STATES,
+  enumOf,
+  JOB_STATES,
+  SLA_STATUSES,
+  type AttemptOutcome as CoreAttemptOutcome,
+  type DagState as CoreDagState,
+  type JobState as CoreJobState,
+  type SlaStatus as CoreSlaStatus,
+} from '../core/states';
 import { JSONScalar } from './scalars';
 import { PageInfo } from './page-info.type';
 
-export enum DagState {
-  CREATED = 'CREATED',
-  ACTIVE = 'ACTIVE',
-  COMPLETED = 'COMPLETED',
-  FAILED = 'FAILED',
-  CANCELLED = 'CANCELLED',
-}
+export const DagState = enumOf(DAG_STATES);
+export type DagState = CoreDagState;
 registerEnumType(DagState, { name: 'DagState' });
 
-export enum JobState {
-  CREATED = 'CREATED',
-  RETRY = 'RETRY',
-  ACTIVE = 'ACTIVE',
-  COMPLETED = 'COMPLETED',
-  FAILED = 'FAILED',
-  EXPIRED = 'EXPIRED',
-  CANCELLED = 'CANCELLED',
-  SKIPPED = 'SKIPPED',
-}
+export const JobState = enumOf(JOB_STATES);
+export type JobState = CoreJobState;
 registerEnumType(JobState, { name: 'JobState' });
 
-export enum SlaStatus {
-  NONE = 'NONE',
-  ON_TRACK = 'ON_TRACK',
-  SOFT_MISSED = 'SOFT_MISSED',
-  HARD_MISSED = 'HARD_MISSED',
-  MET = 'MET',
-}
+export const SlaStatus = enumOf(SLA_STATUSES);
+export type SlaStatus = CoreSlaStatus;
 registerEnumType(SlaStatus, { name: 'SlaStatus' });
 
-export enum AttemptOutcome {
-  RUNNING = 'RUNNING',
-  SUCCEEDED = 'SUCCEEDED',
-  FAILED = 'FAILED',
-  EXPIRED = 'EXPIRED',
-  CANCELLED = 'CANCELLED',
-  LOST = 'LOST',
-  HANDED_BACK = 'HANDED_BACK',
-}
+export const AttemptOutcome = enumOf(ATTEMPT_OUTCOMES);
+export type AttemptOutcome = CoreAttemptOutcome;
 registerEnumType(AttemptOutcome, {
   name: 'AttemptOutcome',
   valuesConfig: {

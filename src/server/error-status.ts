@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { AppContext } from './context';
+import type { AppContext } from '../resolvers/context';
 
 /**
  * The HTTP status of an answer that holds no data, by its errors' codes. An answer where

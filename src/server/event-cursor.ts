@@ -1,6 +1,6 @@
 import { getOperationAST, Kind, OperationTypeNode, type DocumentNode, type SelectionSetNode } from 'graphql';
-import type { AppContext } from './context';
-import { isAllowed } from './policy';
+import type { AppContext } from '../resolvers/context';
+import { isAllowed } from '../core/policy';
 
 function selectsEventCursor(document: DocumentNode, set: SelectionSetNode, seen = new Set<string>()): boolean {
   for (const s of set.selections) {

@@ -27,8 +27,8 @@ import { WebSocketServer } from 'ws';
 import { DomainError } from '../errors/domain-error';
 import { formatError, isMasked } from '../errors/format-error';
 import { isOutageError, SERVICE_UNAVAILABLE_MESSAGE } from '../errors/outage';
-import { buildAppSchema } from '../schema/build-schema';
-import { createContext, type AppContext } from './context';
+import { buildAppSchema } from './build-schema';
+import { createContext, type AppContext } from '../resolvers/context';
 import { primeEventCursor } from './event-cursor';
 import { installRestRoutes } from './rest-routes';
 import { outagePlugin, rethrowOutage, storesReady } from './outage';
@@ -37,9 +37,9 @@ import { errorStatusPlugin } from './error-status';
 import { checkRequestInputs } from './input-check';
 import { assertCost, validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
-import type { Logger } from './logger';
-import type { Principal } from './policy';
-import type { Services } from './services';
+import type { Logger } from '../lib/logger';
+import type { Principal } from '../core/policy';
+import type { Services } from '../app/container';
 
 export interface ApiServer {
   server: http.Server;

@@ -1,9 +1,9 @@
 import type express from 'express';
 import { DomainError } from '../errors/domain-error';
 import { textProblem } from '../schema/scalars/input-text';
-import type { Services } from './services';
+import type { Services } from '../app/container';
 import { sendOutage } from './outage';
-import { assertAllowed, type Action, type Principal } from './policy';
+import { assertAllowed, type Action, type Principal } from '../core/policy';
 
 const bearer = (h: string | undefined): string | null => {
   const m = /^Bearer\s+(\S+)$/i.exec(h?.trim() ?? '');

@@ -4,8 +4,8 @@ import { IsNull } from 'typeorm';
 import { ApiKeyEntity, type RoleName } from '../entities/api-key.entity';
 import { TenantEntity } from '../entities/tenant.entity';
 import { badInput, notFound } from '../errors/domain-error';
-import type { Principal } from '../server/policy';
-import { ROLE_RANK } from '../server/policy';
+import type { Principal } from '../core/policy';
+import { ROLE_RANK } from '../core/policy';
 
 export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Principal } from '../server/policy';
+import type { Principal } from '../core/policy';
 import type { Dispatcher, QueuedDispatch } from '../jobs/dispatcher';
 import type { SubmitDagInputLike } from './dag-validation';
 import type { DagRow, DagService, JobRow } from './dag.service';

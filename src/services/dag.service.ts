@@ -4,11 +4,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
-import type { Principal } from '../server/policy';
+import type { Principal } from '../core/policy';
 import { decodeDagCursor, encodeDagCursor } from './dag-cursor';
 import { validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
 import { pastDeadlineField } from './sla-marks';
-import { progressOf, type DagProgressView, type DagState, type JobState } from './job-engine';
+import type { DagState, JobState } from '../core/states';
+import { progressOf, type DagProgressView } from './job-engine';
 
 export interface DagRow {
   tenant_id: string;

@@ -1,6 +1,7 @@
 import { rows as sqlRows } from '../db/sql';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
+import { FAILED_JOB_STATES, TERMINAL_JOB_STATES, type DagState, type JobState } from '../core/states';
 import { conflict, notFound } from '../errors/domain-error';
 import { appendEvents, type NewEvent } from '../events/event-log';
 import type { RedisBus } from '../events/bus';
@@ -77,12 +78,6 @@ export interface Completion {
 
 type BatchItem = { kind: 'start'; ref: AttemptRef } | { kind: 'complete'; ref: AttemptRef; outputJson: string | null };
 type BatchResult = StartedAttempt | null | Completion;
-
-export type JobState = 'CREATED' | 'RETRY' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'EXPIRED' | 'CANCELLED' | 'SKIPPED';
-export type DagState = 'CREATED' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-
-export const TERMINAL_JOB_STATES: readonly JobState[] = ['COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'];
-export const FAILED_JOB_STATES: readonly JobState[] = ['FAILED', 'EXPIRED', 'CANCELLED'];
 
 export interface DagProgressView {
   total: number;

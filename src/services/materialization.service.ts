@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { conflict } from '../errors/domain-error';
-import type { UpstreamAsset } from '../workers/executor-context';
+import type { UpstreamAsset } from '../core/executor-call';
 import {
   assertFirst,
   decodeIdCursor,

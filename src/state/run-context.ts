@@ -1,5 +1,5 @@
 import { badInput } from '../errors/domain-error';
-import type { RunContextLike } from '../workers/executor-context';
+import type { RunContextLike } from '../core/executor-call';
 import { staleAttempt, type AttemptGuard } from './attempt-guard';
 import type { StateBackend, StateEntry } from './backends/state-backend';
 import { assertStateKey, encodeStateWrite, type StateMetadata } from './state-value';

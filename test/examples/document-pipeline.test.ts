@@ -15,7 +15,7 @@ import {
   NonRetryableError,
   type ExecutorHost,
   type Storage,
-} from '../../src/sdk';
+} from '../../src/sdk/index';
 
 const config = path.resolve(__dirname, '../../examples/document-pipeline/executors.yml');
 

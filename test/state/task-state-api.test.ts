@@ -3,7 +3,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Loaders } from '../../src/loaders';
 import { taskStateByTask, taskStateKey } from '../../src/loaders/task-state-by-task.loader';
-import type { Principal } from '../../src/server/policy';
+import type { Principal } from '../../src/core/policy';
 import { taskStateBackendFor, TaskStateService } from '../../src/services/task-state.service';
 import { PostgresAttemptGuard } from '../../src/state/attempt-guard';
 import { TaskInstanceRef } from '../../src/state/task-instance-ref';

@@ -1,4 +1,4 @@
-import { computeAssetVersion } from '../../src/services/asset-version';
+import { computeAssetVersion } from '../../src/core/asset-version';
 import type { MaterializationView } from '../../src/services/asset-views';
 import type { RecordMaterializationsArgs } from '../../src/services/record-materializations.input';
 import type { TestApp } from './test-app';

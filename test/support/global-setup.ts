@@ -1,5 +1,5 @@
 import { dropDatabaseWhenIdle } from '../../src/db/drop-database';
-import { deleteKeysByPrefix } from '../../src/server/redis';
+import { deleteKeysByPrefix } from '../../src/lib/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';

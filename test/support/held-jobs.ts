@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ExecutorInvoker } from '../../src/workers/executor-context';
+import type { ExecutorInvoker } from '../../src/core/executor-call';
 import { submitDag, waitFor } from './dag-helpers';
 import type { TestApp } from './test-app';
 

@@ -5,11 +5,11 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startApp, type App, type Role } from '../../src/app';
+import { startApp, type App, type Role } from '../../src/app/app';
 import { loadConfig } from '../../src/config/config';
 import type { RoleName } from '../../src/entities/api-key.entity';
-import { createLogger, type Logger } from '../../src/server/logger';
-import type { ExecutorInvoker } from '../../src/workers/executor-context';
+import { createLogger, type Logger } from '../../src/lib/logger';
+import type { ExecutorInvoker } from '../../src/core/executor-call';
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;

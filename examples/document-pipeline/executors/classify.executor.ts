@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Executor, requests, type CallContext, type ExecutorInput } from '../../../src/sdk';
+import { Executor, requests, type CallContext, type ExecutorInput } from '../../../src/sdk/index';
 import { refOf, requireUpstream } from './common';
 
 /** Keyword evidence for each document type; the score is the share of its keywords present. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { NonRetryableError, type CallContext, type UpstreamAsset, type UpstreamRef } from '../../../src/sdk';
+import { NonRetryableError, type CallContext, type UpstreamAsset, type UpstreamRef } from '../../../src/sdk/index';
 
 /** Bytes of a document given by `uri` (file:// or the storage's own scheme) or inline `text`. */
 export async function readDocument(doc: { uri?: string; text?: string }, ctx: CallContext): Promise<Buffer> {

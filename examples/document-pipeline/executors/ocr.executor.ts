@@ -10,7 +10,7 @@ import {
   type ExecutorInput,
   type JsonDocument,
   type UpstreamRef,
-} from '../../../src/sdk';
+} from '../../../src/sdk/index';
 import { readDocument } from './common';
 
 export interface OcrWord {

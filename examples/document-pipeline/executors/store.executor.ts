@@ -1,4 +1,4 @@
-import { Executor, requests, type CallContext, type ExecutorInput } from '../../../src/sdk';
+import { Executor, requests, type CallContext, type ExecutorInput } from '../../../src/sdk/index';
 import { readJson, refOf, requireUpstream } from './common';
 import type { Claim } from './extract.executor';
 

@@ -190,7 +190,7 @@ Run the test from the repository root:
 npx vitest run --config ${name}/vitest.config.mts
 \`\`\`
 
-The SDK is imported from \`${sdk}\` (the repository's \`src/sdk.ts\`).
+The SDK is imported from \`${sdk}\` (the repository's \`src/sdk/index.ts\`).
 `,
   };
 

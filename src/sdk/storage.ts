@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ExecutorCallContext, MaterializationSpec, RecordResult } from './executor-context';
+import type { ExecutorCallContext, MaterializationSpec, RecordResult } from '../core/executor-call';
 import { computeAssetVersion } from './version';
 
 /** Where executors write their outputs: a folder (`file://`) or a bucket (`s3://`). */

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type AuthChecker, type PubSub } from 'type-graphql';
 import { RESOLVERS } from '../resolvers';
-import type { AppContext } from '../server/context';
-import { assertAllowed, isAction } from '../server/policy';
-import { BigIntScalar, DateTimeScalar, JSONScalar } from './scalars';
+import type { AppContext } from '../resolvers/context';
+import { assertAllowed, isAction } from '../core/policy';
+import { BigIntScalar, DateTimeScalar, JSONScalar } from '../schema/scalars';
 
 /** type-graphql's auth checker: every @Authorized(action) goes through the policy module. */
 export const authChecker: AuthChecker<AppContext> = ({ context }, actions) => {

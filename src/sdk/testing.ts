@@ -5,7 +5,7 @@ import type {
   MaterializationSpec,
   RecordResult,
   UpstreamAsset,
-} from './executor-context';
+} from '../core/executor-call';
 
 export interface RecordCall {
   assets: MaterializationSpec[];

@@ -1,7 +1,7 @@
 import { isOutageError } from '../errors/outage';
 import { trimEventLog } from '../events/event-log';
 import { EventRelay } from '../events/relay';
-import type { Services } from '../server/services';
+import type { Services } from '../app/container';
 
 export interface Sweep {
   name: string;

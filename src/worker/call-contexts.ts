@@ -1,6 +1,6 @@
 import { leaseGuard } from '../state/attempt-guard';
 import { createBoundAssetTracker } from './asset-tracker';
-import type { Services } from '../server/services';
+import type { Services } from '../app/container';
 import type { AttemptRef, StartedAttempt } from '../services/job-engine';
 import type { CallContextFactory } from './worker-runtime';
 

@@ -17,7 +17,7 @@ export {
   type JsonDocument,
   type RequestsOptions,
   type RuntimeArgs,
-} from './workers/executor';
+} from './executor';
 export {
   NonRetryableError,
   type BoundAssetTracker,
@@ -27,7 +27,7 @@ export {
   type RecordResult,
   type RunContextLike,
   type UpstreamAsset,
-} from './workers/executor-context';
+} from '../core/executor-call';
 export {
   ExecutorConfigFileError,
   loadExecutorConfig,
@@ -36,7 +36,7 @@ export {
   type ExecutorClass,
   type ExecutorEntry,
   type LoadExecutorConfigOptions,
-} from './workers/executor-config';
+} from './executor-config';
 export {
   createStorage,
   persist,
@@ -50,6 +50,6 @@ export {
   type StorageOptions,
   type StoredObject,
   type UpstreamRef,
-} from './workers/storage';
-export { computeAssetVersion, type AssetVersionInput } from './workers/version';
-export { createTestCallContext, MemoryAssetTracker, type RecordCall, type TestCallContext } from './workers/testing';
+} from './storage';
+export { computeAssetVersion, type AssetVersionInput } from './version';
+export { createTestCallContext, MemoryAssetTracker, type RecordCall, type TestCallContext } from './testing';

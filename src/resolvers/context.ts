@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Loaders } from '../loaders';
-import type { Principal } from './policy';
-import type { Services } from './services';
-import { assertAllowed } from './policy';
+import type { Principal } from '../core/policy';
+import type { Services } from '../app/container';
+import { assertAllowed } from '../core/policy';
 
 /** Everything a resolver gets: who is calling, a logger bound to the request, services, loaders. */
 export interface AppContext {

@@ -1,4 +1,4 @@
-import { computeAssetVersion as serverComputeAssetVersion } from '../services/asset-version';
+import { computeAssetVersion as serverComputeAssetVersion } from '../core/asset-version';
 
 /** What the SDK accepts: every field optional (absent = empty). */
 export interface AssetVersionInput {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Services } from '../server/services';
-import { computeAssetVersion, type ComputeAssetVersionArgs } from '../services/asset-version';
+import type { Services } from '../app/container';
+import { computeAssetVersion, type ComputeAssetVersionArgs } from '../core/asset-version';
 import type { RecordMaterializationsArgs } from '../services/record-materializations.input';
-import type { BoundAssetTracker, MaterializationSpec, RecordResult, UpstreamAsset } from './executor-context';
+import type { BoundAssetTracker, MaterializationSpec, RecordResult, UpstreamAsset } from '../core/executor-call';
 
 /** The executor SDK's asset part: the version function the server uses. */
 export class AssetTracker {

@@ -1,6 +1,6 @@
 /**
  * What an executor's endpoint receives for one call. The worker runtime (DAG engine)
- * builds it; the executor SDK (src/workers/executor.ts and friends) consumes it.
+ * builds it; the executor SDK (src/sdk/executor.ts and friends) consumes it.
  * Pieces owned by later capabilities are optional until they land.
  */
 export interface UpstreamAsset {

@@ -1,4 +1,4 @@
-import type { ExecutorCallContext, ExecutorInvoker, MaterializationSpec } from '../executor-context';
+import type { ExecutorCallContext, ExecutorInvoker, MaterializationSpec } from '../../core/executor-call';
 
 /** What the built-in `noop` executor reads from a job's `data`. */
 export interface NoopData {

@@ -1,6 +1,6 @@
 import { conflict } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
-import type { Services } from './services';
+import type { Services } from './container';
 
 /**
  * Where the capabilities meet, all inside the transaction of the change that triggers

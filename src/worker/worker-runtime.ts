@@ -4,8 +4,8 @@ import { Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isOutageError } from '../errors/outage';
 import { queueName, type DispatchPayload } from '../jobs/queues';
-import { createRedis } from '../server/redis';
-import type { Services } from '../server/services';
+import { createRedis } from '../lib/redis';
+import type { Services } from '../app/container';
 import {
   EXECUTOR_STATUS_REQUEST,
   executorStatusReplyChannel,
@@ -13,8 +13,8 @@ import {
   type ExecutorStatusRequest,
 } from '../services/deployment.service';
 import type { AttemptRef, StartedAttempt } from '../services/job-engine';
-import { createNoopExecutor } from './builtin/noop.executor';
-import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from './executor-context';
+import { createNoopExecutor } from '../sdk/builtin/noop.executor';
+import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from '../core/executor-call';
 import { detectGpus, type GpuProbe } from './gpu';
 
 interface Running {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ZodType } from 'zod';
-import { NonRetryableError, type ExecutorCallContext, type ExecutorInvoker } from './executor-context';
+import { NonRetryableError, type ExecutorCallContext, type ExecutorInvoker } from '../core/executor-call';
 import { createStorage, persist, type PersistOutput, type PersistResult, type Storage } from './storage';
 
 /** A document as executors receive it: JSON, with a few well-known fields. */
