@@ -18,6 +18,7 @@ import { formatError } from '../errors/format-error';
 import { isOutageError, SERVICE_UNAVAILABLE_MESSAGE } from '../errors/outage';
 import { createContext, type AppContext } from '../resolvers/context';
 import type { Principal } from '../core/policy';
+import { API_KEY_REVOKED } from '../core/bus-channels';
 import type { Services } from '../app/container';
 import { bearer } from './auth';
 import { primeEventCursor } from './event-cursor';
@@ -54,7 +55,7 @@ export async function startWsEndpoint(
   const { config, log } = services;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const socketsByKey = new Map<string, Set<WebSocket>>();
-  const unsubscribeRevoked = await services.bus.subscribe('api-key-revoked', (keyId) => {
+  const unsubscribeRevoked = await services.bus.listen(API_KEY_REVOKED, (keyId) => {
     services.apiKeys.forget(keyId);
     for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
     socketsByKey.delete(keyId);

@@ -1,6 +1,6 @@
-import { dagProgress, slaStatusOf, type DagRow, type JobRow } from '../services/dag.service';
-import { Dag } from './dag.type';
-import { Job } from './job.type';
+import { dagProgress, slaStatusOf, type DagRow, type JobRow } from '../../services/dag.service';
+import { Dag } from '../dag.type';
+import { Job } from '../job.type';
 
 /** Row → GraphQL object. `tenantId` rides along (not a field) for the field resolvers. */
 export type DagView = Dag & { tenantId: string };
