@@ -21,6 +21,7 @@ import { DeploymentService } from '../services/deployment.service';
 import { JobEngine } from '../services/job-engine';
 import { TaskStateService } from '../services/task-state.service';
 import { wireCapabilities } from './wiring';
+import { API_KEY_REVOKED } from '../core/bus-channels';
 
 /** Long-lived services, built once per process and shared by every request. */
 export interface Services {
@@ -62,7 +63,7 @@ export interface Infrastructure {
 
 export function createServices(infra: Infrastructure): Services {
   const { config, log, ds, redis, bus } = infra;
-  const apiKeys = new ApiKeyService(ds, { keyRevoked: (id) => bus.publish('api-key-revoked', id) }, config.authCacheMs);
+  const apiKeys = new ApiKeyService(ds, { keyRevoked: (id) => bus.send(API_KEY_REVOKED, id) }, config.authCacheMs);
   const fleet = new FleetService(ds, config);
   const assets = new AssetService(ds);
   const materializations = new MaterializationService(ds);

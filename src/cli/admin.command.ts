@@ -10,6 +10,7 @@ import { serve } from '../main';
 import { ApiKeyService } from '../services/api-key.service';
 import { createLogger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
+import { API_KEY_REVOKED } from '../core/bus-channels';
 import { scaffoldExecutor } from '../sdk/executor-scaffold';
 import { isJson, printJson, withJson } from './output';
 
@@ -77,7 +78,7 @@ export function registerAdminCommands(program: Command): void {
         await withDatabase(async (ds) => {
           const notify = {
             keyRevoked: (keyId: string) =>
-              redis.publish(`${config.queuePrefix}:api-key-revoked`, keyId).then(() => undefined),
+              redis.publish(`${config.queuePrefix}:${API_KEY_REVOKED}`, keyId).then(() => undefined),
           };
           const k = await new ApiKeyService(ds, notify).revoke(null, id);
           if (isJson(cmd)) return printJson({ id: k.id, name: k.name, revokedAt: k.revokedAt });

@@ -1,12 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { GpuInfo } from '../core/bus-channels';
 
-export interface GpuInfo {
-  index: number;
-  name: string;
-  memoryTotalMiB: number;
-  memoryUsedMiB: number | null;
-  utilizationPercent: number | null;
-}
+export type { GpuInfo } from '../core/bus-channels';
 
 /** A worker's own numbers for one executor it hosts. */
 export interface ExecutorSlots {

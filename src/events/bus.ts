@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { codecOf, type BusChannel, type BusMessages } from '../core/bus-channels';
 
 type Handler = (message: string) => void;
 
 /**
- * Redis pub/sub shared by every process of the control plane (key revocations, and the
- * event relay later). One subscriber connection per process, channels namespaced by the
- * configured prefix so test runs do not hear each other.
+ * Redis pub/sub shared by every process of the control plane (key revocations, cancels,
+ * executor status, the event relay). One subscriber connection per process, channels
+ * namespaced by the configured prefix so test runs do not hear each other. Channels and
+ * their messages are listed in core/bus-channels.ts: `send` and `listen` encode and decode
+ * them; `publish` and `subscribe` carry the wire text as it is.
  */
 export class RedisBus {
   private readonly handlers = new Map<string, Set<Handler>>();
@@ -32,11 +35,28 @@ export class RedisBus {
     return `${this.prefix}:${name}`;
   }
 
-  async publish(name: string, message: string): Promise<void> {
+  /** Publish a typed message on its channel. */
+  async send<C extends BusChannel>(name: C, message: BusMessages[C]): Promise<void> {
+    await this.publish(name, codecOf(name).encode(message));
+  }
+
+  /** Hear a channel's typed messages; one that does not decode is logged and dropped. */
+  listen<C extends BusChannel>(name: C, handler: (message: BusMessages[C]) => void): Promise<() => Promise<void>> {
+    const codec = codecOf(name);
+    return this.subscribe(name, (raw) => {
+      const message = codec.decode(raw);
+      if (message === null) this.log.warn({ channel: name }, 'unreadable bus message');
+      else handler(message);
+    });
+  }
+
+  /** Publish the wire text of a message (see `send`). */
+  async publish(name: BusChannel, message: string): Promise<void> {
     await this.pub.publish(this.channel(name), message);
   }
 
-  async subscribe(name: string, handler: Handler): Promise<() => Promise<void>> {
+  /** Hear a channel's wire text (see `listen`). */
+  async subscribe(name: BusChannel, handler: Handler): Promise<() => Promise<void>> {
     const ch = this.channel(name);
     let set = this.handlers.get(ch);
     if (!set) {

@@ -3,39 +3,19 @@ import type { Logger } from 'pino';
 import type { RedisBus } from './bus';
 import { isOutageError } from '../errors/outage';
 import { CoalescedTask } from '../lib/coalesced-task';
-import { EVENTS_CHANNEL } from './event-log';
+import { tenantChannel } from '../core/bus-channels';
+import type { LoggedEvent } from '../core/events';
+import {
+  EVENTS_CHANNEL,
+  eventsPastWatermark,
+  markPublished,
+  RELAY_LOCK,
+  stampEvents,
+  type EventRow,
+} from '../repositories/event-log.repository';
 
-/** An event as stored and published: `position` is the subscription cursor. */
-export interface LoggedEvent {
-  position: string;
-  tenantId: string;
-  type: string;
-  dagId: string | null;
-  payload: Record<string, unknown>;
-  createdAt: string;
-}
-
-const RELAY_LOCK = 0x6d617269; // 'mari'
-
-export const tenantChannel = (tenantId: string): string => `events:${tenantId}`;
-
-interface Row {
-  position: string;
-  tenant_id: string;
-  type: string;
-  dag_id: string | null;
-  payload: Record<string, unknown>;
-  created_at: Date;
-}
-
-const toEvent = (r: Row): LoggedEvent => ({
-  position: String(r.position),
-  tenantId: r.tenant_id,
-  type: r.type,
-  dagId: r.dag_id,
-  payload: r.payload,
-  createdAt: new Date(r.created_at).toISOString(),
-});
+export type { LoggedEvent } from '../core/events';
+export { tenantChannel } from '../core/bus-channels';
 
 /**
  * One relay at a time (a session advisory lock). On the connection that holds the lock,
@@ -127,11 +107,11 @@ export class EventRelay {
    * connection is lost (and with it the lock, which another relay may then take), they
    * fail instead of stamping and publishing beside the new leader.
    */
-  private async leaderQuery(sql: string, params: unknown[] = []): Promise<Row[]> {
+  private readonly leaderQuery = async (sql: string, params: unknown[] = []): Promise<EventRow[]> => {
     const c = this.client;
     if (!c || !this.leader) throw new Error('event relay: no longer the leader');
     try {
-      return (await c.query<Row>(sql, params)).rows;
+      return (await c.query<EventRow>(sql, params)).rows;
     } catch (err) {
       // Whatever broke, this connection (and the lock with it) is given up; the next tick
       // connects again and leads only if it gets the lock back.
@@ -140,47 +120,33 @@ export class EventRelay {
       void c.end().catch(() => undefined);
       throw err;
     }
-  }
+  };
 
   private async stampBatch(limit: number): Promise<number> {
-    const rows = await this.leaderQuery(
-      `WITH c AS (SELECT id FROM event_log WHERE position IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
-            s AS (SELECT id, nextval('event_position_seq') AS pos FROM (SELECT id FROM c ORDER BY id) o)
-       UPDATE event_log e SET position = s.pos FROM s WHERE e.id = s.id
-       RETURNING e.position, e.tenant_id, e.type, e.dag_id, e.payload, e.created_at`,
-      [limit],
-    );
-    if (rows.length === 0) return 0;
-    await this.publish(rows);
-    return rows.length;
+    const events = await stampEvents(this.leaderQuery, limit);
+    if (events.length === 0) return 0;
+    await this.publish(events);
+    return events.length;
   }
 
-  private async publish(rows: Row[]): Promise<void> {
-    rows.sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
+  private async publish(events: LoggedEvent[]): Promise<void> {
+    events.sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
     const byTenant = new Map<string, LoggedEvent[]>();
-    for (const r of rows)
-      (byTenant.get(r.tenant_id) ?? byTenant.set(r.tenant_id, []).get(r.tenant_id)!).push(toEvent(r));
+    for (const e of events) (byTenant.get(e.tenantId) ?? byTenant.set(e.tenantId, []).get(e.tenantId)!).push(e);
     try {
-      for (const [tenantId, events] of byTenant)
-        await this.bus.publish(tenantChannel(tenantId), JSON.stringify(events));
+      for (const [tenantId, batch] of byTenant) await this.bus.send(tenantChannel(tenantId), batch);
     } catch (err) {
       this.unpublished = true;
       throw err;
     }
-    const last = rows[rows.length - 1].position;
-    await this.leaderQuery(`UPDATE relay_state SET published_through = GREATEST(published_through, $1) WHERE id = 1`, [
-      last,
-    ]);
+    await markPublished(this.leaderQuery, events[events.length - 1].position);
   }
 
   private async republishPastWatermark(): Promise<void> {
     for (;;) {
-      const rows = await this.leaderQuery(
-        `SELECT e.position, e.tenant_id, e.type, e.dag_id, e.payload, e.created_at FROM event_log e, relay_state r
-         WHERE r.id = 1 AND e.position > r.published_through ORDER BY e.position LIMIT 1000`,
-      );
-      if (rows.length === 0) return;
-      await this.publish(rows);
+      const events = await eventsPastWatermark(this.leaderQuery, 1000);
+      if (events.length === 0) return;
+      await this.publish(events);
     }
   }
 

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { rows as sqlRows } from '../db/sql';
 import { badInput } from '../errors/domain-error';
-import type { EventView } from '../schema/event.type';
+import { decodePositionCursor } from '../lib/pagination';
+import { tenantChannel } from '../core/bus-channels';
+import { EVENT_TYPES, type EventType, type LoggedEvent } from '../core/events';
+import { eventsAfter, trimmedThrough } from '../repositories/event-log.repository';
 import type { RedisBus } from './bus';
-import { lastEventPosition, type EventType } from './event-log';
-import { toEventView } from './event-views';
-import { tenantChannel, type LoggedEvent } from './relay';
+import { lastEventPosition } from './event-log';
 
 /** What one client subscription wants; every given field must match. */
 export interface EventFilter {
@@ -21,11 +21,10 @@ export interface EventFilter {
   namespace?: string | null;
 }
 
-/** A logged event with its GraphQL object, built once per event and shared by every listener. */
+/** A logged event with its position, parsed once per event and shared by every listener. */
 export interface HubEvent {
   position: bigint;
   log: LoggedEvent;
-  view: EventView;
 }
 
 export interface OpenOptions {
@@ -41,27 +40,21 @@ const PAGE = 500;
 
 export function matches(f: EventFilter, e: LoggedEvent): boolean {
   if (e.type !== f.type) return false;
-  const p = e.payload;
-  if (f.dagId != null && (p.dagId ?? e.dagId) !== f.dagId) return false;
-  if (f.name != null && p.name !== f.name) return false;
-  if (f.terminal && !TERMINAL.has(String(p.state))) return false;
-  if (f.assetKey != null && p.assetKey !== f.assetKey) return false;
-  if (f.namespace != null && (typeof p.assetKey === 'string' ? p.assetKey : '').split('/')[0] !== f.namespace)
-    return false;
+  if (f.dagId != null && (e.payload.dagId ?? e.dagId) !== f.dagId) return false;
+  const named = e.type === 'DAG' || e.type === 'JOB' ? e.payload : null;
+  if (f.name != null && named?.name !== f.name) return false;
+  if (f.terminal && !TERMINAL.has(String(named?.state))) return false;
+  const assetKey = e.type === 'ASSET_MATERIALIZED' ? e.payload.assetKey : undefined;
+  if (f.assetKey != null && assetKey !== f.assetKey) return false;
+  if (f.namespace != null && (typeof assetKey === 'string' ? assetKey : '').split('/')[0] !== f.namespace) return false;
   return true;
 }
 
-/** `after` as a position: digits only, else BAD_USER_INPUT on `after`. */
-export function parseCursor(after: string | null | undefined): bigint | null {
-  if (after == null) return null;
-  if (!/^\d{1,19}$/.test(after)) throw badInput('after', 'not a cursor (a cursor is the decimal position of an event)');
-  return BigInt(after);
-}
+const KNOWN = new Set<string>(EVENT_TYPES);
 
-const toHubEvent = (log: LoggedEvent): HubEvent | null => {
-  const view = toEventView(log);
-  return view ? { position: BigInt(log.position), log, view } : null;
-};
+/** Null for a type this version does not know (no subscription shows it). */
+const toHubEvent = (log: LoggedEvent): HubEvent | null =>
+  KNOWN.has(log.type) ? { position: BigInt(log.position), log } : null;
 
 type Listener = (events: HubEvent[]) => void;
 
@@ -72,19 +65,10 @@ interface TenantTopic {
   active: number;
 }
 
-interface Row {
-  position: string;
-  tenant_id: string;
-  type: string;
-  dag_id: string | null;
-  payload: Record<string, unknown>;
-  created_at: Date;
-}
-
 /**
  * Live events for this API process. One Redis subscription per tenant (not per client):
- * its handler parses each published batch once, builds each event's GraphQL object once,
- * and hands the same objects to every listener of that tenant, each of which filters in
+ * its handler parses each published batch once (the GraphQL objects are built once per
+ * event at the edge, schema/mappers/event.mapper.ts), and hands the same events to every listener of that tenant, each of which filters in
  * memory and queues into its own bounded buffer. A subscription with `after` listens
  * first (buffering), replays the log past the cursor in pages, then drains the buffer,
  * skipping positions it already emitted: no gap and no duplicate at the seam. Positions
@@ -119,14 +103,7 @@ export class SubscriptionService {
     let topic = this.topics.get(tenantId);
     if (!topic) {
       const listeners = new Set<Listener>();
-      const ready = this.bus.subscribe(tenantChannel(tenantId), (message) => {
-        let batch: LoggedEvent[];
-        try {
-          batch = JSON.parse(message) as LoggedEvent[];
-        } catch (err) {
-          this.log.warn({ err, tenantId }, 'unreadable event batch');
-          return;
-        }
+      const ready = this.bus.listen(tenantChannel(tenantId), (batch) => {
         const events: HubEvent[] = [];
         for (const e of batch) {
           if (e.tenantId !== tenantId) continue;
@@ -160,23 +137,9 @@ export class SubscriptionService {
   }
 
   private async page(tenantId: string, filter: EventFilter, after: bigint): Promise<HubEvent[]> {
-    const found = await sqlRows<Row>(
-      this.ds,
-      `SELECT position, tenant_id, type, dag_id, payload, created_at FROM event_log
-       WHERE tenant_id = $1 AND position > $2 AND type = $3 AND ($4::text IS NULL OR dag_id = $4)
-       ORDER BY position LIMIT ${PAGE}`,
-      [tenantId, after.toString(), filter.type, filter.dagId ?? null],
-    );
+    const found = await eventsAfter(this.ds, tenantId, after, filter.type, filter.dagId ?? null, PAGE);
     const out: HubEvent[] = [];
-    for (const r of found) {
-      const log: LoggedEvent = {
-        position: String(r.position),
-        tenantId: r.tenant_id,
-        type: r.type,
-        dagId: r.dag_id,
-        payload: r.payload,
-        createdAt: new Date(r.created_at).toISOString(),
-      };
+    for (const log of found) {
       const h = toHubEvent(log);
       if (h) out.push(h);
     }
@@ -184,12 +147,8 @@ export class SubscriptionService {
   }
 
   private async assertNotExpired(tenantId: string, after: bigint): Promise<void> {
-    const [state] = await sqlRows<{ trimmed_through: string }>(
-      this.ds,
-      `SELECT trimmed_through FROM event_log_trim WHERE tenant_id = $1`,
-      [tenantId],
-    );
-    if (state && BigInt(state.trimmed_through) > after) {
+    const trimmed = await trimmedThrough(this.ds, tenantId);
+    if (trimmed !== null && BigInt(trimmed) > after) {
       throw badInput('after', 'this cursor is older than the event log retention; subscribe without after', {
         reason: 'CURSOR_EXPIRED',
       });
@@ -206,8 +165,8 @@ export class SubscriptionService {
     filter: EventFilter,
     after: string | null | undefined,
     opts: OpenOptions = {},
-  ): Promise<AsyncIterableIterator<EventView>> {
-    const cursor = parseCursor(after);
+  ): Promise<AsyncIterableIterator<LoggedEvent>> {
+    const cursor = decodePositionCursor('after', after);
     const stream = new EventStream(filter, this.bufferLimit, opts.onOverflow);
     stream.unlisten = await this.listen(tenantId, (events) => stream.push(events));
     if (cursor == null) return stream;
@@ -230,14 +189,14 @@ export class SubscriptionService {
  * by hand rather than as an async generator so that `return()` (client gone) ends it at
  * once even while it waits for the next event.
  */
-class EventStream implements AsyncIterableIterator<EventView> {
+class EventStream implements AsyncIterableIterator<LoggedEvent> {
   unlisten: (() => void) | null = null;
   private readonly live: HubEvent[] = [];
   private replayed: HubEvent[] = [];
   private nextPage: ((from: bigint) => Promise<HubEvent[]>) | null = null;
   /** The last position emitted (or the cursor): anything at or below it is a duplicate. */
   private last: bigint | null = null;
-  private waiting: ((r: IteratorResult<EventView>) => void) | null = null;
+  private waiting: ((r: IteratorResult<LoggedEvent>) => void) | null = null;
   private done = false;
 
   constructor(
@@ -246,7 +205,7 @@ class EventStream implements AsyncIterableIterator<EventView> {
     private readonly onOverflow: (() => void) | undefined,
   ) {}
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<EventView> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<LoggedEvent> {
     return this;
   }
 
@@ -264,7 +223,7 @@ class EventStream implements AsyncIterableIterator<EventView> {
         const resolve = this.waiting;
         this.waiting = null;
         this.last = e.position;
-        resolve({ value: e.view, done: false });
+        resolve({ value: e.log, done: false });
         continue;
       }
       if (this.live.length >= this.limit) {
@@ -280,7 +239,7 @@ class EventStream implements AsyncIterableIterator<EventView> {
     return this.replayed.length > 0 || this.nextPage != null;
   }
 
-  async next(): Promise<IteratorResult<EventView>> {
+  async next(): Promise<IteratorResult<LoggedEvent>> {
     for (;;) {
       if (this.done) return { value: undefined, done: true };
       if (this.replayed.length === 0 && this.nextPage) {
@@ -294,7 +253,7 @@ class EventStream implements AsyncIterableIterator<EventView> {
       if (!e) break;
       if (this.last != null && e.position <= this.last) continue;
       this.last = e.position;
-      return { value: e.view, done: false };
+      return { value: e.log, done: false };
     }
     return new Promise((resolve) => {
       this.waiting = resolve;
@@ -314,12 +273,12 @@ class EventStream implements AsyncIterableIterator<EventView> {
     w?.({ value: undefined, done: true });
   }
 
-  async return(): Promise<IteratorResult<EventView>> {
+  async return(): Promise<IteratorResult<LoggedEvent>> {
     this.finish();
     return { value: undefined, done: true };
   }
 
-  async throw(err: unknown): Promise<IteratorResult<EventView>> {
+  async throw(err: unknown): Promise<IteratorResult<LoggedEvent>> {
     this.finish();
     throw err;
   }

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import type { ConnectionView, MaterializationView } from '../services/asset-views';
+import type { ConnectionView } from '../lib/pagination';
+import type { MaterializationView } from '../services/asset-views';
 import type { Loaders } from './index';
 
 export interface DownstreamPageKey {

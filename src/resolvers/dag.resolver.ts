@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { jobsByDagLoader } from '../loaders/jobs-by-dag.loader';
-import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
+import { toDag, toJob, type DagView, type JobView } from '../schema/mappers/dag.mapper';
 import { Dag, DagConnection, DagState, JobState } from '../schema/dag.type';
 import { SubmitDagInput } from '../schema/inputs/submit-dag.input';
 import { Job } from '../schema/job.type';
@@ -10,6 +10,7 @@ import { nodeKey } from '../loaders/node-key';
 import { NodeAssetStatus } from '../schema/node-asset-status.type';
 import type { NodeAssetStatusView } from '../services/asset-views';
 import { tenantOf } from './context';
+import { connectionOf, mapConnection } from '../lib/pagination';
 
 @Resolver(() => Dag)
 export class DagResolver {
@@ -39,17 +40,12 @@ export class DagResolver {
       first: first ?? 50,
       after,
     });
-    const edges = page.rows.map((r) => ({ node: toDag(r), cursor: page.cursor(r) }));
-    return {
-      edges,
+    const rows = connectionOf(page.rows, page.cursor, {
+      hasNextPage: page.hasNext,
+      hasPreviousPage: !!after,
       totalCount: page.total,
-      pageInfo: {
-        hasNextPage: page.hasNext,
-        hasPreviousPage: !!after,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-    };
+    });
+    return mapConnection(rows, toDag);
   }
 
   @Authorized('read')

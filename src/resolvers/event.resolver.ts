@@ -5,7 +5,7 @@ import { SLOW_CONSUMER_CLOSE, type EventFilter } from '../events/subscription.se
 import { dagByIdLoader } from '../loaders/dag-by-id.loader';
 import { jobsByDagLoader } from '../loaders/jobs-by-dag.loader';
 import { materializationByIdLoader } from '../loaders/materialization-by-id.loader';
-import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
+import { toDag, toJob, type DagView, type JobView } from '../schema/mappers/dag.mapper';
 import { Dag } from '../schema/dag.type';
 import {
   AssetMaterializedEvent,
@@ -15,6 +15,7 @@ import {
   SlaEvent,
   type EventView,
 } from '../schema/event.type';
+import { toEventViews } from '../schema/mappers/event.mapper';
 import { Job } from '../schema/job.type';
 import { Materialization } from '../schema/materialization.type';
 import { tenantOf, type AppContext } from './context';
@@ -25,16 +26,18 @@ type Args = Record<string, string | null | undefined>;
 /** The `subscribe` of each field: the caller's tenant stream, filtered as `filter` says. */
 const events =
   (filter: (args: Args) => EventFilter) =>
-  ({ args, context }: SubscribeResolverData<unknown, Args, AppContext>): Promise<AsyncIterable<EventView>> =>
-    context.services.events.open(tenantOf(context), filter(args), args.after, {
-      onOverflow: () => context.closeSocket?.(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason),
-    });
+  async ({ args, context }: SubscribeResolverData<unknown, Args, AppContext>): Promise<AsyncIterable<EventView>> =>
+    toEventViews(
+      await context.services.events.open(tenantOf(context), filter(args), args.after, {
+        onOverflow: () => context.closeSocket?.(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason),
+      }),
+    );
 
 /**
  * The contract's subscriptions. Each field's `subscribe` opens a stream on the process's
- * tenant listener (src/events/subscription.service.ts); the field itself returns the
- * shared event object. The WebSocket server runs each distinct operation once per event
- * and sends that result to every subscriber of it (src/server/http-server.ts).
+ * tenant listener (src/events/subscription.service.ts), mapped to GraphQL objects built once
+ * per event (schema/mappers/event.mapper.ts); the field itself returns the shared object. The WebSocket server runs each distinct operation once per event
+ * and sends that result to every subscriber of it (src/server/ws.ts, shared-subscribe.ts).
  */
 @Resolver()
 export class EventResolver {

@@ -3,7 +3,7 @@ import { dagByIdLoader } from '../loaders/dag-by-id.loader';
 import { jobAttemptsLoader } from '../loaders/job-attempts.loader';
 import { jobDependenciesLoader, jobDependentsLoader } from '../loaders/job-relations.loader';
 import { notFound } from '../errors/domain-error';
-import { toDag, toJob, type DagView, type JobView } from '../schema/dag.mapper';
+import { toDag, toJob, toJobAttempt, type DagView, type JobView } from '../schema/mappers/dag.mapper';
 import { Dag } from '../schema/dag.type';
 import { Job, JobAttempt } from '../schema/job.type';
 import type { AppContext } from './context';
@@ -53,6 +53,8 @@ export class JobResolver {
 
   @FieldResolver(() => [JobAttempt], { description: 'Every attempt, oldest first.' })
   attempts(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<JobAttempt[]> {
-    return jobAttemptsLoader(ctx.loaders).load(job.id);
+    return jobAttemptsLoader(ctx.loaders)
+      .load(job.id)
+      .then((rows) => rows.map(toJobAttempt));
   }
 }

@@ -9,7 +9,7 @@ const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
 /**
  * graphql-ws's `subscribe` hook, for fan-out. The source streams hand out event objects
  * built once per event and shared by every subscriber of the tenant in this process
- * (src/events/subscription.service.ts). Here each event's response is computed once per
+ * (src/events/subscription.service.ts, src/schema/mappers/event.mapper.ts). Here each event's response is computed once per
  * distinct operation (tenant, role, document, variables) and the same result goes to
  * every subscriber of that operation: a thousand dashboards watching the same query cost
  * one execution (and one batch of DataLoader statements) per event, not a thousand. The

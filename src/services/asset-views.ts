@@ -60,12 +60,6 @@ export interface NodeAssetStatusView {
   isComplete: boolean;
 }
 
-export interface ConnectionView<T> {
-  edges: Array<{ node: T; cursor: string }>;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  totalCount: number;
-}
-
 /** `[A-Za-z0-9_./-]`, 1 to 255 characters (DESIGN.md "Assets"). */
 export const ASSET_KEY = /^[A-Za-z0-9_./-]{1,255}$/;
 /** 1 to 128 printable ASCII characters. */
@@ -145,54 +139,6 @@ export function toAssetView(r: AssetRow): AssetView {
     tags: r.tags,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-  };
-}
-
-/** Opaque cursors: base64url of the sort key. */
-export const encodeCursor = (sortKey: string): string => Buffer.from(sortKey, 'utf8').toString('base64url');
-
-export function decodeCursor(field: string, cursor: string | null | undefined): string | null {
-  if (cursor == null) return null;
-  if (!/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) throw badInput(field, 'not a cursor this query gave');
-  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  // Only what encodeCursor gives decodes: bytes that are not UTF-8, or a NUL, are refused here.
-  if (encodeCursor(raw) !== cursor || raw.includes('\u0000')) throw badInput(field, 'not a cursor this query gave');
-  return raw;
-}
-
-/** A cursor over a bigint id. */
-export function decodeIdCursor(field: string, cursor: string | null | undefined): string | null {
-  const raw = decodeCursor(field, cursor);
-  if (raw === null) return null;
-  if (!/^\d{1,19}$/.test(raw)) throw badInput(field, 'not a cursor this query gave');
-  return raw;
-}
-
-export function assertFirst(field: string, first: number | null | undefined, fallback: number, max = 1000): number {
-  const n = first ?? fallback;
-  if (!Number.isInteger(n) || n < 0 || n > max) throw badInput(field, `must be 0 to ${max}`);
-  return n;
-}
-
-/** A page of `rows` (one extra fetched to know whether there is a next page). */
-export function toConnection<T>(
-  rows: T[],
-  first: number,
-  totalCount: number,
-  cursorOf: (row: T) => string,
-  hasPrevious: boolean,
-): ConnectionView<T> {
-  const page = rows.slice(0, first);
-  const edges = page.map((node) => ({ node, cursor: cursorOf(node) }));
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: rows.length > first,
-      hasPreviousPage: hasPrevious,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
-    },
-    totalCount,
   };
 }
 

@@ -3,19 +3,15 @@ import { badInput, notFound } from '../errors/domain-error';
 import {
   ASSET_COLUMNS,
   assertAssetKey,
-  assertFirst,
-  decodeCursor,
-  encodeCursor,
   MAT_COLUMNS,
   toAssetView,
-  toConnection,
   toMaterializationView,
   type AssetRow,
   type AssetView,
-  type ConnectionView,
   type MaterializationRow,
   type MaterializationView,
 } from './asset-views';
+import { assertFirst, decodeCursor, encodeCursor, toConnection, type ConnectionView } from '../lib/pagination';
 
 export interface RegisterAssetArgs {
   key: string;

@@ -5,8 +5,8 @@ import type { AppConfig } from '../config/config';
 import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
 import type { Principal } from '../core/policy';
-import { decodeDagCursor, encodeDagCursor } from './dag-cursor';
-import { validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
+import { assertFirst, decodeTimeIdCursor, encodeTimeIdCursor } from '../lib/pagination';
+import { ID_PATTERN, validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
 import { pastDeadlineField } from './sla-marks';
 import type { DagState, JobState } from '../core/states';
 import { progressOf, type DagProgressView } from './job-engine';
@@ -293,7 +293,7 @@ export class DagService {
     tenantId: string,
     f: DagListFilter,
   ): Promise<{ rows: DagRow[]; hasNext: boolean; total: number; cursor: (d: DagRow) => string }> {
-    if (!Number.isInteger(f.first) || f.first < 0 || f.first > 500) throw badInput('first', 'must be 0 to 500');
+    assertFirst('first', f.first, f.first);
     const where = ['tenant_id = $1'];
     const args: unknown[] = [tenantId];
     const add = (sql: string, v: unknown) => {
@@ -307,7 +307,7 @@ export class DagService {
     const filterSql = where.join(' AND ');
     const filterArgs = [...args];
     if (f.after) {
-      const [ts, id] = decodeDagCursor(f.after);
+      const [ts, id] = decodeTimeIdCursor('after', f.after, ID_PATTERN);
       args.push(ts, id);
       where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length})`);
     }
@@ -326,7 +326,7 @@ export class DagService {
       rows: rows.slice(0, f.first),
       hasNext: rows.length > f.first,
       total: count[0]?.n ?? 0,
-      cursor: encodeDagCursor,
+      cursor: (d) => encodeTimeIdCursor(d.created_at, d.id),
     };
   }
 

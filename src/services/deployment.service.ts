@@ -1,29 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
-import type { GpuInfo } from '../entities/worker.entity';
 import type { RedisBus } from '../events/bus';
 import type { FleetService } from './fleet.service';
+import {
+  EXECUTOR_STATUS_REQUEST,
+  executorStatusReplyChannel,
+  type ExecutorStatusReply,
+  type GpuInfo,
+} from '../core/bus-channels';
 
-/** Bus channel of executor status requests; workers hosting the executor answer. */
-export const EXECUTOR_STATUS_REQUEST = 'executor-status';
-/** Bus channel a worker answers a status request on. */
-export const executorStatusReplyChannel = (requestId: string): string => `executor-status-reply:${requestId}`;
-
-export interface ExecutorStatusRequest {
-  requestId: string;
-  executor: string;
-}
-
-/** A worker's answer for one executor it hosts (no model call: its own bookkeeping). */
-export interface ExecutorStatusReply {
-  executor: string;
-  workerId: string;
-  status: 'ok' | 'unhealthy';
-  activeJobs: number;
-  concurrency: number;
-  gpus: GpuInfo[];
-  replicas: number;
-}
+export {
+  EXECUTOR_STATUS_REQUEST,
+  executorStatusReplyChannel,
+  type ExecutorStatusReply,
+  type ExecutorStatusRequest,
+} from '../core/bus-channels';
 
 export interface DeploymentWorker {
   id: string;
@@ -78,13 +69,7 @@ export class DeploymentService {
     let settle!: (r: ExecutorStatusReply | null) => void;
     const result = new Promise<ExecutorStatusReply | null>((r) => (settle = r));
     let grace: NodeJS.Timeout | null = null;
-    const unsubscribe = await this.bus.subscribe(executorStatusReplyChannel(requestId), (msg) => {
-      let reply: ExecutorStatusReply;
-      try {
-        reply = JSON.parse(msg) as ExecutorStatusReply;
-      } catch {
-        return;
-      }
+    const unsubscribe = await this.bus.listen(executorStatusReplyChannel(requestId), (reply) => {
       if (reply.executor !== executor) return;
       if (reply.status === 'ok') settle(reply);
       else if (!unhealthy) {
@@ -94,7 +79,7 @@ export class DeploymentService {
     });
     const timer = setTimeout(() => settle(unhealthy), timeoutMs);
     try {
-      await this.bus.publish(EXECUTOR_STATUS_REQUEST, JSON.stringify({ requestId, executor }));
+      await this.bus.send(EXECUTOR_STATUS_REQUEST, { requestId, executor });
       return await result;
     } finally {
       clearTimeout(timer);

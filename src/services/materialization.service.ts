@@ -2,18 +2,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { conflict } from '../errors/domain-error';
 import type { UpstreamAsset } from '../core/executor-call';
 import {
-  assertFirst,
-  decodeIdCursor,
-  encodeCursor,
   isBigintId,
   MAT_COLUMNS,
-  toConnection,
   toMaterializationView,
-  type ConnectionView,
   type LineageRefView,
   type MaterializationRow,
   type MaterializationView,
 } from './asset-views';
+import { assertFirst, decodeIdCursor, encodeCursor, toConnection, type ConnectionView } from '../lib/pagination';
 import {
   normalizeRecordInput,
   type NormalizedAsset,

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { rows as sqlRows } from '../db/sql';
 import { appendEvents, type NewEvent } from '../events/event-log';
 import type { NormalizedDag } from './dag-validation';
+import type { SlaKind } from '../core/events';
 
 /**
  * SLA marks. A mark (`sla_soft_missed_at`, `sla_hard_missed_at`) and its SLA event are
@@ -11,7 +12,7 @@ import type { NormalizedDag } from './dag-validation';
  * deadline, never against when the sweep happens to run.
  */
 
-export type SlaKind = 'SOFT_MISSED' | 'HARD_MISSED';
+export type { SlaKind } from '../core/events';
 
 export function slaEventOf(
   dagId: string,

@@ -1,6 +1,8 @@
-import { dagProgress, slaStatusOf, type DagRow, type JobRow } from '../services/dag.service';
-import { Dag } from './dag.type';
-import { Job } from './job.type';
+import { dagProgress, slaStatusOf, type DagRow, type DagService, type JobRow } from '../../services/dag.service';
+import { AttemptOutcome, Dag } from '../dag.type';
+import { Job, type JobAttempt } from '../job.type';
+
+type AttemptRow = Awaited<ReturnType<DagService['attempts']>>[number];
 
 /** Row → GraphQL object. `tenantId` rides along (not a field) for the field resolvers. */
 export type DagView = Dag & { tenantId: string };
@@ -65,3 +67,13 @@ export function toJob(r: JobRow): JobView {
     progressMessage: r.progress_message,
   });
 }
+
+/** An attempt row → its GraphQL object. */
+export const toJobAttempt = (r: AttemptRow): JobAttempt => ({
+  tryNumber: r.try_number,
+  outcome: r.outcome as AttemptOutcome,
+  workerId: r.worker_id,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  error: r.error,
+});

@@ -4,11 +4,7 @@ import { textProblem } from '../schema/scalars/input-text';
 import type { Services } from '../app/container';
 import { sendOutage } from './outage';
 import { assertAllowed, type Action, type Principal } from '../core/policy';
-
-const bearer = (h: string | undefined): string | null => {
-  const m = /^Bearer\s+(\S+)$/i.exec(h?.trim() ?? '');
-  return m ? m[1] : null;
-};
+import { bearer } from './auth';
 
 const STATUS: Record<string, number> = {
   UNAUTHENTICATED: 401,
