@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
-import { progressOf } from './job-engine';
+import { progressOf } from './engine/dag-transitions';
 import type { DagRow } from './dag.service';
 
 export const MAX_CALLBACK_ATTEMPTS = 6;

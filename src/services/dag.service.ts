@@ -1,15 +1,16 @@
 import { rows as sqlRows } from '../db/sql';
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
 import type { Principal } from '../core/policy';
 import { decodeDagCursor, encodeDagCursor } from './dag-cursor';
-import { validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
+import { validateDag, type SubmitDagInputLike } from './dag-validation';
 import { pastDeadlineField } from './sla-marks';
 import type { DagState, JobState } from '../core/states';
-import { progressOf, type DagProgressView } from './job-engine';
+import { progressOf, type DagProgressView } from './engine/dag-transitions';
+import type { ServiceTxHandlers } from './tx-events';
 
 export interface DagRow {
   tenant_id: string;
@@ -102,18 +103,15 @@ export interface DagListFilter {
 /** Submissions at least this big check whether the job tables' planner statistics are stale. */
 const ANALYZE_AFTER_JOBS = 1000;
 
-/** Hooks other capabilities plug into submission (inside its transaction). */
-export interface SubmitHooks {
-  declareExpectations?: (m: EntityManager, tenantId: string, dagId: string, dag: NormalizedDag) => Promise<void>;
-}
-
-/** Submission and reads of DAGs. State changes after submission live in JobEngine. */
+/**
+ * Submission and reads of DAGs; submission runs the "dag.submitted" handlers in its
+ * transaction. State changes after submission live in services/engine/.
+ */
 export class DagService {
-  readonly hooks: SubmitHooks = {};
-
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
+    private readonly handlers: ServiceTxHandlers,
   ) {}
 
   /**
@@ -220,7 +218,7 @@ export class DagService {
           [from, to],
         );
       }
-      await this.hooks.declareExpectations?.(m, tenantId, dagId, dag);
+      await this.handlers.run('dag.submitted', m, { tenantId, dagId, dag });
       const row = inserted[0];
       await appendEvents(m, tenantId, [
         {

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { rows as sqlRows } from '../db/sql';
 import { appendEvents, type NewEvent } from '../events/event-log';
 import type { NormalizedDag } from './dag-validation';
+import type { SlaDue } from '../repositories/dags.repository';
 
 /**
  * SLA marks. A mark (`sla_soft_missed_at`, `sla_hard_missed_at`) and its SLA event are
@@ -55,28 +56,6 @@ export async function sweepSoftMisses(ds: DataSource, limit = 1000): Promise<num
     return jobs.length + dags.length;
   });
 }
-
-/**
- * What the DAG row says of its SLAs after a transition's counters were applied (taken in
- * the same UPDATE, so it costs no statement): whether the DAG is past an unmarked
- * deadline, and whether a job that ended here is.
- */
-export interface SlaDue {
-  soft_sla: Date | null;
-  hard_sla: Date | null;
-  soft_due: boolean;
-  hard_due: boolean;
-  jobs_due: boolean;
-}
-
-/** The RETURNING columns of SlaDue; `$ended` is the uuid[] parameter of the jobs that ended. */
-export const slaDueColumns = (ended: string): string =>
-  `d.soft_sla, d.hard_sla,
-   (d.soft_sla < now() AND d.sla_soft_missed_at IS NULL) AS soft_due,
-   (d.hard_sla < now() AND d.sla_hard_missed_at IS NULL) AS hard_due,
-   EXISTS (SELECT 1 FROM jobs sj WHERE sj.id = ANY(${ended}::uuid[])
-             AND ((sj.soft_sla < now() AND sj.sla_soft_missed_at IS NULL)
-               OR (sj.hard_sla < now() AND sj.sla_hard_missed_at IS NULL))) AS jobs_due`;
 
 /**
  * Inside a transition's transaction: jobs that ended here past an unmarked deadline, and
