@@ -22,6 +22,7 @@ import { TxHandlers } from '../core/tx-handlers';
 import { DagsRepository } from '../repositories/dags.repository';
 import { JobAttemptsRepository } from '../repositories/job-attempts.repository';
 import { JobDispatchRepository } from '../repositories/job-dispatch.repository';
+import { JobRowsRepository } from '../repositories/job-rows.repository';
 import { JobsRepository } from '../repositories/jobs.repository';
 import { WorkersRepository } from '../repositories/workers.repository';
 import { AttemptService } from '../services/engine/attempt.service';
@@ -92,14 +93,14 @@ export function createServices(infra: Infrastructure): Services {
   const lineage = new LineageService(ds, config, assets, materializations);
   const expectations = new AssetExpectationService();
   const nodeStatus = new NodeStatusService(ds);
-  const dags = new DagService(ds, config, txHandlers);
+  const dags = new DagService(ds, config, txHandlers, dagsRepo, new JobRowsRepository());
   const queues = new QueueRegistry(redis, config.queuePrefix);
   const dispatcher = new Dispatcher(ds, queues, new JobDispatchRepository(), config, log);
   const afterCommit = new AfterCommit(dispatcher, bus, log);
   const transitions = new DagTransitions(dagsRepo, config, txHandlers);
   const attempts = new AttemptService(ds, config, jobsRepo, new JobAttemptsRepository(), transitions, afterCommit);
   const jobCommands = new JobCommands(ds, dags, dagsRepo, jobsRepo, transitions, afterCommit, dispatcher, fleet, log);
-  const callbacks = new CallbackService(ds, config, log);
+  const callbacks = new CallbackService(ds, config, log, dagsRepo);
   const taskState = TaskStateService.create(
     config,
     ds,

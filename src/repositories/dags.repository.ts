@@ -1,27 +1,58 @@
 import { rows as sqlRows, type SqlRunner } from '../db/sql';
 import type { DagState } from '../core/states';
+import { slaDueColumns, type SlaDue } from './sla-marks.repository';
 
-/**
- * What the DAG row says of its SLAs after a transition's counters were applied (taken in
- * the same UPDATE, so it costs no statement): whether the DAG is past an unmarked
- * deadline, and whether a job that ended here is.
- */
-export interface SlaDue {
+/** A DAG's row as the API reads it. */
+export interface DagRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  state: DagState;
+  metadata: unknown;
+  input_hash: string;
+  submitted_by: string | null;
   soft_sla: Date | null;
   hard_sla: Date | null;
-  soft_due: boolean;
-  hard_due: boolean;
-  jobs_due: boolean;
+  sla_soft_missed_at: Date | null;
+  sla_hard_missed_at: Date | null;
+  n_total: number;
+  n_pending: number;
+  n_active: number;
+  n_completed: number;
+  n_failed: number;
+  n_skipped: number;
+  callback_url: string | null;
+  callback_state: string | null;
+  callback_attempts: number;
+  callback_last_error: string | null;
+  callback_delivered_at: Date | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
 }
 
-/** The RETURNING columns of SlaDue; `$ended` is the uuid[] parameter of the jobs that ended. */
-export const slaDueColumns = (ended: string): string =>
-  `d.soft_sla, d.hard_sla,
-   (d.soft_sla < now() AND d.sla_soft_missed_at IS NULL) AS soft_due,
-   (d.hard_sla < now() AND d.sla_hard_missed_at IS NULL) AS hard_due,
-   EXISTS (SELECT 1 FROM jobs sj WHERE sj.id = ANY(${ended}::uuid[])
-             AND ((sj.soft_sla < now() AND sj.sla_soft_missed_at IS NULL)
-               OR (sj.hard_sla < now() AND sj.sla_hard_missed_at IS NULL))) AS jobs_due`;
+/** What a submission stores of a new DAG. */
+export interface NewDag {
+  name: string;
+  metadataJson: string | null;
+  hash: string;
+  submittedBy: string | null;
+  softSla: Date | null;
+  hardSla: Date | null;
+  nJobs: number;
+  callbackUrl: string | null;
+}
+
+/** The filters of the DAG list (a keyset page: `after` is the last row's created_at and id). */
+export interface DagPageFilter {
+  state?: DagState | null;
+  name?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  after?: [string, string] | null;
+  /** Rows to read (the page size plus one, to tell whether there is a next page). */
+  limit: number;
+}
 
 /** A DAG's job counters. */
 export interface DagCounters {
@@ -48,6 +79,60 @@ export type CountedDag = DagCounters &
 
 /** The engine's SQL on `dags`: counters, end and reopening, locks, hard SLA marks, purge. */
 export class DagsRepository {
+  /** A new DAG's row; null when one with this id exists (a replay, a conflict or a purge in progress). */
+  async insert(m: SqlRunner, tenantId: string, dagId: string, d: NewDag): Promise<DagRow | null> {
+    const inserted: DagRow[] = await sqlRows(
+      m,
+      `INSERT INTO dags (tenant_id, id, name, metadata, input_hash, submitted_by, soft_sla, hard_sla, n_total, n_pending, callback_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
+       ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *`,
+      [tenantId, dagId, d.name, d.metadataJson, d.hash, d.submittedBy, d.softSla, d.hardSla, d.nJobs, d.callbackUrl],
+    );
+    return inserted[0] ?? null;
+  }
+
+  async get(m: SqlRunner, tenantId: string, dagId: string): Promise<DagRow | null> {
+    const rows: DagRow[] = await sqlRows(m, `SELECT * FROM dags WHERE tenant_id = $1 AND id = $2`, [tenantId, dagId]);
+    return rows[0] ?? null;
+  }
+
+  async getMany(m: SqlRunner, tenantId: string, dagIds: readonly string[]): Promise<DagRow[]> {
+    return sqlRows(m, `SELECT * FROM dags WHERE tenant_id = $1 AND id = ANY($2::text[])`, [tenantId, dagIds]);
+  }
+
+  /** A page of a tenant's DAGs, newest first, and how many match the filters in all. */
+  async page(m: SqlRunner, tenantId: string, f: DagPageFilter): Promise<{ rows: DagRow[]; total: number }> {
+    const where = ['tenant_id = $1'];
+    const args: unknown[] = [tenantId];
+    const add = (sql: string, v: unknown) => {
+      args.push(v);
+      where.push(sql.replace('?', `$${args.length}`));
+    };
+    if (f.state) add('state = ?', f.state);
+    if (f.name) add('name = ?', f.name);
+    if (f.createdAfter) add('created_at > ?', f.createdAfter);
+    if (f.createdBefore) add('created_at < ?', f.createdBefore);
+    const filterSql = where.join(' AND ');
+    const filterArgs = [...args];
+    if (f.after) {
+      const [ts, id] = f.after;
+      args.push(ts, id);
+      where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length})`);
+    }
+    args.push(f.limit);
+    const rows: DagRow[] = await sqlRows(
+      m,
+      `SELECT * FROM dags WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+      args,
+    );
+    const count: Array<{ n: number }> = await sqlRows(
+      m,
+      `SELECT count(*)::int AS n FROM dags WHERE ${filterSql}`,
+      filterArgs,
+    );
+    return { rows, total: count[0]?.n ?? 0 };
+  }
+
   /**
    * Apply counter deltas to the DAG row, locking it (this serialises the end-of-DAG
    * decision); `activated` moves a CREATED DAG to ACTIVE. Null when there is no such DAG.
@@ -147,5 +232,42 @@ export class DagsRepository {
       [limit],
     );
     return rows.length;
+  }
+
+  /** Callbacks that are due, claimed (SKIP LOCKED) with their attempt counted and a five-minute lease. */
+  async claimDueCallbacks(m: SqlRunner, limit: number): Promise<DagRow[]> {
+    return sqlRows(
+      m,
+      `UPDATE dags d SET callback_next_at = now() + interval '5 minutes', callback_attempts = d.callback_attempts + 1
+       FROM (SELECT tenant_id, id FROM dags WHERE callback_state = 'PENDING' AND callback_next_at <= now()
+             ORDER BY callback_next_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
+       WHERE d.tenant_id = c.tenant_id AND d.id = c.id RETURNING d.*`,
+      [limit],
+    );
+  }
+
+  async callbackDelivered(m: SqlRunner, tenantId: string, dagId: string): Promise<void> {
+    await m.query(
+      `UPDATE dags SET callback_state = 'DELIVERED', callback_delivered_at = now(), callback_last_error = NULL, callback_next_at = NULL
+       WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, dagId],
+    );
+  }
+
+  /** A failed delivery: again after `backoffMs` while PENDING, or FAILED for good. */
+  async callbackFailed(
+    m: SqlRunner,
+    tenantId: string,
+    dagId: string,
+    error: string,
+    state: 'PENDING' | 'FAILED',
+    backoffMs: number,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE dags SET callback_last_error = $3, callback_state = $4,
+         callback_next_at = CASE WHEN $4 = 'PENDING' THEN now() + make_interval(secs => $5::double precision / 1000) ELSE NULL END
+       WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, dagId, error, state, backoffMs],
+    );
   }
 }

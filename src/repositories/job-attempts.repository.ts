@@ -1,7 +1,8 @@
 import { rows as sqlRows, type SqlRunner } from '../db/sql';
 import type { JobState } from '../core/states';
 import { claimedOf, type ClaimedDispatch, type ClaimedRow } from './job-dispatch.repository';
-import { leaseHeld, type AttemptRef, type JobRef } from './jobs.repository';
+import { leaseHeld } from './job-leases.repository';
+import type { AttemptRef, JobRef } from './jobs.repository';
 
 /** A completion to store: the attempt and its output (JSON text, or null). */
 export interface CompletionInput {

@@ -1,5 +1,6 @@
 import { rows as sqlRows, type SqlRunner } from '../db/sql';
 import type { JobState } from '../core/states';
+import { leaseHeld } from './job-leases.repository';
 
 /** Identifies one attempt of one try: what a worker holds while it runs a job. */
 export interface AttemptRef {
@@ -11,25 +12,6 @@ export interface AttemptRef {
 
 /** An attempt decided on by the scheduler (`workerId` null: no lease-owner check). */
 export type AttemptKey = Omit<AttemptRef, 'workerId'> & { workerId: string | null };
-
-/**
- * The lease predicate, written once: that exact dispatch of the try is ACTIVE under this
- * worker's lease. Arguments are SQL expressions (placeholders or columns); `alias` prefixes
- * the `jobs` columns; `nullableWorker` lets a null worker (the scheduler) pass the owner check.
- */
-export function leaseHeld(
-  id: string,
-  tryNumber: string,
-  dispatch: string,
-  worker: string,
-  opts: { alias?: string; nullableWorker?: boolean } = {},
-): string {
-  const j = opts.alias ? `${opts.alias}.` : '';
-  const owner = opts.nullableWorker
-    ? `(${worker}::text IS NULL OR ${j}lease_owner = ${worker})`
-    : `${j}lease_owner = ${worker}`;
-  return `${j}id = ${id} AND ${j}try_number = ${tryNumber} AND ${j}dispatch = ${dispatch} AND ${owner} AND ${j}state = 'ACTIVE'`;
-}
 
 /** What a transition needs to know of the job it changed. */
 export interface JobRef {
