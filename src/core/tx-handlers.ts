@@ -22,11 +22,6 @@ export class TxHandlers<Events extends object> {
     };
   }
 
-  /** Whether any handler is registered for `type`. */
-  has(type: keyof Events): boolean {
-    return (this.handlers.get(type)?.length ?? 0) > 0;
-  }
-
   /** Run the handlers of `type` in `m`'s transaction, one after the other. */
   async run<K extends keyof Events>(type: K, m: EntityManager, payload: Events[K]): Promise<void> {
     for (const h of [...(this.handlers.get(type) ?? [])]) await (h as TxHandler<Events[K]>)(m, payload);

@@ -22,7 +22,7 @@ export interface QueuedDispatch {
 }
 
 /** The RETURNING list of a claim (`j.` columns). */
-export const CLAIMED_COLUMNS = `j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`;
+const CLAIMED_COLUMNS = `j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`;
 
 export interface ClaimedRow {
   id: string;

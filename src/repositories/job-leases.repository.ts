@@ -50,6 +50,10 @@ export function leaseCondition(
   return { sql: leaseHeld(id, t, d, w), params: [a.jobId, a.tryNumber, a.dispatch, a.workerId] };
 }
 
+/** SQL: a job matching the condition exists (share-locked), to fold into another table's write. */
+export const jobExistsSql = (conditionSql: string): string =>
+  `EXISTS (SELECT 1 FROM jobs WHERE ${conditionSql} FOR SHARE)`;
+
 /** Whether a job matches `c` (numbered from $1). */
 export async function jobMatches(m: SqlRunner, c: JobsCondition): Promise<boolean> {
   const rows: unknown[] = await sqlRows(m, `SELECT 1 FROM jobs WHERE ${c.sql}`, c.params);
