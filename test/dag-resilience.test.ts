@@ -240,12 +240,12 @@ describe('concurrency and crashes', () => {
         [1, 'SUCCEEDED', 'rescuer'],
       ]);
       // The killed attempt's late report is refused and changes nothing.
-      const late = await t.app.services.engine.completeAttempt(
+      const late = await t.app.services.attempts.completeAttempt(
         { jobId: running.id, tryNumber: running.try_number, dispatch: running.dispatch, workerId: 'doomed-worker' },
         'late',
       );
       expect(late.accepted).toBe(false);
-      const lateFail = await t.app.services.engine.failAttempt(
+      const lateFail = await t.app.services.attempts.failAttempt(
         { jobId: running.id, tryNumber: running.try_number, dispatch: running.dispatch, workerId: 'doomed-worker' },
         'late failure',
       );

@@ -117,17 +117,17 @@ it("claims a child's dispatch in the transaction that completes its last parent"
       { id: 'c', name: 'c', executor: 'noop', dependencies: ['p'] },
     ],
   });
-  await t.app.services.dagCommands.settled(); // dispatch is an after-commit effect of submitDag
+  await t.app.services.jobCommands.settled(); // dispatch is an after-commit effect of submitDag
   const rows: Array<{ id: string; task_id: string; dispatch: number }> = await t.app.services.ds.query(
     `SELECT id, task_id, dispatch FROM jobs WHERE tenant_id = $1 AND dag_id = $2 ORDER BY task_id`,
     [tenantId, id],
   );
   const [child, parent] = rows;
   expect(parent).toMatchObject({ task_id: 'p', dispatch: 1 }); // claimed at submission (no worker here)
-  const started = await t.app.services.engine.startAttempt(parent.id, 1, 1, 'test-worker');
+  const started = await t.app.services.attempts.startAttempt(parent.id, 1, 1, 'test-worker');
   expect(started?.taskId).toBe('p');
   const before = t.app.services.sql.total;
-  const done = await t.app.services.engine.completeAttempt(
+  const done = await t.app.services.attempts.completeAttempt(
     { jobId: parent.id, tryNumber: 1, dispatch: 1, workerId: 'test-worker' },
     null,
   );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit } from '../src/db/group-commit';
-import type { AttemptRef } from '../src/services/job-engine';
+import type { AttemptRef } from '../src/services/engine/attempt.service';
 import { submitDag } from './support/dag-helpers';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -76,7 +76,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
     const roots = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, name: 'root', executor: 'noop' }));
     const sink = { id: 'sink', name: 'sink', executor: 'noop', dependencies: roots.slice(0, 30).map((r) => r.id) };
     await submitDag(t, k.key, { id: dagId, name: 'group-commit', jobs: [...roots, sink] });
-    await t.app.services.dagCommands.settled(); // dispatch is an after-commit effect of submitDag
+    await t.app.services.jobCommands.settled(); // dispatch is an after-commit effect of submitDag
   }, 30_000);
   afterAll(async () => {
     await t?.stop();
@@ -86,7 +86,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
     const roots = (await jobRows()).filter((r) => r.task_id.startsWith('r'));
     expect(roots).toHaveLength(40);
     expect(roots.every((r) => r.state === 'CREATED' && r.dispatch === 1)).toBe(true);
-    const engine = t.app.services.engine;
+    const engine = t.app.services.attempts;
     const before = engine.groupCommitStats;
     const sqlBefore = t.app.services.sql.total;
     const calls = roots.map((r) => engine.startAttempt(r.id, r.try_number, r.dispatch, `w-${r.task_id}`));
@@ -123,7 +123,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
   });
 
   it('completes 30 parents together: the fan-in is counted down by 30 and claimed exactly once', async () => {
-    const engine = t.app.services.engine;
+    const engine = t.app.services.attempts;
     const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
     const sqlBefore = t.app.services.sql.total;
     const flushesBefore = engine.groupCommitStats.flushes;
@@ -157,7 +157,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
   });
 
   it('one completion Postgres refuses fails alone: the rest of its batch is committed one by one', async () => {
-    const engine = t.app.services.engine;
+    const engine = t.app.services.attempts;
     const ids = Array.from({ length: 10 }, (_, i) => `r${30 + i}`);
     // jsonb refuses the NUL character: this output cannot be stored.
     const settled = await Promise.allSettled(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepSoftMisses } from '../src/services/sla-marks';
+import { sweepSlas } from '../src/scheduler/sweeps/sla.sweep';
 import { submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 
@@ -61,7 +62,7 @@ describe('SLAs judged against the deadline', () => {
     expect(await slaEvents(onTime)).toEqual([]);
 
     // A sweep afterwards adds nothing: each miss has its one event.
-    await t.app.services.engine.sweepSlas();
+    await sweepSlas(t.app.services);
     expect(await slaEvents(late)).toHaveLength(2);
   });
 
@@ -76,7 +77,7 @@ describe('SLAs judged against the deadline', () => {
     expect((await waitForDag(t, key, id, ['COMPLETED', 'FAILED'])).state).toBe('COMPLETED');
     expect(await slaStatus(id)).toBe('HARD_MISSED');
     expect(await slaEvents(id)).toEqual([['HARD_MISSED', null]]);
-    await t.app.services.engine.sweepSlas();
+    await sweepSlas(t.app.services);
     expect(await slaEvents(id)).toEqual([['HARD_MISSED', null]]);
   });
 
@@ -146,7 +147,7 @@ describe('SLAs judged against the deadline', () => {
       await ds.query(`DROP TRIGGER ${fn} ON event_log`);
       await ds.query(`DROP FUNCTION ${fn}()`);
     }
-    await t.app.services.engine.sweepSlas();
+    await sweepSlas(t.app.services);
     const after = await marks();
     expect(after.dag).not.toBeNull();
     expect(after.job).not.toBeNull();

@@ -54,7 +54,7 @@ describe('executors nobody hosts', () => {
     });
     const hosted = `hosted-${randomUUID()}`;
     await submitDag(t, key, { id: hosted, name: 'hosted', jobs: [{ id: 'n', name: 'n', executor: 'noop' }] });
-    await t.app.services.dagCommands.settled();
+    await t.app.services.jobCommands.settled();
 
     const warnings = lines.filter((l) => l.level === 40 && (l.dagId === id || l.dagId === hosted));
     expect(warnings).toHaveLength(1);
@@ -90,7 +90,7 @@ describe('executors nobody hosts', () => {
     await waitFor(async () => (await queued(exec)) === 4, 10_000, 'four queued entries');
 
     ok(await t.gql(`mutation ($id: ID!) { cancelDag(id: $id) { id } }`, { id: dagId }, key));
-    await t.app.services.dagCommands.settled();
+    await t.app.services.jobCommands.settled();
     expect(await queued(exec)).toBe(2);
 
     ok(
@@ -100,10 +100,10 @@ describe('executors nobody hosts', () => {
         key,
       ),
     );
-    await t.app.services.dagCommands.settled();
+    await t.app.services.jobCommands.settled();
     expect(await queued(exec)).toBe(1);
     ok(await t.gql(`mutation ($id: ID!) { cancelDag(id: $id) { id } }`, { id: other }, key));
-    await t.app.services.dagCommands.settled();
+    await t.app.services.jobCommands.settled();
     expect(await queued(exec)).toBe(0);
   });
 

@@ -166,8 +166,8 @@ async function oursChain(env: BenchEnv, n: number) {
           return r;
         };
       };
-      wrap(svc.engine, 'completeAttempt', 'complete');
-      wrap(svc.engine, 'startAttempt', 'start');
+      wrap(svc.attempts, 'completeAttempt', 'complete');
+      wrap(svc.attempts, 'startAttempt', 'start');
       wrap(svc.dispatcher, 'enqueueClaimed', 'claim');
       const d = await b.gql(
         SUBMIT_DAG,
@@ -249,7 +249,7 @@ async function oursFan(env: BenchEnv, n: number, sample: boolean) {
     await waitForDag(env.pg, d.submitDag.id, 600_000);
     const totalMs = nowMs() - t0;
     const waits = stopSampler ? await stopSampler() : null;
-    const commits = b.app.services.engine.groupCommitStats;
+    const commits = b.app.services.attempts.groupCommitStats;
     const { rows } = await env.pg.query<{ ms: number }>(
       `SELECT extract(epoch FROM max(a.finished_at) - min(a.started_at)) * 1000 AS ms
          FROM jobs j JOIN job_attempts a ON a.job_id = j.id WHERE j.dag_id = $1`,

@@ -1,31 +1,10 @@
-import { rows as sqlRows } from '../db/sql';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { isOutageError, StoreUnavailableError } from '../errors/outage';
 import { CoalescedTask } from '../lib/coalesced-task';
+import type { ClaimedDispatch, JobDispatchRepository, QueuedDispatch } from '../repositories/job-dispatch.repository';
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
-
-/** A claimed dispatch, as the claim's RETURNING gives it. */
-export interface ClaimedDispatch {
-  id: string;
-  tenant_id: string;
-  try_number: number;
-  dispatch: number;
-  executor: string;
-  requires_gpu: boolean;
-  priority: number;
-  job_level: number;
-}
-
-/** A dispatch that may sit in a BullMQ queue: enough to name its queue and BullMQ job. */
-export interface QueuedDispatch {
-  jobId: string;
-  tryNumber: number;
-  dispatch: number;
-  executor: string;
-  requiresGpu: boolean;
-}
 
 /**
  * Moves ready jobs (every dependency COMPLETED, startAfter / retry delay passed) from
@@ -43,6 +22,7 @@ export class Dispatcher {
   constructor(
     private readonly ds: DataSource,
     private readonly queues: QueueRegistry,
+    private readonly repo: JobDispatchRepository,
     private readonly config: AppConfig,
     private readonly log: Logger,
   ) {
@@ -95,16 +75,7 @@ export class Dispatcher {
 
   async dispatchReady(limit: number): Promise<number> {
     if (!this.redisReady()) return 0; // claimed by the next kick or sweep once Redis is back
-    const claimed: ClaimedDispatch[] = await sqlRows(
-      this.ds,
-      `UPDATE jobs j SET dispatch = j.dispatch + 1, dispatched_at = now()
-       FROM (SELECT id FROM jobs WHERE state IN ('CREATED','RETRY') AND pending_deps = 0 AND dispatched_at IS NULL
-               AND (run_after IS NULL OR run_after <= now())
-             ORDER BY priority DESC, job_level ASC LIMIT $1 FOR UPDATE SKIP LOCKED) c
-       WHERE j.id = c.id
-       RETURNING j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`,
-      [limit],
-    );
+    const claimed = await this.repo.claimReady(this.ds, limit);
     if (claimed.length === 0) return 0;
     await this.enqueueClaimed(claimed);
     return claimed.length;
@@ -118,9 +89,9 @@ export class Dispatcher {
       await this.enqueue(claimed);
     } catch (err) {
       // Leave them to be claimed again rather than lost.
-      await this.ds.query(
-        `UPDATE jobs SET dispatched_at = NULL WHERE id = ANY($1::uuid[]) AND state IN ('CREATED','RETRY')`,
-        [claimed.map((c) => c.id)],
+      await this.repo.unclaim(
+        this.ds,
+        claimed.map((c) => c.id),
       );
       throw err;
     }
@@ -129,7 +100,7 @@ export class Dispatcher {
   private async enqueue(rows: ClaimedDispatch[]): Promise<void> {
     const byQueue = new Map<string, ClaimedDispatch[]>();
     for (const r of rows) {
-      const name = queueName(r.executor, r.requires_gpu);
+      const name = queueName(r.executor, r.requiresGpu);
       (byQueue.get(name) ?? byQueue.set(name, []).get(name)!).push(r);
     }
     await Promise.all(
@@ -138,8 +109,8 @@ export class Dispatcher {
           list.map((r) => {
             const data: DispatchPayload = {
               jobId: r.id,
-              tenantId: r.tenant_id,
-              tryNumber: r.try_number,
+              tenantId: r.tenantId,
+              tryNumber: r.tryNumber,
               dispatch: r.dispatch,
             };
             return {
@@ -147,7 +118,7 @@ export class Dispatcher {
               data,
               opts: {
                 jobId: bullJobId(data),
-                priority: bullPriority(r.priority, r.job_level),
+                priority: bullPriority(r.priority, r.jobLevel),
                 attempts: 1,
                 removeOnComplete: true,
                 removeOnFail: true,
@@ -165,32 +136,18 @@ export class Dispatcher {
    */
   async redispatchStale(limit = 500): Promise<number> {
     if (!this.redisReady()) return 0;
-    const rows: ClaimedDispatch[] = await sqlRows(
-      this.ds,
-      `UPDATE jobs j SET dispatched_at = now()
-       FROM (SELECT id FROM jobs WHERE state IN ('CREATED','RETRY') AND dispatched_at < now() - make_interval(secs => $1::double precision / 1000)
-             LIMIT $2 FOR UPDATE SKIP LOCKED) c
-       WHERE j.id = c.id
-       RETURNING j.id, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu, j.priority, j.job_level`,
-      [this.config.timings.leaseMs, limit],
-    );
+    const rows = await this.repo.touchStale(this.ds, this.config.timings.leaseMs, limit);
     const lost: string[] = [];
     for (const r of rows) {
-      const q = this.queues.get(queueName(r.executor, r.requires_gpu));
-      const existing = await q.getJob(bullJobId({ jobId: r.id, tryNumber: r.try_number, dispatch: r.dispatch }));
+      const q = this.queues.get(queueName(r.executor, r.requiresGpu));
+      const existing = await q.getJob(bullJobId({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }));
       const state = existing ? await existing.getState() : 'missing';
       // Still queued: leave it. Missing, or taken by a worker that never started it: lost.
       if (!['waiting', 'prioritized', 'delayed', 'waiting-children'].includes(state)) lost.push(r.id);
     }
     if (lost.length === 0) return 0;
     // A new dispatch number: whatever is left of the old one in Redis is refused at start.
-    const again: ClaimedDispatch[] = await sqlRows(
-      this.ds,
-      `UPDATE jobs SET dispatch = dispatch + 1, dispatched_at = now()
-       WHERE id = ANY($1::uuid[]) AND state IN ('CREATED','RETRY') AND dispatched_at IS NOT NULL
-       RETURNING id, tenant_id, try_number, dispatch, executor, requires_gpu, priority, job_level`,
-      [lost],
-    );
+    const again = await this.repo.redispatch(this.ds, lost);
     if (again.length) {
       this.log.warn({ count: again.length }, 're-enqueueing dispatches that Redis lost');
       await this.enqueue(again);

@@ -62,13 +62,13 @@ export class DagResolver {
   @Authorized('dag.submit')
   @Mutation(() => Dag)
   async submitDag(@Arg('input', () => SubmitDagInput) input: SubmitDagInput, @Ctx() ctx: AppContext): Promise<DagView> {
-    return toDag(await ctx.services.dagCommands.submit(ctx.principal!, input));
+    return toDag(await ctx.services.jobCommands.submit(ctx.principal!, input));
   }
 
   @Authorized('dag.cancel')
   @Mutation(() => Dag)
   async cancelDag(@Arg('id', () => ID) id: string, @Ctx() ctx: AppContext): Promise<DagView> {
-    return toDag(await ctx.services.dagCommands.cancelDag(tenantOf(ctx), id));
+    return toDag(await ctx.services.jobCommands.cancelDag(tenantOf(ctx), id));
   }
 
   @Authorized('dag.cancel')
@@ -80,7 +80,7 @@ export class DagResolver {
     @Arg('taskId', () => String) taskId: string,
     @Ctx() ctx: AppContext,
   ) {
-    return toJob(await ctx.services.dagCommands.cancelJob(tenantOf(ctx), dagId, taskId));
+    return toJob(await ctx.services.jobCommands.cancelJob(tenantOf(ctx), dagId, taskId));
   }
 
   @Authorized('dag.retry')
@@ -92,7 +92,7 @@ export class DagResolver {
     @Arg('taskId', () => String) taskId: string,
     @Ctx() ctx: AppContext,
   ) {
-    return toJob(await ctx.services.dagCommands.retryJob(tenantOf(ctx), dagId, taskId));
+    return toJob(await ctx.services.jobCommands.retryJob(tenantOf(ctx), dagId, taskId));
   }
 
   @FieldResolver(() => [NodeAssetStatus])

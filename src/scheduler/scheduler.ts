@@ -1,12 +1,16 @@
 import { isOutageError } from '../errors/outage';
-import { trimEventLog } from '../events/event-log';
 import { EventRelay } from '../events/relay';
 import type { Services } from '../app/container';
-
-export interface Sweep {
-  name: string;
-  run(): Promise<void>;
-}
+import { callbacksSweep } from './sweeps/callbacks.sweep';
+import { dispatchSweep } from './sweeps/dispatch.sweep';
+import { expirySweep } from './sweeps/expiry.sweep';
+import { leaseSweep } from './sweeps/lease.sweep';
+import { purgeSweep } from './sweeps/purge.sweep';
+import { redispatchSweep } from './sweeps/redispatch.sweep';
+import { slaSweep } from './sweeps/sla.sweep';
+import type { Sweep } from './sweeps/sweep';
+import { trimSweep } from './sweeps/trim.sweep';
+import { workersSweep } from './sweeps/workers.sweep';
 
 /**
  * The scheduler role: dispatch of due jobs (startAfter, retry delays), re-enqueueing what
@@ -25,40 +29,19 @@ export class Scheduler {
     private readonly services: Services,
     databaseUrl: string,
   ) {
-    const { ds, engine, dispatcher, callbacks, config } = services;
-    this.relay = new EventRelay(databaseUrl, services.bus, services.log, config.timings.sweepIntervalMs);
+    this.relay = new EventRelay(databaseUrl, services.bus, services.log, services.config.timings.sweepIntervalMs);
+    // In this order at each tick (sweeps/, one file each).
     this.sweeps = [
-      { name: 'dispatch', run: () => dispatcher.kick() },
-      {
-        name: 'lost-leases',
-        run: async () => {
-          if ((await engine.sweepLostLeases()) > 0) await dispatcher.kick();
-        },
-      },
-      {
-        name: 'expiry',
-        run: async () => {
-          for (const e of await engine.sweepExpired()) if (e.retryAt) dispatcher.kickAt(e.retryAt);
-        },
-      },
-      { name: 'slas', run: async () => dispatcher.removeQueued((await engine.sweepSlas()).queued) },
-      { name: 'redispatch-stale', run: async () => void (await dispatcher.redispatchStale()) },
-      { name: 'callbacks', run: async () => void (await callbacks.sweep()) },
-      { name: 'purge', run: async () => void (await engine.sweepPurge()) },
-      {
-        name: 'trim-event-log',
-        run: async () => void (await trimEventLog(ds, config.eventRetentionDays * 86_400)),
-      },
-      {
-        name: 'forget-silent-workers',
-        run: async () => {
-          await ds.query(
-            `DELETE FROM workers WHERE last_seen_at < now() - make_interval(secs => $1::double precision / 1000)`,
-            [config.timings.workerStaleMs * 10],
-          );
-        },
-      },
-    ];
+      dispatchSweep,
+      leaseSweep,
+      expirySweep,
+      slaSweep,
+      redispatchSweep,
+      callbacksSweep,
+      purgeSweep,
+      trimSweep,
+      workersSweep,
+    ].map((sweep) => sweep(services));
   }
 
   async start(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { badInput } from '../errors/domain-error';
 import { assertAssetKey } from './asset-views';
+import type { ServiceTxHandlers } from './tx-events';
 
 /** An asset a DAG node is expected to produce. */
 export interface AssetExpectation {
@@ -112,4 +113,12 @@ export class AssetExpectationService {
       ],
     );
   }
+}
+
+/** submitDag (in its transaction): the nodes' declared assets become their expectations. */
+export function registerExpectationHandlers(handlers: ServiceTxHandlers, expectations: AssetExpectationService): void {
+  handlers.on('dag.submitted', async (m, { tenantId, dagId, dag }) => {
+    const nodes = dag.jobs.filter((j) => j.assets.length).map((j) => ({ nodeTaskId: j.taskId, assets: j.assets }));
+    if (nodes.length) await expectations.declare(m, tenantId, dagId, nodes);
+  });
 }

@@ -1,10 +1,10 @@
-import { rows as sqlRows } from '../db/sql';
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
-import { progressOf } from './job-engine';
+import { progressOf } from './engine/dag-transitions';
 import type { DagRow } from './dag.service';
+import type { DagsRepository } from '../repositories/dags.repository';
 
 export const MAX_CALLBACK_ATTEMPTS = 6;
 
@@ -23,36 +23,28 @@ export class CallbackService {
     private readonly ds: DataSource,
     private readonly config: AppConfig,
     private readonly log: Logger,
+    private readonly repo: DagsRepository,
   ) {}
 
   async sweep(limit = 20): Promise<number> {
     const unit = this.config.timings.retryDelayUnitMs;
-    const due: DagRow[] = await sqlRows(
-      this.ds,
-      `UPDATE dags d SET callback_next_at = now() + interval '5 minutes', callback_attempts = d.callback_attempts + 1
-       FROM (SELECT tenant_id, id FROM dags WHERE callback_state = 'PENDING' AND callback_next_at <= now()
-             ORDER BY callback_next_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
-       WHERE d.tenant_id = c.tenant_id AND d.id = c.id RETURNING d.*`,
-      [limit],
-    );
+    const due = await this.repo.claimDueCallbacks(this.ds, limit);
     await Promise.all(
       due.map(async (d) => {
         const error = await this.deliver(d);
         if (error === null) {
-          await this.ds.query(
-            `UPDATE dags SET callback_state = 'DELIVERED', callback_delivered_at = now(), callback_last_error = NULL, callback_next_at = NULL
-             WHERE tenant_id = $1 AND id = $2`,
-            [d.tenant_id, d.id],
-          );
+          await this.repo.callbackDelivered(this.ds, d.tenant_id, d.id);
           return;
         }
         const exhausted = d.callback_attempts >= MAX_CALLBACK_ATTEMPTS;
         const backoffMs = unit * 2 ** d.callback_attempts;
-        await this.ds.query(
-          `UPDATE dags SET callback_last_error = $3, callback_state = $4,
-             callback_next_at = CASE WHEN $4 = 'PENDING' THEN now() + make_interval(secs => $5::double precision / 1000) ELSE NULL END
-           WHERE tenant_id = $1 AND id = $2`,
-          [d.tenant_id, d.id, error.slice(0, 1000), exhausted ? 'FAILED' : 'PENDING', backoffMs],
+        await this.repo.callbackFailed(
+          this.ds,
+          d.tenant_id,
+          d.id,
+          error.slice(0, 1000),
+          exhausted ? 'FAILED' : 'PENDING',
+          backoffMs,
         );
         this.log.warn({ dagId: d.id, attempt: d.callback_attempts, error }, 'callback failed');
       }),

@@ -1,78 +1,20 @@
-import { rows as sqlRows } from '../db/sql';
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
 import type { Principal } from '../core/policy';
 import { assertFirst, decodeTimeIdCursor, encodeTimeIdCursor } from '../lib/pagination';
-import { ID_PATTERN, validateDag, type NormalizedDag, type SubmitDagInputLike } from './dag-validation';
+import type { DagRow, DagsRepository } from '../repositories/dags.repository';
+import type { AttemptRow, JobRow, JobRowsRepository } from '../repositories/job-rows.repository';
+import { ID_PATTERN, validateDag, type SubmitDagInputLike } from './dag-validation';
 import { pastDeadlineField } from './sla-marks';
-import type { DagState, JobState } from '../core/states';
-import { progressOf, type DagProgressView } from './job-engine';
+import type { DagState } from '../core/states';
+import { progressOf, type DagProgressView } from './engine/dag-transitions';
+import type { ServiceTxHandlers } from './tx-events';
 
-export interface DagRow {
-  tenant_id: string;
-  id: string;
-  name: string;
-  state: DagState;
-  metadata: unknown;
-  input_hash: string;
-  submitted_by: string | null;
-  soft_sla: Date | null;
-  hard_sla: Date | null;
-  sla_soft_missed_at: Date | null;
-  sla_hard_missed_at: Date | null;
-  n_total: number;
-  n_pending: number;
-  n_active: number;
-  n_completed: number;
-  n_failed: number;
-  n_skipped: number;
-  callback_url: string | null;
-  callback_state: string | null;
-  callback_attempts: number;
-  callback_last_error: string | null;
-  callback_delivered_at: Date | null;
-  created_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
-}
-
-export interface JobRow {
-  id: string;
-  tenant_id: string;
-  dag_id: string;
-  task_id: string;
-  name: string;
-  executor: string;
-  priority: number;
-  data: unknown;
-  state: JobState;
-  job_level: number;
-  try_number: number;
-  retry_limit: number;
-  retry_delay: number;
-  retry_backoff: boolean;
-  start_after: Date | null;
-  expire_in_seconds: number | null;
-  keep_until: Date | null;
-  soft_sla: Date | null;
-  hard_sla: Date | null;
-  requires_gpu: boolean;
-  partition_key: string | null;
-  output: unknown;
-  error: string | null;
-  progress_percent: number | null;
-  progress_message: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
-}
-
-export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, priority, data, state, job_level, try_number, retry_limit,
-  retry_delay, retry_backoff, start_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
-  output, error, progress_percent, progress_message, created_at, started_at, completed_at`;
+export type { DagRow } from '../repositories/dags.repository';
+export type { JobRow } from '../repositories/job-rows.repository';
 
 export type SlaStatus = 'NONE' | 'ON_TRACK' | 'SOFT_MISSED' | 'HARD_MISSED' | 'MET';
 
@@ -102,18 +44,17 @@ export interface DagListFilter {
 /** Submissions at least this big check whether the job tables' planner statistics are stale. */
 const ANALYZE_AFTER_JOBS = 1000;
 
-/** Hooks other capabilities plug into submission (inside its transaction). */
-export interface SubmitHooks {
-  declareExpectations?: (m: EntityManager, tenantId: string, dagId: string, dag: NormalizedDag) => Promise<void>;
-}
-
-/** Submission and reads of DAGs. State changes after submission live in JobEngine. */
+/**
+ * Submission and reads of DAGs; submission runs the "dag.submitted" handlers in its
+ * transaction. State changes after submission live in services/engine/.
+ */
 export class DagService {
-  readonly hooks: SubmitHooks = {};
-
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
+    private readonly handlers: ServiceTxHandlers,
+    private readonly dagRows: DagsRepository,
+    private readonly jobRows: JobRowsRepository,
   ) {}
 
   /**
@@ -140,88 +81,33 @@ export class DagService {
     }
     const dagId = dag.id ?? randomUUID();
     const result = await this.ds.transaction(async (m) => {
-      const inserted: DagRow[] = await sqlRows(
-        m,
-        `INSERT INTO dags (tenant_id, id, name, metadata, input_hash, submitted_by, soft_sla, hard_sla, n_total, n_pending, callback_url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
-         ON CONFLICT (tenant_id, id) DO NOTHING RETURNING *`,
-        [
-          tenantId,
-          dagId,
-          dag.name,
-          dag.metadata === null ? null : JSON.stringify(dag.metadata),
-          dag.hash,
-          principal.apiKeyName,
-          dag.softSla,
-          dag.hardSla,
-          dag.jobs.length,
-          dag.callbackUrl,
-        ],
-      );
-      if (!inserted[0]) {
-        const existing: DagRow[] = await sqlRows(m, `SELECT * FROM dags WHERE tenant_id = $1 AND id = $2`, [
-          tenantId,
-          dagId,
-        ]);
-        const e = existing[0];
+      const inserted = await this.dagRows.insert(m, tenantId, dagId, {
+        name: dag.name,
+        metadataJson: dag.metadata === null ? null : JSON.stringify(dag.metadata),
+        hash: dag.hash,
+        submittedBy: principal.apiKeyName,
+        softSla: dag.softSla,
+        hardSla: dag.hardSla,
+        nJobs: dag.jobs.length,
+        callbackUrl: dag.callbackUrl,
+      });
+      if (!inserted) {
+        const e = await this.dagRows.get(m, tenantId, dagId);
         if (!e) throw conflict(`DAG ${dagId} is being purged; submit again`);
         if (e.input_hash !== dag.hash) {
           throw conflict(`DAG ${dagId} exists with a different definition`, { field: 'input.id' });
         }
         return { dag: e, created: false };
       }
-      const ids = dag.jobs.map(() => randomUUID());
-      const idOf = new Map(dag.jobs.map((j, i) => [j.taskId, ids[i]]));
-      const J = dag.jobs;
-      await m.query(
-        `INSERT INTO jobs (id, tenant_id, dag_id, task_id, name, executor, priority, data, job_level, pending_deps, retry_limit,
-           retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key)
-         SELECT u.id, $1, $2, u.task_id, u.name, u.executor, u.priority, u.data, u.level, u.deps, u.retry_limit, u.retry_delay,
-           u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key
-         FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::jsonb[], $9::int[], $10::int[], $11::int[],
-           $12::int[], $13::boolean[], $14::timestamptz[], $15::int[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
-           $19::boolean[], $20::text[])
-           AS u(id, task_id, name, executor, priority, data, level, deps, retry_limit, retry_delay, retry_backoff, start_after,
-                expire, keep_until, soft_sla, hard_sla, gpu, partition_key)`,
-        [
-          tenantId,
-          dagId,
-          ids,
-          J.map((j) => j.taskId),
-          J.map((j) => j.name),
-          J.map((j) => j.executor),
-          J.map((j) => j.priority),
-          J.map((j) => j.dataJson),
-          J.map((j) => j.jobLevel),
-          J.map((j) => j.dependencies.length),
-          J.map((j) => j.retryLimit),
-          J.map((j) => j.retryDelay),
-          J.map((j) => j.retryBackoff),
-          J.map((j) => j.startAfter),
-          J.map((j) => j.expireInSeconds),
-          J.map((j) => j.keepUntil),
-          J.map((j) => j.softSla),
-          J.map((j) => j.hardSla),
-          J.map((j) => j.requiresGpu),
-          J.map((j) => j.partitionKey),
-        ],
+      await this.jobRows.insertDagJobs(
+        m,
+        tenantId,
+        dagId,
+        dag.jobs.map(() => randomUUID()),
+        dag.jobs,
       );
-      const from: string[] = [];
-      const to: string[] = [];
-      for (const j of J) {
-        for (const d of j.dependencies) {
-          from.push(idOf.get(j.taskId)!);
-          to.push(idOf.get(d)!);
-        }
-      }
-      if (from.length) {
-        await m.query(
-          `INSERT INTO job_dependencies (job_id, depends_on) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
-          [from, to],
-        );
-      }
-      await this.hooks.declareExpectations?.(m, tenantId, dagId, dag);
-      const row = inserted[0];
+      await this.handlers.run('dag.submitted', m, { tenantId, dagId, dag });
+      const row = inserted;
       await appendEvents(m, tenantId, [
         {
           type: 'DAG',
@@ -256,13 +142,8 @@ export class DagService {
   private analyzeIfStale(added: Record<'jobs' | 'job_dependencies', number>): Promise<void> {
     this.analyzing ??= (async () => {
       try {
-        const counted: Array<{ relname: 'jobs' | 'job_dependencies'; reltuples: number }> = await sqlRows(
-          this.ds,
-          `SELECT relname, reltuples FROM pg_class
-            WHERE oid IN (to_regclass('jobs'), to_regclass('job_dependencies'))`,
-        );
-        for (const t of counted) {
-          if (added[t.relname] > Math.max(0, Number(t.reltuples)) / 2) await this.ds.query(`ANALYZE ${t.relname}`);
+        for (const t of await this.jobRows.plannerCounts(this.ds)) {
+          if (added[t.relname] > Math.max(0, Number(t.reltuples)) / 2) await this.jobRows.analyze(this.ds, t.relname);
         }
       } finally {
         this.analyzing = null;
@@ -272,11 +153,7 @@ export class DagService {
   }
 
   async get(tenantId: string, dagId: string): Promise<DagRow | null> {
-    const rows: DagRow[] = await sqlRows(this.ds, `SELECT * FROM dags WHERE tenant_id = $1 AND id = $2`, [
-      tenantId,
-      dagId,
-    ]);
-    return rows[0] ?? null;
+    return this.dagRows.get(this.ds, tenantId, dagId);
   }
 
   async getOrFail(tenantId: string, dagId: string): Promise<DagRow> {
@@ -286,7 +163,7 @@ export class DagService {
   }
 
   async getMany(tenantId: string, dagIds: readonly string[]): Promise<DagRow[]> {
-    return this.ds.query(`SELECT * FROM dags WHERE tenant_id = $1 AND id = ANY($2::text[])`, [tenantId, dagIds]);
+    return this.dagRows.getMany(this.ds, tenantId, dagIds);
   }
 
   async list(
@@ -294,66 +171,34 @@ export class DagService {
     f: DagListFilter,
   ): Promise<{ rows: DagRow[]; hasNext: boolean; total: number; cursor: (d: DagRow) => string }> {
     assertFirst('first', f.first, f.first);
-    const where = ['tenant_id = $1'];
-    const args: unknown[] = [tenantId];
-    const add = (sql: string, v: unknown) => {
-      args.push(v);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
-    if (f.state) add('state = ?', f.state);
-    if (f.name) add('name = ?', f.name);
-    if (f.createdAfter) add('created_at > ?', f.createdAfter);
-    if (f.createdBefore) add('created_at < ?', f.createdBefore);
-    const filterSql = where.join(' AND ');
-    const filterArgs = [...args];
-    if (f.after) {
-      const [ts, id] = decodeTimeIdCursor('after', f.after, ID_PATTERN);
-      args.push(ts, id);
-      where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length})`);
-    }
-    args.push(f.first + 1);
-    const rows: DagRow[] = await sqlRows(
-      this.ds,
-      `SELECT * FROM dags WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
-      args,
-    );
-    const count: Array<{ n: number }> = await sqlRows(
-      this.ds,
-      `SELECT count(*)::int AS n FROM dags WHERE ${filterSql}`,
-      filterArgs,
-    );
+    const { rows, total } = await this.dagRows.page(this.ds, tenantId, {
+      state: f.state,
+      name: f.name,
+      createdAfter: f.createdAfter,
+      createdBefore: f.createdBefore,
+      after: f.after ? decodeTimeIdCursor('after', f.after, ID_PATTERN) : null,
+      limit: f.first + 1,
+    });
     return {
       rows: rows.slice(0, f.first),
       hasNext: rows.length > f.first,
-      total: count[0]?.n ?? 0,
+      total,
       cursor: (d) => encodeTimeIdCursor(d.created_at, d.id),
     };
   }
 
   async job(tenantId: string, dagId: string, taskId: string): Promise<JobRow | null> {
-    const rows: JobRow[] = await sqlRows(
-      this.ds,
-      `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3`,
-      [tenantId, dagId, taskId],
-    );
-    return rows[0] ?? null;
+    return this.jobRows.byTask(this.ds, tenantId, dagId, taskId);
   }
 
   async jobById(tenantId: string, jobId: string): Promise<JobRow | null> {
-    const rows: JobRow[] = await sqlRows(this.ds, `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2`, [
-      tenantId,
-      jobId,
-    ]);
-    return rows[0] ?? null;
+    return this.jobRows.byId(this.ds, tenantId, jobId);
   }
 
   // ---- batched reads for the DataLoaders (one statement per batch) ----
 
   async jobsOfDags(tenantId: string, dagIds: readonly string[]): Promise<JobRow[]> {
-    return this.ds.query(
-      `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND dag_id = ANY($2::text[]) ORDER BY job_level, task_id`,
-      [tenantId, dagIds],
-    );
+    return this.jobRows.ofDags(this.ds, tenantId, dagIds);
   }
 
   /**
@@ -365,37 +210,10 @@ export class DagService {
     jobIds: readonly string[],
     relation: 'dependencies' | 'dependents',
   ): Promise<Array<JobRow & { of: string }>> {
-    const [own, other] = relation === 'dependencies' ? ['job_id', 'depends_on'] : ['depends_on', 'job_id'];
-    const cols = JOB_COLUMNS.split(',')
-      .map((c) => `r.${c.trim()}`)
-      .join(', ');
-    return this.ds.query(
-      `SELECT jd.${own} AS of, ${cols}
-       FROM job_dependencies jd JOIN jobs r ON r.id = jd.${other}
-       WHERE jd.${own} = ANY($2::uuid[]) AND r.tenant_id = $1 ORDER BY r.task_id`,
-      [tenantId, jobIds],
-    );
+    return this.jobRows.related(this.ds, tenantId, jobIds, relation);
   }
 
-  async attempts(
-    tenantId: string,
-    jobIds: readonly string[],
-  ): Promise<
-    Array<{
-      job_id: string;
-      try_number: number;
-      outcome: string;
-      worker_id: string | null;
-      started_at: Date;
-      finished_at: Date | null;
-      error: string | null;
-    }>
-  > {
-    return this.ds.query(
-      `SELECT a.job_id, a.try_number, a.outcome, a.worker_id, a.started_at, a.finished_at, a.error
-       FROM job_attempts a JOIN jobs j ON j.id = a.job_id
-       WHERE a.job_id = ANY($2::uuid[]) AND j.tenant_id = $1 ORDER BY a.id`,
-      [tenantId, jobIds],
-    );
+  async attempts(tenantId: string, jobIds: readonly string[]): Promise<AttemptRow[]> {
+    return this.jobRows.attempts(this.ds, tenantId, jobIds);
   }
 }

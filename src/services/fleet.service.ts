@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { rows as sqlRows } from '../db/sql';
 import type { AppConfig } from '../config/config';
 import type { ExecutorSlots, GpuInfo } from '../entities/worker.entity';
+import type { Heartbeat, WorkersRepository } from '../repositories/workers.repository';
 
 export interface WorkerView {
   id: string;
@@ -33,6 +33,7 @@ export class FleetService {
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
+    private readonly repo: WorkersRepository,
   ) {}
 
   /**
@@ -46,34 +47,22 @@ export class FleetService {
 
   /** Workers seen within the staleness window; silent ones drop out. */
   async workers(): Promise<WorkerView[]> {
-    const rows: Array<{
-      id: string;
-      hostname: string;
-      executors: string[];
-      gpus: GpuInfo[];
-      concurrency: number;
-      active_jobs: number;
-      last_seen_at: Date;
-      healthy: boolean;
-      executor_slots: Record<string, ExecutorSlots>;
-    }> = await this.ds.query(
-      `SELECT id, hostname, executors, gpus, concurrency, active_jobs, last_seen_at, executor_slots,
-           healthy AND last_seen_at > now() - make_interval(secs => $2::double precision / 1000) AS healthy
-         FROM workers WHERE last_seen_at > now() - make_interval(secs => $1::double precision / 1000)
-         ORDER BY id`,
-      [this.config.timings.workerStaleMs, this.aliveMs],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      hostname: r.hostname,
-      executors: r.executors,
-      gpus: r.gpus,
-      concurrency: r.concurrency,
-      activeJobs: r.active_jobs,
-      lastSeenAt: r.last_seen_at,
-      healthy: r.healthy,
-      executorSlots: r.executor_slots ?? {},
-    }));
+    return this.repo.seen(this.ds, this.config.timings.workerStaleMs, this.aliveMs);
+  }
+
+  /** A worker's heartbeat: its row inserted or refreshed. */
+  async heartbeat(w: Heartbeat): Promise<void> {
+    await this.repo.heartbeat(this.ds, w);
+  }
+
+  /** A stopping worker leaves the fleet. */
+  async leave(workerId: string): Promise<void> {
+    await this.repo.remove(this.ds, workerId);
+  }
+
+  /** Workers silent for ten staleness windows are forgotten. */
+  async forgetSilent(): Promise<void> {
+    await this.repo.forgetSilent(this.ds, this.config.timings.workerStaleMs * 10);
   }
 
   /** Executors that at least one live, healthy worker hosts (`gpu`: one with a GPU, for GPU jobs). */
@@ -95,18 +84,6 @@ export class FleetService {
    * workers hosting it (a heartbeat within `aliveMs`), in one statement.
    */
   async queues(tenantId: string): Promise<QueueStatsView[]> {
-    return sqlRows(
-      this.ds,
-      `SELECT executor,
-           count(*) FILTER (WHERE state = 'CREATED' AND pending_deps = 0 AND (start_after IS NULL OR start_after <= now()))::int AS waiting,
-           count(*) FILTER (WHERE state = 'ACTIVE')::int AS active,
-           count(*) FILTER (WHERE state = 'RETRY' OR (state = 'CREATED' AND start_after > now()))::int AS delayed,
-           count(*) FILTER (WHERE state IN ('FAILED','EXPIRED'))::int AS failed,
-           count(*) FILTER (WHERE state = 'COMPLETED')::int AS completed,
-           (SELECT count(*)::int FROM workers w WHERE jobs.executor = ANY(w.executors) AND w.healthy
-              AND w.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)) AS workers
-         FROM jobs WHERE tenant_id = $1 GROUP BY executor ORDER BY executor`,
-      [tenantId, this.aliveMs],
-    );
+    return this.repo.queueCounts(this.ds, tenantId, this.aliveMs);
   }
 }

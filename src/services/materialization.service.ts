@@ -10,6 +10,7 @@ import {
   type MaterializationView,
 } from './asset-views';
 import { assertFirst, decodeIdCursor, encodeCursor, toConnection, type ConnectionView } from '../lib/pagination';
+import type { ServiceTxHandlers } from './tx-events';
 import {
   normalizeRecordInput,
   type NormalizedAsset,
@@ -43,9 +44,13 @@ const identityOf = (key: string, version: string, partition: string | null): str
 
 /** Immutable materializations: recording (one transaction per batch) and every read of them. */
 export class MaterializationService {
+  /** Extra reactions set by tests; the app's own are the "materializations.*" tx handlers. */
   readonly hooks: RecordHooks = {};
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly handlers?: ServiceTxHandlers,
+  ) {}
 
   /**
    * Record a batch: all or nothing, a fixed number of statements whatever its size
@@ -60,6 +65,7 @@ export class MaterializationService {
   ): Promise<RecordOutcome> {
     const batch = normalizeRecordInput(input);
     const run = async (m: EntityManager): Promise<RecordOutcome> => {
+      await this.handlers?.run('materializations.recording', m, { tenantId, input });
       await this.hooks.beforeRecord?.(m, tenantId, input);
       if (batch.assets.length === 0) return { materializations: [], alreadyRecorded: 0 };
       const A = batch.assets;
@@ -191,6 +197,7 @@ export class MaterializationService {
         );
       }
 
+      if (created.length) await this.handlers?.run('materializations.recorded', m, { tenantId, created });
       if (created.length) await this.hooks.afterRecord?.(m, tenantId, created);
       const materializations = A.map((a) => {
         const v = byIdentity.get(identityOf(a.assetKey, a.version, a.partitionKey));

@@ -1,5 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { NodeAssetStatusView } from './asset-views';
+import { appendEvents } from '../events/event-log';
+import type { JobsRepository } from '../repositories/jobs.repository';
+import type { ServiceTxHandlers } from './tx-events';
 
 interface StatusRow {
   dag_id: string;
@@ -119,4 +122,28 @@ export class NodeStatusService {
     const { known: _known, ...status } = s;
     return status;
   }
+}
+
+/**
+ * At a DAG's end (COMPLETED or FAILED, in its transaction): its completed nodes whose
+ * required assets were not all recorded are reported in one ASSETS_INCOMPLETE event.
+ */
+export function registerAssetsIncompleteCheck(
+  handlers: ServiceTxHandlers,
+  nodeStatus: NodeStatusService,
+  jobs: JobsRepository,
+): void {
+  handlers.on('dag.finished', async (m, { tenantId, dagId }) => {
+    const done = await jobs.completedTaskIds(m, tenantId, dagId);
+    if (done.length === 0) return;
+    const incomplete = await nodeStatus.incompleteNodes(tenantId, dagId, done, m);
+    if (incomplete.length === 0) return;
+    await appendEvents(m, tenantId, [
+      {
+        type: 'ASSETS_INCOMPLETE',
+        dagId,
+        payload: { dagId, incompleteNodes: incomplete, at: new Date().toISOString() },
+      },
+    ]);
+  });
 }

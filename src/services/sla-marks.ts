@@ -1,8 +1,10 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { rows as sqlRows } from '../db/sql';
 import { appendEvents, type NewEvent } from '../events/event-log';
 import type { NormalizedDag } from './dag-validation';
 import type { SlaKind } from '../core/events';
+import { SlaMarksRepository, type SlaDue } from '../repositories/sla-marks.repository';
+
+const repo = new SlaMarksRepository();
 
 /**
  * SLA marks. A mark (`sla_soft_missed_at`, `sla_hard_missed_at`) and its SLA event are
@@ -31,53 +33,17 @@ export function slaEventOf(
 export async function sweepSoftMisses(ds: DataSource, limit = 1000): Promise<number> {
   return ds.transaction(async (m) => {
     const at = new Date().toISOString();
-    const jobs: Array<{ tenant_id: string; dag_id: string; task_id: string; soft_sla: Date }> = await sqlRows(
-      m,
-      `UPDATE jobs SET sla_soft_missed_at = now() WHERE id IN (
-         SELECT id FROM jobs WHERE soft_sla < now() AND sla_soft_missed_at IS NULL AND state IN ('CREATED','RETRY','ACTIVE')
-          LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING tenant_id, dag_id, task_id, soft_sla`,
-      [limit],
-    );
-    const dags: Array<{ tenant_id: string; id: string; soft_sla: Date }> = await sqlRows(
-      m,
-      `UPDATE dags SET sla_soft_missed_at = now() WHERE (tenant_id, id) IN (
-         SELECT tenant_id, id FROM dags WHERE soft_sla < now() AND sla_soft_missed_at IS NULL AND state IN ('CREATED','ACTIVE')
-          LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING tenant_id, id, soft_sla`,
-      [limit],
-    );
+    const jobs = await repo.markOpenJobsSoftMissed(m, limit);
+    const dags = await repo.markOpenDagsSoftMissed(m, limit);
     const byTenant = new Map<string, NewEvent[]>();
     const add = (tenantId: string, e: NewEvent) =>
       (byTenant.get(tenantId) ?? byTenant.set(tenantId, []).get(tenantId)!).push(e);
-    for (const j of jobs) add(j.tenant_id, slaEventOf(j.dag_id, j.task_id, 'SOFT_MISSED', j.soft_sla, at));
-    for (const d of dags) add(d.tenant_id, slaEventOf(d.id, null, 'SOFT_MISSED', d.soft_sla, at));
+    for (const j of jobs) add(j.tenantId, slaEventOf(j.dagId, j.taskId, 'SOFT_MISSED', j.softSla, at));
+    for (const d of dags) add(d.tenantId, slaEventOf(d.id, null, 'SOFT_MISSED', d.softSla, at));
     for (const [tenantId, events] of byTenant) await appendEvents(m, tenantId, events);
     return jobs.length + dags.length;
   });
 }
-
-/**
- * What the DAG row says of its SLAs after a transition's counters were applied (taken in
- * the same UPDATE, so it costs no statement): whether the DAG is past an unmarked
- * deadline, and whether a job that ended here is.
- */
-export interface SlaDue {
-  soft_sla: Date | null;
-  hard_sla: Date | null;
-  soft_due: boolean;
-  hard_due: boolean;
-  jobs_due: boolean;
-}
-
-/** The RETURNING columns of SlaDue; `$ended` is the uuid[] parameter of the jobs that ended. */
-export const slaDueColumns = (ended: string): string =>
-  `d.soft_sla, d.hard_sla,
-   (d.soft_sla < now() AND d.sla_soft_missed_at IS NULL) AS soft_due,
-   (d.hard_sla < now() AND d.sla_hard_missed_at IS NULL) AS hard_due,
-   EXISTS (SELECT 1 FROM jobs sj WHERE sj.id = ANY(${ended}::uuid[])
-             AND ((sj.soft_sla < now() AND sj.sla_soft_missed_at IS NULL)
-               OR (sj.hard_sla < now() AND sj.sla_hard_missed_at IS NULL))) AS jobs_due`;
 
 /**
  * Inside a transition's transaction: jobs that ended here past an unmarked deadline, and
@@ -95,36 +61,14 @@ export async function marksAtEnd(
   const at = new Date().toISOString();
   const events: NewEvent[] = [];
   if (due.jobs_due && endedJobIds.length) {
-    const jobs: Array<{
-      task_id: string;
-      soft_sla: Date | null;
-      hard_sla: Date | null;
-      soft_new: boolean;
-      hard_new: boolean;
-    }> = await sqlRows(
-      m,
-      `WITH due AS (
-         SELECT id, (soft_sla < now() AND sla_soft_missed_at IS NULL) AS soft_new,
-                (hard_sla < now() AND sla_hard_missed_at IS NULL) AS hard_new
-           FROM jobs WHERE id = ANY($1::uuid[]) AND tenant_id = $2 FOR UPDATE)
-       UPDATE jobs j SET sla_soft_missed_at = CASE WHEN due.soft_new THEN now() ELSE j.sla_soft_missed_at END,
-                         sla_hard_missed_at = CASE WHEN due.hard_new THEN now() ELSE j.sla_hard_missed_at END
-         FROM due WHERE j.id = due.id AND (due.soft_new OR due.hard_new)
-       RETURNING j.task_id, j.soft_sla, j.hard_sla, due.soft_new, due.hard_new`,
-      [endedJobIds, tenantId],
-    );
+    const jobs = await repo.markEndedJobs(m, tenantId, endedJobIds);
     for (const j of jobs) {
-      if (j.soft_new && j.soft_sla) events.push(slaEventOf(dagId, j.task_id, 'SOFT_MISSED', j.soft_sla, at));
-      if (j.hard_new && j.hard_sla) events.push(slaEventOf(dagId, j.task_id, 'HARD_MISSED', j.hard_sla, at));
+      if (j.softNew && j.softSla) events.push(slaEventOf(dagId, j.taskId, 'SOFT_MISSED', j.softSla, at));
+      if (j.hardNew && j.hardSla) events.push(slaEventOf(dagId, j.taskId, 'HARD_MISSED', j.hardSla, at));
     }
   }
   if (dagEnded && (due.soft_due || due.hard_due)) {
-    await m.query(
-      `UPDATE dags SET sla_soft_missed_at = CASE WHEN $3 THEN now() ELSE sla_soft_missed_at END,
-                       sla_hard_missed_at = CASE WHEN $4 THEN now() ELSE sla_hard_missed_at END
-        WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, dagId, due.soft_due, due.hard_due],
-    );
+    await repo.markEndedDag(m, tenantId, dagId, due.soft_due, due.hard_due);
     if (due.soft_due && due.soft_sla) events.push(slaEventOf(dagId, null, 'SOFT_MISSED', due.soft_sla, at));
     if (due.hard_due && due.hard_sla) events.push(slaEventOf(dagId, null, 'HARD_MISSED', due.hard_sla, at));
   }

@@ -32,19 +32,22 @@ export function taskStateBackendFor(config: AppConfig, ds: DataSource): StateBac
  * passes, RunContexts for executor calls, and the reads and writes of the GraphQL API.
  */
 export class TaskStateService {
-  /** Set by the DAG engine (it owns the dags table); until then every DAG reads as missing. */
-  dagNameOf: DagNameLookup = async () => null;
+  /** A DAG's name by its id (the DAG service owns the dags table); without one every DAG reads as missing. */
+  dagNameOf: DagNameLookup;
 
   constructor(
     readonly backend: StateBackend,
-    /** Swappable: the DAG engine installs PostgresAttemptGuard, tests install their own. */
+    /** PostgresAttemptGuard in the app; swappable (tests install their own). */
     public guard: AttemptGuard,
-    private readonly opts: { maxValueBytes?: number } = {},
-  ) {}
+    private readonly opts: { maxValueBytes?: number; dagNameOf?: DagNameLookup } = {},
+  ) {
+    this.dagNameOf = opts.dagNameOf ?? (async () => null);
+  }
 
-  static create(config: AppConfig, ds: DataSource): TaskStateService {
+  static create(config: AppConfig, ds: DataSource, dagNameOf?: DagNameLookup): TaskStateService {
     return new TaskStateService(taskStateBackendFor(config, ds), new PostgresAttemptGuard(ds), {
       maxValueBytes: config.taskState.maxValueBytes,
+      dagNameOf,
     });
   }
 

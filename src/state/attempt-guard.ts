@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { conflict } from '../errors/domain-error';
+import { currentTryCondition, jobMatches, leaseCondition } from '../repositories/job-leases.repository';
 import type { TaskInstanceRef } from './task-instance-ref';
 
 /**
@@ -41,9 +42,7 @@ export class JobsConditionGuard implements AttemptGuard {
   ) {}
 
   async assertCurrent(ti: TaskInstanceRef): Promise<void> {
-    const c = this.condition(ti, 1);
-    const rows: unknown[] = await this.ds.query(`SELECT 1 FROM jobs WHERE ${c.sql}`, c.params);
-    if (rows.length === 0) throw staleAttempt(ti);
+    if (!(await jobMatches(this.ds, this.condition(ti, 1)))) throw staleAttempt(ti);
   }
 
   jobsCondition(ti: TaskInstanceRef, firstParam: number): GuardCondition {
@@ -51,20 +50,10 @@ export class JobsConditionGuard implements AttemptGuard {
   }
 }
 
-/** `$n, $n+1, …` for `count` parameters. */
-const placeholders = (firstParam: number, count: number): string[] =>
-  Array.from({ length: count }, (_, i) => `$${firstParam + i}`);
-
 /** The attempt is current when its job is ACTIVE at that try, in Postgres (the `jobs` table of the DAG engine). */
 export class PostgresAttemptGuard extends JobsConditionGuard {
   constructor(ds: DataSource) {
-    super(ds, (ti, n) => {
-      const [a, b, c, d] = placeholders(n, 4);
-      return {
-        sql: `tenant_id = ${a} AND dag_id = ${b} AND task_id = ${c} AND try_number = ${d} AND state = 'ACTIVE'`,
-        params: [ti.tenantId, ti.dagId, ti.taskId, ti.tryNumber],
-      };
-    });
+    super(ds, currentTryCondition);
   }
 }
 
@@ -73,11 +62,5 @@ export function leaseGuard(
   ds: DataSource,
   a: { jobId: string; tryNumber: number; dispatch: number; workerId: string },
 ): AttemptGuard {
-  return new JobsConditionGuard(ds, (_ti, n) => {
-    const [id, t, d, w] = placeholders(n, 4);
-    return {
-      sql: `id = ${id} AND try_number = ${t} AND dispatch = ${d} AND lease_owner = ${w} AND state = 'ACTIVE'`,
-      params: [a.jobId, a.tryNumber, a.dispatch, a.workerId],
-    };
-  });
+  return new JobsConditionGuard(ds, (_ti, n) => leaseCondition(a, n));
 }

@@ -1,7 +1,7 @@
 import { leaseGuard } from '../state/attempt-guard';
 import { createBoundAssetTracker } from './asset-tracker';
 import type { Services } from '../app/container';
-import type { AttemptRef, StartedAttempt } from '../services/job-engine';
+import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';
 import type { CallContextFactory } from './worker-runtime';
 
 /**

@@ -12,7 +12,7 @@ import {
   type ExecutorStatusReply,
   type ExecutorStatusRequest,
 } from '../services/deployment.service';
-import type { AttemptRef, StartedAttempt } from '../services/job-engine';
+import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';
 import { createNoopExecutor } from '../sdk/builtin/noop.executor';
 import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from '../core/executor-call';
 import { detectGpus, type GpuProbe } from './gpu';
@@ -232,23 +232,16 @@ export class WorkerRuntime {
   }
 
   async heartbeat(): Promise<void> {
-    await this.services.ds.query(
-      `INSERT INTO workers (id, hostname, executors, gpus, concurrency, active_jobs, healthy, executor_slots, started_at, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), now())
-       ON CONFLICT (id) DO UPDATE SET executors = EXCLUDED.executors, gpus = EXCLUDED.gpus,
-         concurrency = EXCLUDED.concurrency, active_jobs = EXCLUDED.active_jobs, healthy = EXCLUDED.healthy,
-         executor_slots = EXCLUDED.executor_slots, last_seen_at = now()`,
-      [
-        this.id,
-        os.hostname(),
-        this.executors,
-        JSON.stringify(this.probe.gpus),
-        this.concurrency,
-        this.activeJobs,
-        this.probe.healthy,
-        JSON.stringify(this.executorSlots()),
-      ],
-    );
+    await this.services.fleet.heartbeat({
+      id: this.id,
+      hostname: os.hostname(),
+      executors: this.executors,
+      gpusJson: JSON.stringify(this.probe.gpus),
+      concurrency: this.concurrency,
+      activeJobs: this.activeJobs,
+      healthy: this.probe.healthy,
+      executorSlotsJson: JSON.stringify(this.executorSlots()),
+    });
   }
 
   /**
@@ -270,15 +263,15 @@ export class WorkerRuntime {
 
   private async process(inv: ExecutorInvoker, job: BullJob<DispatchPayload>, gpu: boolean): Promise<void> {
     const p = job.data;
-    const { engine, dispatcher, log } = this.services;
+    const { attempts, log } = this.services;
     // A GPU job is taken only with a GPU that passes its check now, not at the last
     // heartbeat: a GPU that started failing since would take (and fail) it.
     if (this.stopped || (gpu && !(await this.checkGpuNow()))) {
       // Fetched while stopping or unhealthy: give the dispatch back so another worker gets it at once.
-      if (await engine.releaseDispatch(p.jobId, p.tryNumber, p.dispatch)) await dispatcher.kick();
+      await attempts.releaseDispatch(p.jobId, p.tryNumber, p.dispatch);
       return;
     }
-    const started = await engine.startAttempt(p.jobId, p.tryNumber, p.dispatch, this.id);
+    const started = await attempts.startAttempt(p.jobId, p.tryNumber, p.dispatch, this.id);
     if (!started) return; // stale, duplicate or cancelled: nothing to do
     const ref: AttemptRef = {
       jobId: started.jobId,
@@ -291,7 +284,7 @@ export class WorkerRuntime {
     const done = new Promise<void>((r) => (release = r));
     this.running.set(started.jobId, { executor: inv.name, ref, controller, done });
     const lease = setInterval(() => {
-      engine
+      attempts
         .renewLease(ref)
         .then((ok) => {
           if (!ok && !controller.signal.aborted) controller.abort(new Error('lease lost'));
@@ -311,7 +304,7 @@ export class WorkerRuntime {
         endpoint: started.name,
         signal: controller.signal,
         progress: async (percent, message) => {
-          await engine.reportProgress(ref, percent, message ?? null);
+          await attempts.reportProgress(ref, percent, message ?? null);
         },
         assets: this.contexts?.assetTracker(this.services, started, ref) ?? unavailableTracker(started),
         runContext: this.contexts?.runContext?.(this.services, started, ref),
@@ -322,25 +315,21 @@ export class WorkerRuntime {
       } catch (err) {
         if (controller.signal.aborted && this.stopped) return; // handed back in stop()
         const message = err instanceof Error ? err.message : String(err);
-        const r = await engine.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
-        if (r.retryAt) dispatcher.kickAt(r.retryAt);
+        await attempts.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
         return;
       }
       if (controller.signal.aborted && this.stopped) return;
-      let r: Awaited<ReturnType<typeof engine.completeAttempt>>;
       try {
-        r = await engine.completeAttempt(ref, output);
+        await attempts.completeAttempt(ref, output);
       } catch (err) {
         // A data exception (SQLSTATE class 22, e.g. a NUL character jsonb refuses): the same
         // output would be refused on every rerun, so the attempt fails, not retried.
         const code = (err as { code?: unknown }).code;
         if (typeof code !== 'string' || !code.startsWith('22')) throw err;
         const message = err instanceof Error ? err.message : String(err);
-        await engine.failAttempt(ref, `output could not be stored: ${message}`, { nonRetryable: true });
+        await attempts.failAttempt(ref, `output could not be stored: ${message}`, { nonRetryable: true });
         return;
       }
-      await dispatcher.enqueueClaimed(r.claimed);
-      if (r.readyJobIds.length > r.claimed.length) await dispatcher.kick();
     } catch (err) {
       log.error({ err, jobId: started.jobId }, 'worker failed to run or report a job');
     } finally {
@@ -362,18 +351,17 @@ export class WorkerRuntime {
     }
     for (const r of this.running.values()) {
       r.controller.abort(new Error('worker stopping'));
-      const ok = await this.services.engine.requeueAttempt(r.ref, 'HANDED_BACK').catch((err: unknown) => {
+      const ok = await this.services.attempts.requeueAttempt(r.ref, 'HANDED_BACK').catch((err: unknown) => {
         this.services.log.warn({ err, jobId: r.ref.jobId }, 'could not hand back a job; its lease will expire instead');
         return false;
       });
       this.services.log.info({ jobId: r.ref.jobId, handedBack: ok }, 'handed back a running job');
-      if (ok) await this.services.dispatcher.kick();
     }
     await Promise.all(this.bullWorkers.map((w) => w.close(true).catch(() => undefined)));
     for (const c of this.connections) c.disconnect();
     await this.unsubscribeCancel?.();
     await this.unsubscribeStatus?.();
     await Promise.all(this.invokers.map(async (i) => i.close?.().catch(() => undefined)));
-    await this.services.ds.query(`DELETE FROM workers WHERE id = $1`, [this.id]).catch(() => undefined);
+    await this.services.fleet.leave(this.id).catch(() => undefined);
   }
 }

@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { assertStateKey, encodeStateWrite, type JsonValue, type StateMetadata } from '../state-value';
 import type { GuardCondition } from '../attempt-guard';
+import { jobExistsSql } from '../../repositories/job-leases.repository';
 import { checkTaskAddress, type TaskInstanceRef } from '../task-instance-ref';
 import {
   entryOf,
@@ -81,7 +82,7 @@ export class PostgresStateBackend implements StateBackend {
     const values = `$1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, clock_timestamp()`;
     const rows = await this.run(
       `INSERT INTO task_state (tenant_id, dag_name, dag_id, task_id, try_number, key, value_json, metadata, created_at)
-       ${guard ? `SELECT ${values} WHERE EXISTS (SELECT 1 FROM jobs WHERE ${guard.sql} FOR SHARE)` : `VALUES (${values})`}
+       ${guard ? `SELECT ${values} WHERE ${jobExistsSql(guard.sql)}` : `VALUES (${values})`}
        ON CONFLICT (tenant_id, dag_name, dag_id, task_id, try_number, key)
        DO UPDATE SET value_json = EXCLUDED.value_json, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at
        RETURNING ${COLUMNS}`,

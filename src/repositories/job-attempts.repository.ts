@@ -1,0 +1,157 @@
+import { rows as sqlRows, type SqlRunner } from '../db/sql';
+import type { JobState } from '../core/states';
+import { claimedOf, type ClaimedDispatch, type ClaimedRow } from './job-dispatch.repository';
+import { leaseHeld } from './job-leases.repository';
+import type { AttemptRef, JobRef } from './jobs.repository';
+
+/** A completion to store: the attempt and its output (JSON text, or null). */
+export interface CompletionInput {
+  ref: AttemptRef;
+  outputJson: string | null;
+}
+
+/** A job a completion's batch counted down. */
+export interface CountedDown {
+  id: string;
+  pendingDeps: number;
+  state: JobState;
+}
+
+/** What one batch of completions did. */
+export interface CompletedBatch {
+  done: Array<JobRef & { dispatch: number }>;
+  counted: CountedDown[];
+  claimed: ClaimedDispatch[];
+}
+
+/** A job a batch of starts took. */
+export interface StartedRow extends JobRef {
+  executor: string;
+  data: unknown;
+  partitionKey: string | null;
+  prev: JobState;
+  dispatch: number;
+  dagName: string;
+  upstream: string[];
+}
+
+type DoneRow = { id: string; tenant_id: string; dag_id: string; task_id: string; name: string; try_number: number };
+
+/** The group-committed statements of the attempt lifecycle: a batch of starts, a batch of completions. */
+export class JobAttemptsRepository {
+  /**
+   * One statement: the guarded completions, their attempt rows, and the dependents
+   * counted down (by how many of their dependencies completed here) and claimed when they
+   * reach zero and are due. Row locks on the dependents serialise concurrent parents:
+   * exactly one transaction sees zero and claims the child.
+   */
+  async completeBatch(m: SqlRunner, items: CompletionInput[]): Promise<CompletedBatch> {
+    const claimable = `j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
+        AND (j.run_after IS NULL OR j.run_after <= now())`;
+    const [out] = await sqlRows<{
+      done: Array<DoneRow & { dispatch: number }> | null;
+      ready: Array<ClaimedRow & { pending_deps: number; state: JobState; claimed: boolean }> | null;
+    }>(
+      m,
+      `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::jsonb[])
+                    AS r(id, try_number, dispatch, worker_id, output)),
+       done AS (
+         UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
+             lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
+           FROM r WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
+           RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch),
+       closed AS (
+         UPDATE job_attempts a SET outcome = 'SUCCEEDED', finished_at = now(), error = NULL
+           FROM done WHERE a.job_id = done.id AND a.try_number = done.try_number AND a.dispatch = done.dispatch
+             AND a.outcome = 'RUNNING'),
+       c AS (SELECT jd.job_id, count(*)::int AS n FROM job_dependencies jd JOIN done ON jd.depends_on = done.id
+              GROUP BY jd.job_id),
+       ready AS (
+         UPDATE jobs j SET pending_deps = j.pending_deps - c.n,
+           dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
+           dispatched_at = CASE WHEN ${claimable} THEN now() ELSE j.dispatched_at END
+         FROM c WHERE j.id = c.job_id
+         RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
+           j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed)
+       SELECT (SELECT json_agg(done) FROM done) AS done, (SELECT json_agg(ready) FROM ready) AS ready`,
+      [
+        items.map((r) => r.ref.jobId),
+        items.map((r) => r.ref.tryNumber),
+        items.map((r) => r.ref.dispatch),
+        items.map((r) => r.ref.workerId),
+        items.map((r) => r.outputJson),
+      ],
+    );
+    const ready = out?.ready ?? [];
+    return {
+      done: (out?.done ?? []).map((r) => ({
+        id: r.id,
+        tenantId: r.tenant_id,
+        dagId: r.dag_id,
+        taskId: r.task_id,
+        name: r.name,
+        tryNumber: r.try_number,
+        dispatch: r.dispatch,
+      })),
+      counted: ready.map((r) => ({ id: r.id, pendingDeps: r.pending_deps, state: r.state })),
+      claimed: ready.filter((x) => x.claimed).map(claimedOf),
+    };
+  }
+
+  /** One statement: the guarded starts (each under its worker's lease) and their attempt rows. */
+  async startBatch(m: SqlRunner, refs: AttemptRef[], leaseMs: number): Promise<StartedRow[]> {
+    const rows: Array<
+      DoneRow & {
+        executor: string;
+        data: unknown;
+        partition_key: string | null;
+        prev: JobState;
+        dispatch: number;
+        dag_name: string;
+        upstream: string[] | null;
+      }
+    > = await sqlRows(
+      m,
+      `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, try_number, dispatch, worker_id)),
+       prev AS (SELECT j.id, j.state, r.worker_id FROM jobs j
+                  JOIN r ON j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
+                 WHERE j.id = ANY($1::uuid[]) AND j.state IN ('CREATED','RETRY') ORDER BY j.id FOR UPDATE OF j),
+       s AS (
+         UPDATE jobs j SET state = 'ACTIVE', lease_owner = prev.worker_id,
+           lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
+           attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
+           progress_percent = NULL, progress_message = NULL, error = NULL
+         FROM prev WHERE j.id = prev.id
+         RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
+           j.try_number, j.dispatch, j.lease_owner,
+           (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
+           (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
+             WHERE jd.job_id = j.id) AS upstream),
+       a AS (INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
+             SELECT id, try_number, dispatch, 'RUNNING', lease_owner FROM s)
+       SELECT * FROM s`,
+      [
+        refs.map((r) => r.jobId),
+        refs.map((r) => r.tryNumber),
+        refs.map((r) => r.dispatch),
+        refs.map((r) => r.workerId),
+        leaseMs,
+      ],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      dagId: r.dag_id,
+      taskId: r.task_id,
+      name: r.name,
+      tryNumber: r.try_number,
+      executor: r.executor,
+      data: r.data,
+      partitionKey: r.partition_key,
+      prev: r.prev,
+      dispatch: r.dispatch,
+      dagName: r.dag_name,
+      upstream: r.upstream ?? [],
+    }));
+  }
+}

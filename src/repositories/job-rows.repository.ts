@@ -1,0 +1,202 @@
+import { rows as sqlRows, type SqlRunner } from '../db/sql';
+import type { JobState } from '../core/states';
+
+/** A job's row as the API reads it. */
+export interface JobRow {
+  id: string;
+  tenant_id: string;
+  dag_id: string;
+  task_id: string;
+  name: string;
+  executor: string;
+  priority: number;
+  data: unknown;
+  state: JobState;
+  job_level: number;
+  try_number: number;
+  retry_limit: number;
+  retry_delay: number;
+  retry_backoff: boolean;
+  start_after: Date | null;
+  expire_in_seconds: number | null;
+  keep_until: Date | null;
+  soft_sla: Date | null;
+  hard_sla: Date | null;
+  requires_gpu: boolean;
+  partition_key: string | null;
+  output: unknown;
+  error: string | null;
+  progress_percent: number | null;
+  progress_message: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, priority, data, state, job_level, try_number, retry_limit,
+  retry_delay, retry_backoff, start_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
+  output, error, progress_percent, progress_message, created_at, started_at, completed_at`;
+
+/** A job of a submitted DAG, validated and normalised. */
+export interface NewJob {
+  taskId: string;
+  name: string;
+  executor: string;
+  priority: number;
+  dataJson: string | null;
+  jobLevel: number;
+  dependencies: string[];
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  startAfter: Date | null;
+  expireInSeconds: number | null;
+  keepUntil: Date | null;
+  softSla: Date | null;
+  hardSla: Date | null;
+  requiresGpu: boolean;
+  partitionKey: string | null;
+}
+
+/** An attempt's row, as the API reads it. */
+export interface AttemptRow {
+  job_id: string;
+  try_number: number;
+  outcome: string;
+  worker_id: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  error: string | null;
+}
+
+/**
+ * Job rows as the API reads them (one statement per batch for the DataLoaders), and the
+ * jobs and dependencies of a DAG written at submission.
+ */
+export class JobRowsRepository {
+  /** A submitted DAG's jobs (ids given, in order) and their dependency edges. */
+  async insertDagJobs(m: SqlRunner, tenantId: string, dagId: string, ids: string[], J: NewJob[]): Promise<void> {
+    const idOf = new Map(J.map((j, i) => [j.taskId, ids[i]]));
+    await m.query(
+      `INSERT INTO jobs (id, tenant_id, dag_id, task_id, name, executor, priority, data, job_level, pending_deps, retry_limit,
+         retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key)
+       SELECT u.id, $1, $2, u.task_id, u.name, u.executor, u.priority, u.data, u.level, u.deps, u.retry_limit, u.retry_delay,
+         u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key
+       FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::jsonb[], $9::int[], $10::int[], $11::int[],
+         $12::int[], $13::boolean[], $14::timestamptz[], $15::int[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
+         $19::boolean[], $20::text[])
+         AS u(id, task_id, name, executor, priority, data, level, deps, retry_limit, retry_delay, retry_backoff, start_after,
+              expire, keep_until, soft_sla, hard_sla, gpu, partition_key)`,
+      [
+        tenantId,
+        dagId,
+        ids,
+        J.map((j) => j.taskId),
+        J.map((j) => j.name),
+        J.map((j) => j.executor),
+        J.map((j) => j.priority),
+        J.map((j) => j.dataJson),
+        J.map((j) => j.jobLevel),
+        J.map((j) => j.dependencies.length),
+        J.map((j) => j.retryLimit),
+        J.map((j) => j.retryDelay),
+        J.map((j) => j.retryBackoff),
+        J.map((j) => j.startAfter),
+        J.map((j) => j.expireInSeconds),
+        J.map((j) => j.keepUntil),
+        J.map((j) => j.softSla),
+        J.map((j) => j.hardSla),
+        J.map((j) => j.requiresGpu),
+        J.map((j) => j.partitionKey),
+      ],
+    );
+    const from: string[] = [];
+    const to: string[] = [];
+    for (const j of J) {
+      for (const d of j.dependencies) {
+        from.push(idOf.get(j.taskId)!);
+        to.push(idOf.get(d)!);
+      }
+    }
+    if (from.length) {
+      await m.query(`INSERT INTO job_dependencies (job_id, depends_on) SELECT * FROM unnest($1::uuid[], $2::uuid[])`, [
+        from,
+        to,
+      ]);
+    }
+  }
+
+  /** How many rows the planner statistics of jobs and job_dependencies last counted. */
+  async plannerCounts(m: SqlRunner): Promise<Array<{ relname: 'jobs' | 'job_dependencies'; reltuples: number }>> {
+    return sqlRows(
+      m,
+      `SELECT relname, reltuples FROM pg_class
+        WHERE oid IN (to_regclass('jobs'), to_regclass('job_dependencies'))`,
+    );
+  }
+
+  /** Refresh the planner statistics of one job table. */
+  async analyze(m: SqlRunner, table: 'jobs' | 'job_dependencies'): Promise<void> {
+    await m.query(`ANALYZE ${table}`);
+  }
+
+  async byTask(m: SqlRunner, tenantId: string, dagId: string, taskId: string): Promise<JobRow | null> {
+    const rows: JobRow[] = await sqlRows(
+      m,
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3`,
+      [tenantId, dagId, taskId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async byId(m: SqlRunner, tenantId: string, jobId: string): Promise<JobRow | null> {
+    const rows: JobRow[] = await sqlRows(m, `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2`, [
+      tenantId,
+      jobId,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  /** Every job of each DAG, by level then task id. */
+  async ofDags(m: SqlRunner, tenantId: string, dagIds: readonly string[]): Promise<JobRow[]> {
+    return sqlRows(
+      m,
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND dag_id = ANY($2::text[]) ORDER BY job_level, task_id`,
+      [tenantId, dagIds],
+    );
+  }
+
+  /**
+   * The jobs each of `jobIds` depends on ('dependencies') or that depend on it ('dependents'),
+   * as rows tagged with the job they belong to (`of`).
+   */
+  async related(
+    m: SqlRunner,
+    tenantId: string,
+    jobIds: readonly string[],
+    relation: 'dependencies' | 'dependents',
+  ): Promise<Array<JobRow & { of: string }>> {
+    const [own, other] = relation === 'dependencies' ? ['job_id', 'depends_on'] : ['depends_on', 'job_id'];
+    const cols = JOB_COLUMNS.split(',')
+      .map((c) => `r.${c.trim()}`)
+      .join(', ');
+    return sqlRows(
+      m,
+      `SELECT jd.${own} AS of, ${cols}
+       FROM job_dependencies jd JOIN jobs r ON r.id = jd.${other}
+       WHERE jd.${own} = ANY($2::uuid[]) AND r.tenant_id = $1 ORDER BY r.task_id`,
+      [tenantId, jobIds],
+    );
+  }
+
+  /** Every attempt of each job, oldest first. */
+  async attempts(m: SqlRunner, tenantId: string, jobIds: readonly string[]): Promise<AttemptRow[]> {
+    return sqlRows(
+      m,
+      `SELECT a.job_id, a.try_number, a.outcome, a.worker_id, a.started_at, a.finished_at, a.error
+       FROM job_attempts a JOIN jobs j ON j.id = a.job_id
+       WHERE a.job_id = ANY($2::uuid[]) AND j.tenant_id = $1 ORDER BY a.id`,
+      [tenantId, jobIds],
+    );
+  }
+}

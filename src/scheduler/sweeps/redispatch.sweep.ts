@@ -1,0 +1,8 @@
+import type { Services } from '../../app/container';
+import type { Sweep } from './sweep';
+
+/** Dispatches Redis lost (or a worker took and never started): enqueued again as the next dispatch. */
+export const redispatchSweep = ({ dispatcher }: Services): Sweep => ({
+  name: 'redispatch-stale',
+  run: async () => void (await dispatcher.redispatchStale()),
+});

@@ -1,0 +1,9 @@
+import type { Services } from '../../app/container';
+import { trimEventLog } from '../../events/event-log';
+import type { Sweep } from './sweep';
+
+/** Events older than the retention leave the event log. */
+export const trimSweep = ({ ds, config }: Services): Sweep => ({
+  name: 'trim-event-log',
+  run: async () => void (await trimEventLog(ds, config.eventRetentionDays * 86_400)),
+});

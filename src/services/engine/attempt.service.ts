@@ -1,0 +1,353 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { AppConfig } from '../../config/config';
+import type { JobState } from '../../core/states';
+import { GroupCommit, type Settled } from '../../db/group-commit';
+import type { ClaimedDispatch } from '../../repositories/job-dispatch.repository';
+import type { JobAttemptsRepository, StartedRow } from '../../repositories/job-attempts.repository';
+import type { AttemptKey, AttemptRef, JobRef, JobsRepository } from '../../repositories/jobs.repository';
+import { LIMITS } from '../dag-validation';
+import { transitionOf, type DagTransitions, type Transition } from './dag-transitions';
+import type { AfterCommit, Effects } from './effects';
+
+export type { AttemptRef } from '../../repositories/jobs.repository';
+
+export interface StartedAttempt {
+  jobId: string;
+  tenantId: string;
+  dagId: string;
+  dagName: string;
+  taskId: string;
+  name: string;
+  executor: string;
+  tryNumber: number;
+  dispatch: number;
+  data: unknown;
+  partitionKey: string | null;
+  /** A rerun of an earlier try or dispatch: the task's earlier state must be cleared first. */
+  isRerun: boolean;
+  upstreamTaskIds: string[];
+}
+
+/** What a completion reports: whether it counted, and (on one completion per batch) what became ready. */
+export interface Completion {
+  accepted: boolean;
+  readyJobIds: string[];
+  claimed: ClaimedDispatch[];
+}
+
+/** A failed attempt's outcome, and what is left to do after commit. */
+export interface FailOutcome {
+  accepted: boolean;
+  retryAt: Date | null;
+  effects: Effects;
+}
+
+type BatchItem = { kind: 'start'; ref: AttemptRef } | { kind: 'complete'; ref: AttemptRef; outputJson: string | null };
+type BatchResult = StartedAttempt | null | Completion;
+
+const startTransition = (r: StartedRow): Transition => ({
+  jobId: r.id,
+  taskId: r.taskId,
+  name: r.name,
+  from: r.prev,
+  to: 'ACTIVE',
+  tryNumber: r.tryNumber,
+});
+
+const completeTransition = (r: JobRef): Transition => ({
+  jobId: r.id,
+  taskId: r.taskId,
+  name: r.name,
+  from: 'ACTIVE',
+  to: 'COMPLETED',
+  tryNumber: r.tryNumber,
+  progressPercent: 100,
+});
+
+const startedOf = (r: StartedRow): StartedAttempt => ({
+  jobId: r.id,
+  tenantId: r.tenantId,
+  dagId: r.dagId,
+  dagName: r.dagName,
+  taskId: r.taskId,
+  name: r.name,
+  executor: r.executor,
+  tryNumber: r.tryNumber,
+  dispatch: r.dispatch,
+  data: r.data,
+  partitionKey: r.partitionKey,
+  isRerun: r.tryNumber > 1 || r.dispatch > 1,
+  upstreamTaskIds: r.upstream,
+});
+
+const keyOf = (r: { jobId: string; tryNumber: number; dispatch: number }) => `${r.jobId}.${r.tryNumber}.${r.dispatch}`;
+
+/**
+ * The attempt lifecycle: start, lease, progress, complete, fail, requeue. Every change is
+ * one transaction with a guarded UPDATE (state, try, dispatch, lease owner), so a
+ * duplicate delivery or a stale report changes nothing. Concurrent starts and completions
+ * of this process share transactions (group commit). The worker-facing methods apply
+ * their own after-commit effects; `fail` and `requeue` return theirs (the sweeps merge them).
+ */
+export class AttemptService {
+  private readonly commits = new GroupCommit<BatchItem, BatchResult>((items) => this.flushBatch(items));
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: AppConfig,
+    private readonly jobs: JobsRepository,
+    private readonly attempts: JobAttemptsRepository,
+    private readonly transitions: DagTransitions,
+    private readonly afterCommit: AfterCommit,
+  ) {}
+
+  /** How many transactions the starts and completions of this process took, and for how many. */
+  get groupCommitStats(): { flushes: number; items: number } {
+    return { ...this.commits.stats };
+  }
+
+  /** Attempts whose lease ran out (the lease sweep's candidates). */
+  async lostLeases(limit: number): Promise<AttemptKey[]> {
+    return this.jobs.lostLeases(this.ds, limit);
+  }
+
+  /** Attempts ACTIVE longer than their job's expireInSeconds (the expiry sweep's candidates). */
+  async expiredAttempts(limit: number): Promise<AttemptKey[]> {
+    return this.jobs.expiredAttempts(this.ds, limit);
+  }
+
+  /**
+   * Take the attempt (guarded: a stale or duplicate delivery gets null) and its lease.
+   * Concurrent starts and completions of this process share transactions (group commit).
+   */
+  async startAttempt(
+    jobId: string,
+    tryNumber: number,
+    dispatch: number,
+    workerId: string,
+  ): Promise<StartedAttempt | null> {
+    return (await this.commits.submit({
+      kind: 'start',
+      ref: { jobId, tryNumber, dispatch, workerId },
+    })) as StartedAttempt | null;
+  }
+
+  /** A dispatch a worker fetched but will not start: the job is claimable again, and dispatched. */
+  async releaseDispatch(jobId: string, tryNumber: number, dispatch: number): Promise<boolean> {
+    const released = await this.jobs.releaseDispatch(this.ds, jobId, tryNumber, dispatch);
+    if (released) await this.afterCommit.apply({ dispatch: true });
+    return released;
+  }
+
+  /** Extend the lease of a running attempt; false when it is no longer ours. */
+  async renewLease(a: AttemptRef): Promise<boolean> {
+    return this.jobs.renewLease(this.ds, a, this.config.timings.leaseMs);
+  }
+
+  /** What the executor last said of its running attempt (refused when not current). */
+  async reportProgress(a: AttemptRef, percent: number, message: string | null): Promise<boolean> {
+    const p = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
+    return this.jobs.reportProgress(this.ds, a, p, message?.slice(0, 1000) ?? null);
+  }
+
+  /**
+   * Success: COMPLETED, output stored, dependents counted down; a dependent that became
+   * ready is claimed in the same transaction. Group-committed with the other starts and
+   * completions of this process: the jobs that became ready and the claimed dispatches
+   * of a whole batch come back on one of its completions, and are enqueued once, after
+   * commit, before that completion resolves.
+   */
+  async completeAttempt(a: AttemptRef, output: unknown): Promise<Completion> {
+    const outputJson = output === undefined ? null : JSON.stringify(output);
+    if (outputJson && Buffer.byteLength(outputJson) > LIMITS.maxOutputBytes) {
+      const r = await this.failAttempt(a, `output is ${Buffer.byteLength(outputJson)} bytes; at most 1 MiB`, {
+        nonRetryable: true,
+      });
+      return { accepted: r.accepted, readyJobIds: [], claimed: [] };
+    }
+    const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
+    await this.afterCommit.apply({
+      claimed: done.claimed,
+      dispatch: done.readyJobIds.length > done.claimed.length,
+    });
+    return done;
+  }
+
+  /**
+   * One flush of the group commit: the items in one transaction (`runBatch`). A deadlock
+   * retries it; any other failure runs the items one by one, so one bad item fails alone.
+   */
+  private async flushBatch(items: BatchItem[]): Promise<Array<Settled<BatchResult>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const values = await this.ds.transaction((m) => this.runBatch(m, items));
+        return values.map((value) => ({ ok: true as const, value }));
+      } catch (error) {
+        if ((error as { code?: string }).code === '40P01' && attempt < 3) continue;
+        if (items.length === 1) return [{ ok: false as const, error }];
+        const out: Array<Settled<BatchResult>> = [];
+        for (const item of items) out.push(...(await this.flushBatch([item])));
+        return out;
+      }
+    }
+  }
+
+  /**
+   * Starts and completions in the caller's transaction: every completion (job rows,
+   * attempt rows, dependents counted down once per child), every start (job rows, attempt
+   * rows), then each DAG's counters and events once, DAGs in a fixed order.
+   */
+  private async runBatch(m: EntityManager, items: BatchItem[]): Promise<BatchResult[]> {
+    const results: BatchResult[] = items.map((i) =>
+      i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [] },
+    );
+    const byDag = new Map<string, { tenantId: string; dagId: string; list: Transition[] }>();
+    const addTransition = (tenantId: string, dagId: string, t: Transition) => {
+      const k = `${tenantId}/${dagId}`;
+      (byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [] }).get(k)!).list.push(t);
+    };
+    // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
+    const firstOf = new Map<string, number>();
+    items.forEach((it, i) => {
+      const k = `${it.kind}:${keyOf(it.ref)}`;
+      if (!firstOf.has(k)) firstOf.set(k, i);
+    });
+    const unique = [...firstOf.values()].sort((x, y) => items[x].ref.jobId.localeCompare(items[y].ref.jobId));
+    const completes = unique.filter((i) => items[i].kind === 'complete');
+    const starts = unique.filter((i) => items[i].kind === 'start');
+
+    if (completes.length > 0) {
+      // The caller enqueues what was claimed after commit; a crash in between is recovered
+      // by the dispatcher's stale-dispatch sweep.
+      const { done, counted, claimed } = await this.attempts.completeBatch(
+        m,
+        completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>),
+      );
+      const readyJobIds = counted
+        .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
+        .map((x) => x.id);
+      const accepted = new Set(done.map((r) => keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch })));
+      let first = true;
+      for (const i of completes) {
+        if (!accepted.has(keyOf(items[i].ref))) continue;
+        // What became ready goes back once, on the first completion, to be enqueued once.
+        results[i] = first
+          ? { accepted: true, readyJobIds, claimed }
+          : { accepted: true, readyJobIds: [], claimed: [] };
+        first = false;
+      }
+      for (const r of done) addTransition(r.tenantId, r.dagId, completeTransition(r));
+    }
+
+    if (starts.length > 0) {
+      const rows = await this.attempts.startBatch(
+        m,
+        starts.map((i) => items[i].ref),
+        this.config.timings.leaseMs,
+      );
+      const byKey = new Map(rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r]));
+      for (const i of starts) {
+        const r = byKey.get(keyOf(items[i].ref));
+        if (r) results[i] = startedOf(r);
+      }
+      for (const r of rows) addTransition(r.tenantId, r.dagId, startTransition(r));
+    }
+
+    const dags = [...byDag.values()].sort((x, y) =>
+      x.tenantId === y.tenantId ? x.dagId.localeCompare(y.dagId) : x.tenantId.localeCompare(y.tenantId),
+    );
+    for (const d of dags) await this.transitions.apply(m, d.tenantId, d.dagId, d.list);
+    return results;
+  }
+
+  /** A failed attempt reported by its worker; a retry's wake-up is set. */
+  async failAttempt(
+    a: AttemptKey,
+    error: string,
+    opts: { nonRetryable?: boolean; expired?: boolean } = {},
+  ): Promise<{ accepted: boolean; retryAt: Date | null }> {
+    const { accepted, retryAt, effects } = await this.fail(a, error, opts);
+    await this.afterCommit.apply(effects);
+    return { accepted, retryAt };
+  }
+
+  /**
+   * A failed attempt: RETRY at the next try after the delay while tries are left (not for
+   * non-retryable failures), else FAILED (or EXPIRED) with every descendant SKIPPED.
+   * `workerId` null = the scheduler deciding (expiry): no lease-owner check.
+   */
+  async fail(
+    a: AttemptKey,
+    error: string,
+    opts: { nonRetryable?: boolean; expired?: boolean } = {},
+  ): Promise<FailOutcome> {
+    const message = error.slice(0, 10_000);
+    return this.ds.transaction(async (m) => {
+      const j = await this.jobs.lockFailing(m, a);
+      if (!j) return { accepted: false, retryAt: null, effects: {} };
+      await this.jobs.closeAttempt(m, j.id, j.tryNumber, a.dispatch, opts.expired ? 'EXPIRED' : 'FAILED', message);
+      const attemptInBudget = j.tryNumber - j.retryBase; // 1-based
+      const canRetry = !opts.nonRetryable && attemptInBudget < j.retryLimit + 1;
+      if (canRetry) {
+        const unit = this.config.timings.retryDelayUnitMs;
+        let delayMs = j.retryDelay * unit;
+        if (j.retryBackoff) {
+          const base = j.retryDelay * 2 ** (attemptInBudget - 1) * unit;
+          delayMs = base + Math.random() * base;
+        }
+        const retryAt = new Date(Date.now() + delayMs);
+        await this.jobs.scheduleRetry(m, j.id, retryAt, message);
+        await this.transitions.apply(m, j.tenantId, j.dagId, [
+          {
+            jobId: j.id,
+            taskId: j.taskId,
+            name: j.name,
+            from: 'ACTIVE',
+            to: 'RETRY',
+            tryNumber: j.tryNumber + 1,
+            error: message,
+          },
+        ]);
+        return { accepted: true, retryAt, effects: { wakeAt: [retryAt] } };
+      }
+      const to: JobState = opts.expired ? 'EXPIRED' : 'FAILED';
+      await this.jobs.markFailed(m, j.id, to, message);
+      const skipped = await this.jobs.skipDescendants(m, [j.id]);
+      await this.transitions.apply(m, j.tenantId, j.dagId, [
+        { jobId: j.id, taskId: j.taskId, name: j.name, from: 'ACTIVE', to, tryNumber: j.tryNumber, error: message },
+        ...skipped.map((s) => transitionOf(s, 'SKIPPED')),
+      ]);
+      return { accepted: true, retryAt: null, effects: {} };
+    });
+  }
+
+  /** A worker hands back an attempt it cannot finish; what is ready is dispatched. */
+  async requeueAttempt(a: AttemptKey, outcome: 'LOST' | 'HANDED_BACK'): Promise<boolean> {
+    const effects = await this.requeue(a, outcome);
+    if (effects) await this.afterCommit.apply(effects);
+    return effects !== null;
+  }
+
+  /**
+   * The same try goes back to be run again elsewhere (a lost lease, or a worker handing
+   * back what it cannot finish): not a failed attempt. Null when the attempt is not current.
+   */
+  async requeue(a: AttemptKey, outcome: 'LOST' | 'HANDED_BACK'): Promise<Effects | null> {
+    return this.ds.transaction(async (m) => {
+      const r = await this.jobs.requeue(m, a);
+      if (!r) return null;
+      await this.jobs.closeAttempt(
+        m,
+        r.id,
+        r.tryNumber,
+        a.dispatch,
+        outcome,
+        outcome === 'LOST' ? 'lease expired' : 'handed back by a stopping worker',
+      );
+      await this.transitions.apply(m, r.tenantId, r.dagId, [
+        { jobId: r.id, taskId: r.taskId, name: r.name, from: 'ACTIVE', to: 'RETRY', tryNumber: r.tryNumber },
+      ]);
+      return { dispatch: true };
+    });
+  }
+}
