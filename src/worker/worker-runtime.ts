@@ -6,12 +6,8 @@ import { isOutageError } from '../errors/outage';
 import { queueName, type DispatchPayload } from '../jobs/queues';
 import { createRedis } from '../lib/redis';
 import type { Services } from '../app/container';
-import {
-  EXECUTOR_STATUS_REQUEST,
-  executorStatusReplyChannel,
-  type ExecutorStatusReply,
-  type ExecutorStatusRequest,
-} from '../services/deployment.service';
+import { CANCEL, EXECUTOR_STATUS_REQUEST, executorStatusReplyChannel } from '../core/bus-channels';
+import { type ExecutorStatusReply } from '../services/deployment.service';
 import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';
 import { createNoopExecutor } from '../sdk/builtin/noop.executor';
 import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from '../core/executor-call';
@@ -125,27 +121,15 @@ export class WorkerRuntime {
     this.probe = await this.probeGpus();
     // A GPU that fails its health check at start: no queue runs until it passes.
     this.paused = !this.probe.healthy;
-    this.unsubscribeStatus = await this.services.bus.subscribe(EXECUTOR_STATUS_REQUEST, (msg) => {
-      let req: ExecutorStatusRequest;
-      try {
-        req = JSON.parse(msg) as ExecutorStatusRequest;
-      } catch {
-        return;
-      }
-      const reply = typeof req?.requestId === 'string' ? this.statusOf(String(req.executor)) : null;
+    const { bus } = this.services;
+    this.unsubscribeStatus = await bus.listen(EXECUTOR_STATUS_REQUEST, (req) => {
+      const reply = this.statusOf(String(req.executor));
       if (!reply) return;
-      this.services.bus
-        .publish(executorStatusReplyChannel(req.requestId), JSON.stringify(reply))
+      bus
+        .send(executorStatusReplyChannel(req.requestId), reply)
         .catch((err: unknown) => this.services.log.warn({ err }, 'executor status reply failed'));
     });
-    this.unsubscribeCancel = await this.services.bus.subscribe('cancel', (msg) => {
-      let ids: unknown;
-      try {
-        ids = JSON.parse(msg);
-      } catch {
-        return;
-      }
-      if (!Array.isArray(ids)) return;
+    this.unsubscribeCancel = await bus.listen(CANCEL, (ids) => {
       for (const id of ids) this.running.get(String(id))?.controller.abort(new Error('cancelled'));
     });
     const { config } = this.services;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { CANCEL } from '../../core/bus-channels';
 import type { RedisBus } from '../../events/bus';
 import type { Dispatcher } from '../../jobs/dispatcher';
 import type { ClaimedDispatch, QueuedDispatch } from '../../repositories/job-dispatch.repository';
@@ -51,7 +52,7 @@ export class AfterCommit {
     if (e.claimed?.length) await this.dispatcher.enqueueClaimed(e.claimed);
     if (e.dispatch) await this.dispatcher.kick();
     for (const at of e.wakeAt ?? []) this.dispatcher.kickAt(at);
-    if (e.cancel?.length) await this.bus.publish('cancel', JSON.stringify(e.cancel));
+    if (e.cancel?.length) await this.bus.send(CANCEL, e.cancel);
     if (e.dequeue?.length) await this.dispatcher.removeQueued(e.dequeue);
   }
 
