@@ -7,7 +7,7 @@ import {
   SlaEvent,
   type EventView,
 } from '../schema/event.type';
-import type { NodeAssetStatusView } from '../services/asset-views';
+import type { NodeAssetStatusView } from '../services/assets/asset-views';
 import type { LoggedEvent } from './relay';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : JSON.stringify(v));

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import type { PartitionView } from '../services/asset.service';
-import type { ConnectionView } from '../services/asset-views';
+import type { PartitionView } from '../services/assets/asset.service';
+import type { ConnectionView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 export interface PartitionPageKey {

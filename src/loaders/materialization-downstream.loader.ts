@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { ConnectionView, MaterializationView } from '../services/asset-views';
+import type { ConnectionView, MaterializationView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 export interface DownstreamPageKey {

@@ -18,7 +18,7 @@ import {
 import { Job } from '../schema/job.type';
 import { Materialization } from '../schema/materialization.type';
 import { tenantOf, type AppContext } from './context';
-import type { MaterializationView } from '../services/asset-views';
+import type { MaterializationView } from '../services/assets/asset-views';
 
 type Args = Record<string, string | null | undefined>;
 

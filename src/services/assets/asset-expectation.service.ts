@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { badInput } from '../errors/domain-error';
+import { badInput } from '../../errors/domain-error';
 import { assertAssetKey } from './asset-views';
 
 /** An asset a DAG node is expected to produce. */

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { badInput, notFound } from '../errors/domain-error';
+import { badInput, notFound } from '../../errors/domain-error';
 import {
   ASSET_COLUMNS,
   assertAssetKey,
