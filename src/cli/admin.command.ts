@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { openDatabase, resolveDatabase } from '../app/app';
 import { loadConfig } from '../config/config';
 import { SqlCounter } from '../db/sql-counter';
-import type { RoleName } from '../entities/api-key.entity';
+import type { RoleName } from '../core/policy';
 import { serve } from '../main';
 import { ApiKeyService } from '../services/api-key.service';
 import { createLogger } from '../lib/logger';
