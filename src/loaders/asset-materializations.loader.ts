@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ConnectionView, MaterializationView } from '../services/assets/asset-views';
-import type { MaterializationPageKey } from '../services/assets/materialization-read.service';
+import type { MaterializationPageKey } from '../services/assets/materialization-pages.service';
 import type { Loaders } from './index';
 
 /** `Asset.materializations(...)` pages of many assets in one statement. */

@@ -1,7 +1,14 @@
 import type { EntityManager } from 'typeorm';
 import { conflict } from '../../errors/domain-error';
-import { MAT_COLUMNS, toMaterializationView, type MaterializationRow, type MaterializationView } from './asset-views';
-import { MaterializationReadService } from './materialization-read.service';
+import type { UpstreamAsset } from '../../core/executor-call';
+import {
+  isBigintId,
+  MAT_COLUMNS,
+  toMaterializationView,
+  type MaterializationRow,
+  type MaterializationView,
+} from './asset-views';
+import { MaterializationPagesService } from './materialization-pages.service';
 import {
   normalizeRecordInput,
   type NormalizedAsset,
@@ -24,8 +31,8 @@ const NO_PARTITION = '\u0001';
 const identityOf = (key: string, version: string, partition: string | null): string =>
   `${key}\0${version}\0${partition ?? NO_PARTITION}`;
 
-/** Immutable materializations: recording (one transaction per batch); the reads are inherited. */
-export class MaterializationService extends MaterializationReadService {
+/** Immutable materializations: recording (one transaction per batch) and every read of them (lists inherited). */
+export class MaterializationService extends MaterializationPagesService {
   readonly hooks: RecordHooks = {};
 
   /**
@@ -220,5 +227,92 @@ export class MaterializationService extends MaterializationReadService {
       }
       into.set(id, toMaterializationView(row));
     }
+  }
+
+  async byIds(tenantId: string, ids: readonly string[]): Promise<Map<string, MaterializationView>> {
+    const valid = [...new Set(ids.filter(isBigintId))];
+    if (!valid.length) return new Map();
+    const rows: MaterializationRow[] = await this.ds.query(
+      `SELECT ${MAT_COLUMNS} FROM materializations m WHERE m.tenant_id = $1 AND m.id = ANY($2::bigint[])`,
+      [tenantId, valid],
+    );
+    return new Map(rows.map((r) => [String(r.id), toMaterializationView(r)]));
+  }
+
+  async byId(tenantId: string, id: string): Promise<MaterializationView | null> {
+    return (await this.byIds(tenantId, [id])).get(id) ?? null;
+  }
+
+  /**
+   * The cache look-up: the latest materialization of exactly this version; with a
+   * partitionKey in that partition, without one in any partition.
+   */
+  async byVersion(
+    tenantId: string,
+    assetKey: string,
+    version: string,
+    partitionKey: string | null | undefined,
+  ): Promise<MaterializationView | null> {
+    const rows: MaterializationRow[] = await this.ds.query(
+      `SELECT ${MAT_COLUMNS} FROM materializations m
+        WHERE m.tenant_id = $1 AND m.asset_key = $2 AND m.version = $3 AND ($4::text IS NULL OR m.partition_key = $4)
+        ORDER BY m.id DESC LIMIT 1`,
+      [tenantId, assetKey, version, partitionKey ?? null],
+    );
+    return rows[0] ? toMaterializationView(rows[0]) : null;
+  }
+
+  /**
+   * Latest materialization per requested (asset, partition): a null partition asks for the
+   * asset's latest across partitions. Keys are `${assetKey}\0${partitionKey}` or just the
+   * asset key for the overall latest.
+   */
+  async latest(
+    tenantId: string,
+    requests: ReadonlyArray<{ assetKey: string; partitionKey: string | null }>,
+  ): Promise<Array<MaterializationView | null>> {
+    if (!requests.length) return [];
+    const rows: Array<MaterializationRow & { ord: number }> = await this.ds.query(
+      `SELECT r.ord::int AS ord, ${MAT_COLUMNS}
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r(k, p, ord)
+         JOIN LATERAL (
+           SELECT materialization_id FROM asset_latest l
+            WHERE r.p IS NULL AND l.tenant_id = $1 AND l.asset_key = r.k
+           UNION ALL
+           SELECT materialization_id FROM asset_partition_latest pl
+            WHERE r.p IS NOT NULL AND pl.tenant_id = $1 AND pl.asset_key = r.k AND pl.partition_key = r.p
+         ) x ON true
+         JOIN materializations m ON m.id = x.materialization_id AND m.tenant_id = $1`,
+      [tenantId, requests.map((r) => r.assetKey), requests.map((r) => r.partitionKey)],
+    );
+    const out: Array<MaterializationView | null> = requests.map(() => null);
+    for (const r of rows) out[r.ord - 1] = toMaterializationView(r);
+    return out;
+  }
+
+  /** The latest materialization per (asset, partition) that each of these nodes recorded in this DAG. */
+  async latestForUpstreamNodes(tenantId: string, dagId: string, nodeTaskIds: string[]): Promise<UpstreamAsset[]> {
+    if (!nodeTaskIds.length) return [];
+    const rows: Array<{
+      asset_key: string;
+      version: string;
+      partition_key: string | null;
+      uri: string | null;
+      node_task_id: string;
+    }> = await this.ds.query(
+      `SELECT DISTINCT ON (m.node_task_id, m.asset_key, m.partition_key)
+              m.asset_key, m.version, m.partition_key, m.uri, m.node_task_id
+         FROM materializations m
+        WHERE m.tenant_id = $1 AND m.dag_id = $2 AND m.node_task_id = ANY($3::text[])
+        ORDER BY m.node_task_id, m.asset_key, m.partition_key, m.id DESC`,
+      [tenantId, dagId, nodeTaskIds],
+    );
+    return rows.map((r) => ({
+      assetKey: r.asset_key,
+      version: r.version,
+      partitionKey: r.partition_key,
+      uri: r.uri,
+      nodeTaskId: r.node_task_id,
+    }));
   }
 }
