@@ -38,6 +38,15 @@ describe('layer gates', () => {
     expect(messages[0]).toContain('src/services/ may import only');
   });
 
+  it('keeps sdk/ on core/ alone', async () => {
+    const messages = await restrictedImports(
+      "import { createLogger } from '../lib/logger';\nimport { ACTIONS } from '../core/policy';\nexport const x = [createLogger, ACTIONS];\n",
+      'src/sdk/x.ts',
+    );
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toContain("'../lib/logger'");
+  });
+
   it('lets services/ import a layer below it', async () => {
     const messages = await restrictedImports(
       "import { rows } from '../db/sql';\nimport { badInput } from '../errors/domain-error';\nexport const x = [rows, badInput];\n",
