@@ -44,7 +44,7 @@ const apps: TestApp[] = [];
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'marie-lifecycle-'));
   await chmod(tmp, 0o755); // the embedded cluster runs as the postgres user when we are root
-  await writeFile(path.join(tmp, 'hold.executor.js'), holdModule(path.join(ROOT, 'dist/src/sdk.js')));
+  await writeFile(path.join(tmp, 'hold.executor.js'), holdModule(path.join(ROOT, 'dist/src/sdk/index.js')));
   api = await startTestApp({ roles: ['api'] });
   ({ key: submitter } = await api.tenant('submitter'));
 });

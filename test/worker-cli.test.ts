@@ -12,7 +12,7 @@ import { ok, startTestApp, type TestApp } from './support/test-app';
 /** `npm test` builds dist/ before vitest runs; `npm ci` does too (prepare). */
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist/src/cli.js');
-const SDK = path.join(ROOT, 'dist/src/sdk.js');
+const SDK = path.join(ROOT, 'dist/src/sdk/index.js');
 
 let api: TestApp;
 let tmp: string;
