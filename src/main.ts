@@ -5,7 +5,7 @@ import { ALL_ROLES, startApp, type App, type Role } from './app/app';
 import { ConfigError, launchedByNpm, loadConfig, type AppConfig } from './config/config';
 import { RedisUnavailableError } from './lib/redis';
 import { createLogger } from './lib/logger';
-import { watchStopRequests } from './server/shutdown';
+import { watchStopRequests } from './app/shutdown';
 import type { ExecutorInvoker } from './core/executor-call';
 import { ExecutorConfigFileError, loadExecutorConfig } from './sdk/executor-config';
 

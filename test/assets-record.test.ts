@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { conflict } from '../src/errors/domain-error';
-import type { MaterializationView } from '../src/services/asset-views';
+import type { MaterializationView } from '../src/services/assets/asset-views';
 import { createBoundAssetTracker, recordMaterializations } from '../src/worker/asset-tracker';
 import { one, RECORD, record, ver, type RecordPayload } from './support/assets';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';

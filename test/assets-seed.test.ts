@@ -3,7 +3,7 @@ import { Loaders } from '../src/loaders';
 import { materializationsByNodeLoader } from '../src/loaders/materializations-by-node.loader';
 import { nodeAssetStatusLoader } from '../src/loaders/node-asset-status.loader';
 import { nodeKey } from '../src/loaders/node-key';
-import { normalizeAssetConfig } from '../src/services/asset-expectation.service';
+import { normalizeAssetConfig } from '../src/services/assets/asset-expectation.service';
 import { RECORD, ver, type RecordPayload } from './support/assets';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 

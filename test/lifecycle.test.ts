@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { DUPLICATE_SIGNAL_MS } from '../src/server/shutdown';
+import { DUPLICATE_SIGNAL_MS } from '../src/app/shutdown';
 import type { ExecutorInvoker } from '../src/core/executor-call';
 import { dagSnapshot, submitDag, waitFor, waitForDag, type DagSnapshot } from './support/dag-helpers';
 import {

@@ -1,20 +1,14 @@
 import { SubscriptionService } from '../events/subscription.service';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
-import type { AppConfig } from '../config/config';
-import type { SqlCounter } from '../db/sql-counter';
-import type { RedisBus } from '../events/bus';
 import { Dispatcher } from '../jobs/dispatcher';
 import { QueueRegistry } from '../jobs/queues';
 import { ApiKeyService } from '../services/api-key.service';
 import { CallbackService } from '../services/callback.service';
 import { DagService } from '../services/dag.service';
-import { AssetExpectationService } from '../services/asset-expectation.service';
-import { AssetService } from '../services/asset.service';
-import { LineageService } from '../services/lineage.service';
-import { MaterializationService } from '../services/materialization.service';
-import { NodeStatusService } from '../services/node-status.service';
+import { AssetExpectationService } from '../services/assets/asset-expectation.service';
+import { AssetService } from '../services/assets/asset.service';
+import { LineageService } from '../services/assets/lineage.service';
+import { MaterializationService } from '../services/assets/materialization.service';
+import { NodeStatusService } from '../services/assets/node-status.service';
 import { FleetService } from '../services/fleet.service';
 import { DeploymentService } from '../services/deployment.service';
 import { TaskStateService } from '../services/task-state.service';
@@ -31,54 +25,13 @@ import { DagTransitions } from '../services/engine/dag-transitions';
 import { AfterCommit } from '../services/engine/effects';
 import { JobCommands } from '../services/engine/job-commands.service';
 import { registerRecordingFence } from '../services/engine/recording-fence';
-import { registerExpectationHandlers } from '../services/asset-expectation.service';
+import { registerExpectationHandlers } from '../services/assets/asset-expectation.service';
 import { registerMaterializedEvents } from '../services/materialization-events';
-import { registerAssetsIncompleteCheck } from '../services/node-status.service';
-import type { ServiceTxHandlers, TxEvents } from '../services/tx-events';
+import { registerAssetsIncompleteCheck } from '../services/assets/node-status.service';
+import type { TxEvents } from '../services/tx-events';
+import type { Infrastructure, Services } from '../services/process-services';
 
-/** Long-lived services, built once per process and shared by every request. */
-export interface Services {
-  config: AppConfig;
-  log: Logger;
-  ds: DataSource;
-  redis: Redis;
-  bus: RedisBus;
-  sql: SqlCounter;
-  apiKeys: ApiKeyService;
-  fleet: FleetService;
-  /** Executor status over Redis and the deployment status (the seed's health routes). */
-  deployment: DeploymentService;
-  dags: DagService;
-  /** The DAG mutations: submit, cancel, retry (and the SLA sweep's hard misses, the purge). */
-  jobCommands: JobCommands;
-  /** The attempt lifecycle (group-committed starts and completions). */
-  attempts: AttemptService;
-  /** Applies the after-commit effects commands return. */
-  afterCommit: AfterCommit;
-  /** In-transaction reactions, by event type. */
-  txHandlers: ServiceTxHandlers;
-  queues: QueueRegistry;
-  dispatcher: Dispatcher;
-  callbacks: CallbackService;
-  /** Task state (state kernel): RunContexts for executor calls, setTaskState, taskState. */
-  taskState: TaskStateService;
-  assets: AssetService;
-  materializations: MaterializationService;
-  lineage: LineageService;
-  expectations: AssetExpectationService;
-  nodeStatus: NodeStatusService;
-  /** Live events for subscriptions: one Redis subscription per tenant, replay + live. */
-  events: SubscriptionService;
-}
-
-export interface Infrastructure {
-  config: AppConfig;
-  log: Logger;
-  ds: DataSource;
-  redis: Redis;
-  bus: RedisBus;
-  sql: SqlCounter;
-}
+export type { Infrastructure, Services } from '../services/process-services';
 
 export function createServices(infra: Infrastructure): Services {
   const { config, log, ds, redis, bus } = infra;

@@ -1,32 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import type { DataSource } from 'typeorm';
-import { openDatabase, resolveDatabase } from '../app/app';
+import { withDatabase } from '../app/admin';
 import { loadConfig } from '../config/config';
-import { SqlCounter } from '../db/sql-counter';
-import type { RoleName } from '../entities/api-key.entity';
+import type { RoleName } from '../core/policy';
 import { serve } from '../main';
-import { ApiKeyService } from '../services/api-key.service';
-import { createLogger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { API_KEY_REVOKED } from '../core/bus-channels';
 import { scaffoldExecutor } from '../sdk/executor-scaffold';
 import { isJson, printJson, withJson } from './output';
-
-/** Open the configured database (embedded when DATABASE_URL is unset), run `fn`, close. */
-async function withDatabase<T>(fn: (ds: DataSource) => Promise<T>, migrate = true): Promise<T> {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'marie-cli', config.logFormat);
-  const { url, embedded } = await resolveDatabase(config, log);
-  const ds = await openDatabase(url, new SqlCounter(log), migrate);
-  try {
-    return await fn(ds);
-  } finally {
-    await ds.destroy();
-    await embedded?.stop();
-  }
-}
 
 /** The commands that work on the database directly (keys, migrations) and the worker role. */
 export function registerAdminCommands(program: Command): void {
@@ -41,8 +23,8 @@ export function registerAdminCommands(program: Command): void {
       )
       .option('--name <name>', 'a name to tell keys apart', 'cli'),
   ).action(async (o: { tenant: string; role: RoleName; name: string }, cmd: Command) => {
-    await withDatabase(async (ds) => {
-      const svc = new ApiKeyService(ds);
+    await withDatabase(async (admin) => {
+      const svc = admin.apiKeys();
       const tenant = await svc.ensureTenant(o.tenant);
       const { apiKey, key } = await svc.create(tenant.id, o.name, o.role);
       if (isJson(cmd))
@@ -56,8 +38,8 @@ export function registerAdminCommands(program: Command): void {
   withJson(
     apikey.command('list').description("List a tenant's keys").requiredOption('--tenant <slug>', 'tenant'),
   ).action(async (o: { tenant: string }, cmd: Command) => {
-    await withDatabase(async (ds) => {
-      const keys = await new ApiKeyService(ds).listBySlug(o.tenant);
+    await withDatabase(async (admin) => {
+      const keys = await admin.apiKeys().listBySlug(o.tenant);
       if (isJson(cmd))
         return printJson(
           keys.map((k) => ({ id: k.id, role: k.role, name: k.name, keyPrefix: k.keyPrefix, revokedAt: k.revokedAt })),
@@ -75,12 +57,12 @@ export function registerAdminCommands(program: Command): void {
       const redis = createRedis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
       try {
-        await withDatabase(async (ds) => {
+        await withDatabase(async (admin) => {
           const notify = {
             keyRevoked: (keyId: string) =>
               redis.publish(`${config.queuePrefix}:${API_KEY_REVOKED}`, keyId).then(() => undefined),
           };
-          const k = await new ApiKeyService(ds, notify).revoke(null, id);
+          const k = await admin.apiKeys(notify).revoke(null, id);
           if (isJson(cmd)) return printJson({ id: k.id, name: k.name, revokedAt: k.revokedAt });
           process.stdout.write(`Revoked ${k.id} (${k.name}).\n`);
         });
@@ -93,8 +75,8 @@ export function registerAdminCommands(program: Command): void {
   const migration = program.command('migration').description('Database migrations');
   withJson(migration.command('run').description('Apply pending migrations')).action(
     async (_o: unknown, cmd: Command) => {
-      await withDatabase(async (ds) => {
-        const done = await ds.runMigrations({ transaction: 'each' });
+      await withDatabase(async (admin) => {
+        const done = await admin.ds.runMigrations({ transaction: 'each' });
         if (isJson(cmd)) return printJson({ applied: done.map((m) => m.name) });
         process.stdout.write(done.length ? done.map((m) => `applied ${m.name}\n`).join('') : 'nothing to apply\n');
       }, false);
@@ -102,8 +84,8 @@ export function registerAdminCommands(program: Command): void {
   );
   withJson(migration.command('revert').description('Revert the latest migration')).action(
     async (_o: unknown, cmd: Command) => {
-      await withDatabase(async (ds) => {
-        await ds.undoLastMigration({ transaction: 'each' });
+      await withDatabase(async (admin) => {
+        await admin.ds.undoLastMigration({ transaction: 'each' });
         if (isJson(cmd)) return printJson({ reverted: true });
         process.stdout.write('reverted the latest migration\n');
       }, false);
@@ -114,8 +96,8 @@ export function registerAdminCommands(program: Command): void {
       .command('generate <name>')
       .description('Write a migration with the SQL that brings the database to the entities'),
   ).action(async (name: string, _o: unknown, cmd: Command) => {
-    await withDatabase(async (ds) => {
-      const diff = await ds.driver.createSchemaBuilder().log();
+    await withDatabase(async (admin) => {
+      const diff = await admin.ds.driver.createSchemaBuilder().log();
       if (diff.upQueries.length === 0) {
         if (isJson(cmd)) return printJson({ file: null });
         process.stdout.write('the database matches the entities: nothing to generate\n');

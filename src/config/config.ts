@@ -249,7 +249,7 @@ export function testEnv(env: Record<string, string | undefined> = process.env): 
 
 /**
  * Whether npm started this process (`npm start`, `npm run …`, `npx`; npm sets
- * npm_lifecycle_event): the server then stops when npm goes away (src/server/shutdown.ts).
+ * npm_lifecycle_event): the server then stops when npm goes away (src/app/shutdown.ts).
  */
 export function launchedByNpm(env: Record<string, string | undefined> = process.env): boolean {
   return !!env.npm_lifecycle_event;

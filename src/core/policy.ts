@@ -1,5 +1,7 @@
 import { DomainError } from '../errors/domain-error';
-import type { RoleName } from '../entities/api-key.entity';
+
+/** An API key's role; the roles are cumulative (see ROLE_RANK). */
+export type RoleName = 'reader' | 'submitter' | 'executor' | 'admin';
 
 /**
  * The one policy module: which role each action needs. The GraphQL auth checker, the

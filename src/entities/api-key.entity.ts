@@ -1,6 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-
-export type RoleName = 'reader' | 'submitter' | 'executor' | 'admin';
+import type { RoleName } from '../core/policy';
 
 @Entity({ name: 'api_keys' })
 export class ApiKeyEntity {

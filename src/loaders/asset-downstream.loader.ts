@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { AssetView } from '../services/asset-views';
+import type { AssetView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 /** Assets directly derived from each asset, over the asset edge table. */

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { MaterializationView } from '../services/asset-views';
+import type { MaterializationView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 export interface LatestKey {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { ConnectionView } from '../lib/pagination';
-import type { MaterializationView } from '../services/asset-views';
-import type { MaterializationPageKey } from '../services/materialization.service';
+import type { MaterializationView } from '../services/assets/asset-views';
+import type { MaterializationPageKey } from '../services/assets/materialization-pages.service';
 import type { Loaders } from './index';
 
 /** `Asset.materializations(...)` pages of many assets in one statement. */

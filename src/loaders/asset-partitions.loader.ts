@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { PartitionView } from '../services/asset.service';
+import type { PartitionView } from '../services/assets/asset.service';
 import type { ConnectionView } from '../lib/pagination';
 import type { Loaders } from './index';
 

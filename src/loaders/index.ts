@@ -1,5 +1,5 @@
 import type { Principal } from '../core/policy';
-import type { Services } from '../app/container';
+import type { RequestServices } from '../services/request-services';
 
 /**
  * Per-request DataLoaders, created lazily so a request pays only for the loaders it
@@ -9,12 +9,12 @@ export class Loaders {
   private readonly cache = new Map<string, unknown>();
 
   constructor(
-    readonly services: Services,
+    readonly services: RequestServices,
     readonly principal: Principal | null,
   ) {}
 
   /** The loader named `name`, built once per request by `make`. */
-  get<T>(name: string, make: (services: Services, tenantId: string) => T): T {
+  get<T>(name: string, make: (services: RequestServices, tenantId: string) => T): T {
     let loader = this.cache.get(name) as T | undefined;
     if (!loader) {
       if (!this.principal) throw new Error('loaders need an authenticated principal');

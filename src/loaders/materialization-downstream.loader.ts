@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ConnectionView } from '../lib/pagination';
-import type { MaterializationView } from '../services/asset-views';
+import type { MaterializationView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 export interface DownstreamPageKey {

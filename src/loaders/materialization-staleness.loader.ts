@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { StaleReasonView } from '../services/asset-views';
+import type { StaleReasonView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 /** Why each materialization is stale (empty: it is not), one statement per batch. */

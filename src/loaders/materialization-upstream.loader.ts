@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { LineageRefView } from '../services/asset-views';
+import type { LineageRefView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 
 /** The lineage refs each materialization recorded, with the materialization behind each. */

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { NodeAssetStatusView } from '../services/asset-views';
+import type { NodeAssetStatusView } from '../services/assets/asset-views';
 import type { Loaders } from './index';
 import { splitNodeKey } from './node-key';
 

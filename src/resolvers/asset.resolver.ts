@@ -13,7 +13,7 @@ import { Materialization, MaterializationConnection } from '../schema/materializ
 import type { AppContext } from './context';
 import { tenantOf } from './context';
 import { computeAssetVersion } from '../core/asset-version';
-import type { AssetView } from '../services/asset-views';
+import type { AssetView } from '../services/assets/asset-views';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 

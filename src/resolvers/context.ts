@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Loaders } from '../loaders';
 import type { Principal } from '../core/policy';
-import type { Services } from '../app/container';
+import type { RequestServices } from '../services/request-services';
 import { assertAllowed } from '../core/policy';
 
 /** Everything a resolver gets: who is calling, a logger bound to the request, services, loaders. */
@@ -9,7 +9,7 @@ export interface AppContext {
   requestId: string;
   log: Logger;
   principal: Principal | null;
-  services: Services;
+  services: RequestServices;
   loaders: Loaders;
   /** Over WebSocket: close the caller's socket (a slow subscriber gets 4409 to resume later). */
   closeSocket?: (code: number, reason: string) => void;
@@ -18,7 +18,7 @@ export interface AppContext {
 }
 
 export function createContext(
-  services: Services,
+  services: RequestServices,
   principal: Principal | null,
   requestId: string,
   log: Logger,

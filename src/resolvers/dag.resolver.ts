@@ -8,7 +8,7 @@ import type { AppContext } from './context';
 import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
 import { nodeKey } from '../loaders/node-key';
 import { NodeAssetStatus } from '../schema/node-asset-status.type';
-import type { NodeAssetStatusView } from '../services/asset-views';
+import type { NodeAssetStatusView } from '../services/assets/asset-views';
 import { tenantOf } from './context';
 import { connectionOf, mapConnection } from '../lib/pagination';
 

@@ -19,7 +19,7 @@ import { toEventViews } from '../schema/mappers/event.mapper';
 import { Job } from '../schema/job.type';
 import { Materialization } from '../schema/materialization.type';
 import { tenantOf, type AppContext } from './context';
-import type { MaterializationView } from '../services/asset-views';
+import type { MaterializationView } from '../services/assets/asset-views';
 
 type Args = Record<string, string | null | undefined>;
 

@@ -12,7 +12,7 @@ import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
 import { nodeKey } from '../loaders/node-key';
 import { Materialization } from '../schema/materialization.type';
 import { NodeAssetStatus } from '../schema/node-asset-status.type';
-import type { MaterializationView, NodeAssetStatusView } from '../services/asset-views';
+import type { MaterializationView, NodeAssetStatusView } from '../services/assets/asset-views';
 import { TaskStateEntry } from '../schema/task-state.type';
 import { taskStateByTask, taskStateKey } from '../loaders/task-state-by-task.loader';
 import type { StateEntry } from '../state';

@@ -4,8 +4,8 @@ import { Asset } from '../schema/asset.type';
 import { ImpactReport, LineageDirection, LineageGraph, LineageNode } from '../schema/lineage.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
-import type { AssetView } from '../services/asset-views';
-import type { ImpactReportView, LineageGraphView } from '../services/lineage.service';
+import type { AssetView } from '../services/assets/asset-views';
+import type { ImpactReportView, LineageGraphView } from '../services/assets/lineage.service';
 
 @Resolver(() => LineageNode)
 export class LineageResolver {

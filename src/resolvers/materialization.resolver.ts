@@ -16,8 +16,8 @@ import {
 } from '../schema/materialization.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
-import type { AssetView, LineageRefView, MaterializationView, StaleReasonView } from '../services/asset-views';
-import type { RecordOutcome } from '../services/materialization.service';
+import type { AssetView, LineageRefView, MaterializationView, StaleReasonView } from '../services/assets/asset-views';
+import type { RecordOutcome } from '../services/assets/materialization.service';
 
 @Resolver(() => Materialization)
 export class MaterializationResolver {

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { NodeAssetStatus } from '../schema/node-asset-status.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
-import type { NodeAssetStatusView } from '../services/asset-views';
+import type { NodeAssetStatusView } from '../services/assets/asset-views';
 
 @Resolver(() => NodeAssetStatus)
 export class NodeStatusResolver {

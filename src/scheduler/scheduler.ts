@@ -1,6 +1,6 @@
 import { isOutageError } from '../errors/outage';
 import { EventRelay } from '../events/relay';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import { callbacksSweep } from './sweeps/callbacks.sweep';
 import { dispatchSweep } from './sweeps/dispatch.sweep';
 import { expirySweep } from './sweeps/expiry.sweep';

@@ -11,7 +11,7 @@ import express from 'express';
 import type { GraphQLSchema, OperationDefinitionNode, ValidationRule } from 'graphql';
 import { formatError } from '../errors/format-error';
 import { createContext, type AppContext } from '../resolvers/context';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import { bearer } from './auth';
 import { errorStatusPlugin } from './error-status';
 import { primeEventCursor } from './event-cursor';

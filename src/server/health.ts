@@ -1,5 +1,5 @@
 import type express from 'express';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import type { Metrics } from './metrics';
 import { storesReady } from './outage';
 

@@ -10,7 +10,7 @@ import { installHealthRoutes } from './health';
 import { startWsEndpoint } from './ws';
 import { validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 
 export interface ApiServer {
   server: http.Server;

@@ -8,7 +8,7 @@ import {
   SERVICE_UNAVAILABLE_MESSAGE,
   withTimeout,
 } from '../errors/outage';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 
 /** How long /readyz waits for each store before it says down. */
 export const READINESS_TIMEOUT_MS = 800;

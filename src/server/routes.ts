@@ -1,7 +1,7 @@
 import type express from 'express';
 import { DomainError } from '../errors/domain-error';
 import { textProblem } from '../schema/scalars/input-text';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import { sendOutage } from './outage';
 import { assertAllowed, type Action, type Principal } from '../core/policy';
 import { bearer } from './auth';

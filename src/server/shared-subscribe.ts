@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { createContext, type AppContext } from '../resolvers/context';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 
 const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
   typeof v === 'object' && v !== null && Symbol.asyncIterator in v;

@@ -19,7 +19,7 @@ import { isOutageError, SERVICE_UNAVAILABLE_MESSAGE } from '../errors/outage';
 import { createContext, type AppContext } from '../resolvers/context';
 import type { Principal } from '../core/policy';
 import { API_KEY_REVOKED } from '../core/bus-channels';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import { bearer } from './auth';
 import { primeEventCursor } from './event-cursor';
 import { checkRequestInputs } from './input-check';

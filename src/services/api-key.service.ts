@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { IsNull } from 'typeorm';
-import { ApiKeyEntity, type RoleName } from '../entities/api-key.entity';
+import { ApiKeyEntity } from '../entities/api-key.entity';
 import { TenantEntity } from '../entities/tenant.entity';
 import { badInput, notFound } from '../errors/domain-error';
-import type { Principal } from '../core/policy';
+import type { Principal, RoleName } from '../core/policy';
 import { ROLE_RANK } from '../core/policy';
 
 export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');

@@ -1,8 +1,8 @@
 import type { DagState } from '../core/states';
 import type { TxHandlers } from '../core/tx-handlers';
-import type { MaterializationView } from './asset-views';
+import type { MaterializationView } from './assets/asset-views';
 import type { NormalizedDag } from './dag-validation';
-import type { RecordMaterializationsArgs } from './record-materializations.input';
+import type { RecordMaterializationsArgs } from './assets/record-materializations.input';
 
 /**
  * The in-transaction events of the services and their payloads: the service that makes

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import { computeAssetVersion, type ComputeAssetVersionArgs } from '../core/asset-version';
-import type { RecordMaterializationsArgs } from '../services/record-materializations.input';
+import type { RecordMaterializationsArgs } from '../services/assets/record-materializations.input';
 import type { BoundAssetTracker, MaterializationSpec, RecordResult, UpstreamAsset } from '../core/executor-call';
 
 /** The executor SDK's asset part: the version function the server uses. */

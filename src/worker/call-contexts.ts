@@ -1,6 +1,6 @@
 import { leaseGuard } from '../state/attempt-guard';
 import { createBoundAssetTracker } from './asset-tracker';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';
 import type { CallContextFactory } from './worker-runtime';
 

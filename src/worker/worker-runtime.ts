@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { isOutageError } from '../errors/outage';
 import { queueName, type DispatchPayload } from '../jobs/queues';
 import { createRedis } from '../lib/redis';
-import type { Services } from '../app/container';
+import type { Services } from '../services/process-services';
 import { CANCEL, EXECUTOR_STATUS_REQUEST, executorStatusReplyChannel } from '../core/bus-channels';
 import { type ExecutorStatusReply } from '../services/deployment.service';
 import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';

@@ -1,6 +1,6 @@
 import { computeAssetVersion } from '../../src/core/asset-version';
-import type { MaterializationView } from '../../src/services/asset-views';
-import type { RecordMaterializationsArgs } from '../../src/services/record-materializations.input';
+import type { MaterializationView } from '../../src/services/assets/asset-views';
+import type { RecordMaterializationsArgs } from '../../src/services/assets/record-materializations.input';
 import type { TestApp } from './test-app';
 
 /** A content version of a string, as executors make them. */

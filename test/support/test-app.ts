@@ -7,7 +7,7 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startApp, type App, type Role } from '../../src/app/app';
 import { loadConfig } from '../../src/config/config';
-import type { RoleName } from '../../src/entities/api-key.entity';
+import type { RoleName } from '../../src/core/policy';
 import { createLogger, type Logger } from '../../src/lib/logger';
 import type { ExecutorInvoker } from '../../src/core/executor-call';
 

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import type { Sweep } from './sweep';
 
 /** Dispatch what is due (startAfter, retry delays) and was not dispatched at once. */

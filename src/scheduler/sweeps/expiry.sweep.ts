@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import { mergeEffects, type Effects } from '../../services/engine/effects';
 import type { Sweep } from './sweep';
 

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import type { Effects } from '../../services/engine/effects';
 import { mergeEffects } from '../../services/engine/effects';
 import type { Sweep } from './sweep';

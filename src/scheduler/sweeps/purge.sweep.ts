@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import type { Sweep } from './sweep';
 
 /** Finished DAGs past their keepUntil (or the retention) are deleted; materializations stay. */

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import type { Sweep } from './sweep';
 
 /** Dispatches Redis lost (or a worker took and never started): enqueued again as the next dispatch. */

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import { sweepSoftMisses } from '../../services/sla-marks';
 import type { Sweep } from './sweep';
 

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import { trimEventLog } from '../../events/event-log';
 import type { Sweep } from './sweep';
 

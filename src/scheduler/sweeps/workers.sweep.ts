@@ -1,4 +1,4 @@
-import type { Services } from '../../app/container';
+import type { Services } from '../../services/process-services';
 import type { Sweep } from './sweep';
 
 /** Workers silent for ten stale periods leave the fleet. */

@@ -1,4 +1,4 @@
-import { badInput } from '../errors/domain-error';
+import { badInput } from '../../errors/domain-error';
 import { assertAssetKey, VERSION } from './asset-views';
 
 /** The plain-object shape of the GraphQL RecordMaterializationsInput (sizeBytes a string or a number). */

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { badInput } from '../errors/domain-error';
+import { badInput } from '../../errors/domain-error';
 import { assertAssetKey } from './asset-views';
-import type { ServiceTxHandlers } from './tx-events';
+import type { ServiceTxHandlers } from '../tx-events';
 
 /** An asset a DAG node is expected to produce. */
 export interface AssetExpectation {

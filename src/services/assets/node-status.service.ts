@@ -1,8 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { NodeAssetStatusView } from './asset-views';
-import { appendEvents } from '../events/event-log';
-import type { JobsRepository } from '../repositories/jobs.repository';
-import type { ServiceTxHandlers } from './tx-events';
+import { appendEvents } from '../../events/event-log';
+import type { JobsRepository } from '../../repositories/jobs.repository';
+import type { ServiceTxHandlers } from '../tx-events';
 
 interface StatusRow {
   dag_id: string;

@@ -1,4 +1,4 @@
-import { badInput } from '../errors/domain-error';
+import { badInput } from '../../errors/domain-error';
 
 /** What services hand to resolvers and to other code (the DAG engine, the SDK). */
 export interface AssetView {

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import type { AppConfig } from '../config/config';
-import { badInput, notFound } from '../errors/domain-error';
+import type { AppConfig } from '../../config/config';
+import { badInput, notFound } from '../../errors/domain-error';
 import type { AssetService } from './asset.service';
 import { ASSET_KEY, type LineageRefView, type StaleReasonView } from './asset-views';
 import type { MaterializationService } from './materialization.service';

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { badInput, notFound } from '../errors/domain-error';
+import { badInput, notFound } from '../../errors/domain-error';
 import {
   ASSET_COLUMNS,
   assertAssetKey,
@@ -11,7 +11,7 @@ import {
   type MaterializationRow,
   type MaterializationView,
 } from './asset-views';
-import { assertFirst, decodeCursor, encodeCursor, toConnection, type ConnectionView } from '../lib/pagination';
+import { assertFirst, decodeCursor, encodeCursor, toConnection, type ConnectionView } from '../../lib/pagination';
 
 export interface RegisterAssetArgs {
   key: string;

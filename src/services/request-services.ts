@@ -1,0 +1,29 @@
+import type { SubscriptionService } from '../events/subscription.service';
+import type { ApiKeyService } from './api-key.service';
+import type { AssetService } from './assets/asset.service';
+import type { LineageService } from './assets/lineage.service';
+import type { MaterializationService } from './assets/materialization.service';
+import type { NodeStatusService } from './assets/node-status.service';
+import type { JobCommands } from './engine/job-commands.service';
+import type { DagService } from './dag.service';
+import type { FleetService } from './fleet.service';
+import type { TaskStateService } from './task-state.service';
+
+/**
+ * The services a request reaches through its context (resolvers) and its DataLoaders
+ * (loaders). The composition root's `Services` (app/container.ts) has all of them, so it
+ * is passed as is; declaring them here keeps resolvers and loaders from importing app/.
+ */
+export interface RequestServices {
+  apiKeys: ApiKeyService;
+  fleet: FleetService;
+  dags: DagService;
+  jobCommands: JobCommands;
+  taskState: TaskStateService;
+  assets: AssetService;
+  materializations: MaterializationService;
+  lineage: LineageService;
+  nodeStatus: NodeStatusService;
+  /** Live events for subscriptions: one Redis subscription per tenant, replay + live. */
+  events: SubscriptionService;
+}
