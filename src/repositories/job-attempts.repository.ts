@@ -2,7 +2,7 @@ import { rows as sqlRows, type SqlRunner } from '../db/sql';
 import type { JobState } from '../core/states';
 import { claimedOf, type ClaimedDispatch, type ClaimedRow } from './job-dispatch.repository';
 import { leaseHeld } from './job-leases.repository';
-import type { AttemptRef, JobRef } from './jobs.repository';
+import { jobRefOf, type AttemptRef, type JobRef } from './jobs.repository';
 
 /** A completion to store: the attempt and its output (JSON text, or null). */
 export interface CompletionInput {
@@ -84,15 +84,7 @@ export class JobAttemptsRepository {
     );
     const ready = out?.ready ?? [];
     return {
-      done: (out?.done ?? []).map((r) => ({
-        id: r.id,
-        tenantId: r.tenant_id,
-        dagId: r.dag_id,
-        taskId: r.task_id,
-        name: r.name,
-        tryNumber: r.try_number,
-        dispatch: r.dispatch,
-      })),
+      done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch })),
       counted: ready.map((r) => ({ id: r.id, pendingDeps: r.pending_deps, state: r.state })),
       claimed: ready.filter((x) => x.claimed).map(claimedOf),
     };
@@ -139,12 +131,7 @@ export class JobAttemptsRepository {
       ],
     );
     return rows.map((r) => ({
-      id: r.id,
-      tenantId: r.tenant_id,
-      dagId: r.dag_id,
-      taskId: r.task_id,
-      name: r.name,
-      tryNumber: r.try_number,
+      ...jobRefOf(r),
       executor: r.executor,
       data: r.data,
       partitionKey: r.partition_key,

@@ -64,7 +64,8 @@ const changedOf = (r: { id: string; task_id: string; name: string; prev: JobStat
   tryNumber: r.try_number,
 });
 
-const jobRefOf = (r: {
+/** A job row's identity, camelCased. */
+export const jobRefOf = (r: {
   id: string;
   tenant_id: string;
   dag_id: string;

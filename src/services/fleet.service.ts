@@ -1,21 +1,9 @@
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
-import type { ExecutorSlots, GpuInfo } from '../entities/worker.entity';
-import type { Heartbeat, WorkersRepository } from '../repositories/workers.repository';
+import type { Heartbeat, WorkerRow, WorkersRepository } from '../repositories/workers.repository';
 
-export interface WorkerView {
-  id: string;
-  hostname: string;
-  executors: string[];
-  gpus: GpuInfo[];
-  concurrency: number;
-  activeJobs: number;
-  lastSeenAt: Date;
-  /** It says it is healthy and its heartbeats keep coming. */
-  healthy: boolean;
-  /** Per executor: its own concurrency and running jobs on this worker. */
-  executorSlots: Record<string, ExecutorSlots>;
-}
+/** A worker as the fleet shows it (the repository's row is already that view). */
+export type WorkerView = WorkerRow;
 
 export interface QueueStatsView {
   executor: string;

@@ -4,23 +4,14 @@ import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import type { SqlCounter } from '../db/sql-counter';
 import type { RedisBus } from '../events/bus';
-import type { SubscriptionService } from '../events/subscription.service';
 import type { Dispatcher } from '../jobs/dispatcher';
 import type { QueueRegistry } from '../jobs/queues';
-import type { ApiKeyService } from './api-key.service';
 import type { AssetExpectationService } from './assets/asset-expectation.service';
-import type { AssetService } from './assets/asset.service';
-import type { LineageService } from './assets/lineage.service';
-import type { MaterializationService } from './assets/materialization.service';
-import type { NodeStatusService } from './assets/node-status.service';
 import type { CallbackService } from './callback.service';
-import type { DagService } from './dag.service';
 import type { DeploymentService } from './deployment.service';
+import type { RequestServices } from './request-services';
 import type { AttemptService } from './engine/attempt.service';
 import type { AfterCommit } from './engine/effects';
-import type { JobCommands } from './engine/job-commands.service';
-import type { FleetService } from './fleet.service';
-import type { TaskStateService } from './task-state.service';
 import type { ServiceTxHandlers } from './tx-events';
 
 /*
@@ -29,21 +20,20 @@ import type { ServiceTxHandlers } from './tx-events';
  * so that none of them imports the composition root.
  */
 
-/** Long-lived services, built once per process and shared by every request. */
-export interface Services {
+/** The connections and settings every service is built from. */
+export interface Infrastructure {
   config: AppConfig;
   log: Logger;
   ds: DataSource;
   redis: Redis;
   bus: RedisBus;
   sql: SqlCounter;
-  apiKeys: ApiKeyService;
-  fleet: FleetService;
+}
+
+/** Long-lived services, built once per process and shared by every request. */
+export interface Services extends Infrastructure, RequestServices {
   /** Executor status over Redis and the deployment status (the seed's health routes). */
   deployment: DeploymentService;
-  dags: DagService;
-  /** The DAG mutations: submit, cancel, retry (and the SLA sweep's hard misses, the purge). */
-  jobCommands: JobCommands;
   /** The attempt lifecycle (group-committed starts and completions). */
   attempts: AttemptService;
   /** Applies the after-commit effects commands return. */
@@ -53,22 +43,5 @@ export interface Services {
   queues: QueueRegistry;
   dispatcher: Dispatcher;
   callbacks: CallbackService;
-  /** Task state (state kernel): RunContexts for executor calls, setTaskState, taskState. */
-  taskState: TaskStateService;
-  assets: AssetService;
-  materializations: MaterializationService;
-  lineage: LineageService;
   expectations: AssetExpectationService;
-  nodeStatus: NodeStatusService;
-  /** Live events for subscriptions: one Redis subscription per tenant, replay + live. */
-  events: SubscriptionService;
-}
-
-export interface Infrastructure {
-  config: AppConfig;
-  log: Logger;
-  ds: DataSource;
-  redis: Redis;
-  bus: RedisBus;
-  sql: SqlCounter;
 }

@@ -7,18 +7,12 @@ import { appendEvents, type NewEvent } from '../../events/event-log';
 import type { QueuedDispatch } from '../../repositories/job-dispatch.repository';
 import type { DagCounters, DagsRepository } from '../../repositories/dags.repository';
 import type { CancelledJob, ChangedJob } from '../../repositories/jobs.repository';
+import type { DagProgressPayload } from '../../core/events';
 import { marksAtEnd } from '../sla-marks';
 import type { TxEvents } from '../tx-events';
 
-export interface DagProgressView {
-  total: number;
-  pending: number;
-  active: number;
-  completed: number;
-  failed: number;
-  skipped: number;
-  percent: number;
-}
+/** A DAG's counters and percent: what its events carry as `progress`. */
+export type DagProgressView = DagProgressPayload;
 
 export interface Transition {
   jobId: string;
