@@ -1,4 +1,5 @@
 import { badInput } from '../../errors/domain-error';
+import type { IncompleteNodePayload } from '../../core/events';
 
 /** What services hand to resolvers and to other code (the DAG engine, the SDK). */
 export interface AssetView {
@@ -49,16 +50,8 @@ export interface StaleReasonView {
   latestVersion: string | null;
 }
 
-export interface NodeAssetStatusView {
-  dagId: string;
-  nodeTaskId: string;
-  expectedAssets: string[];
-  requiredAssets: string[];
-  materializedAssets: string[];
-  missingRequiredAssets: string[];
-  completionPercentage: number;
-  isComplete: boolean;
-}
+/** A node's asset status; what an ASSETS_INCOMPLETE event lists is the same view. */
+export type NodeAssetStatusView = IncompleteNodePayload;
 
 /** `[A-Za-z0-9_./-]`, 1 to 255 characters (DESIGN.md "Assets"). */
 export const ASSET_KEY = /^[A-Za-z0-9_./-]{1,255}$/;
