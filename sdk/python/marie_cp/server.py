@@ -2,6 +2,7 @@
 http.server.ThreadingHTTPServer."""
 
 import json
+import logging
 import os
 import queue
 import select
@@ -22,6 +23,8 @@ STATUS_PATH = "/_marie/status"
 _REMEMBER_CANCEL_S = 600.0
 
 CallKey = Tuple[str, int]
+
+_log = logging.getLogger("marie_cp.server")
 
 
 class MarieServer(ThreadingHTTPServer):
@@ -208,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
                 events.put(("output", out))
             except Exception as err:
                 non_retryable = bool(getattr(err, "non_retryable", False))
+                if not non_retryable:
+                    _log.exception("%s %s failed (a retryable error)", executor.name, ctx.endpoint)
                 events.put(("error", (str(err) or type(err).__name__, non_retryable)))
 
         threading.Thread(target=work, name="marie-call", daemon=True).start()

@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import logging
 import os
 import queue
 import socket
@@ -97,6 +98,7 @@ def write_fake_smi(folder: str, body: str) -> str:
 class ProtocolTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
+        logging.getLogger("marie_cp").setLevel(logging.CRITICAL)  # the 500 test's traceback
         cls.worker = Worker(metas={"name": "ocr-gpu"})
         cls.server = create_server([cls.worker], "127.0.0.1", 0)
         threading.Thread(target=cls.server.serve_forever, daemon=True).start()
