@@ -199,4 +199,21 @@ export class JobRowsRepository {
       [tenantId, jobIds],
     );
   }
+
+  /** The job an attempt token names, with its tenant's slug and its DAG's name (null: gone, or not that tenant's). */
+  async tokenAttempt(
+    m: SqlRunner,
+    tenantId: string,
+    jobId: string,
+  ): Promise<{ tenantSlug: string; dagId: string; dagName: string; taskId: string } | null> {
+    const found: Array<{ slug: string; dag_id: string; name: string; task_id: string }> = await sqlRows(
+      m,
+      `SELECT t.slug, j.dag_id, d.name, j.task_id
+       FROM jobs j JOIN tenants t ON t.id = j.tenant_id JOIN dags d ON d.tenant_id = j.tenant_id AND d.id = j.dag_id
+       WHERE j.id = $2 AND j.tenant_id = $1`,
+      [tenantId, jobId],
+    );
+    const r = found[0];
+    return r ? { tenantSlug: r.slug, dagId: r.dag_id, dagName: r.name, taskId: r.task_id } : null;
+  }
 }

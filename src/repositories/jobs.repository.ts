@@ -355,14 +355,14 @@ export class JobsRepository {
     tenantId: string,
     dagId: string,
     taskId: string,
-  ): Promise<{ id: string; state: JobState; tryNumber: number } | null> {
-    const jobs: Array<{ id: string; state: JobState; try_number: number }> = await sqlRows(
+  ): Promise<{ id: string; state: JobState; tryNumber: number; dispatch: number } | null> {
+    const jobs: Array<{ id: string; state: JobState; try_number: number; dispatch: number }> = await sqlRows(
       m,
-      `SELECT id, state, try_number FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3 FOR SHARE`,
+      `SELECT id, state, try_number, dispatch FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3 FOR SHARE`,
       [tenantId, dagId, taskId],
     );
     const j = jobs[0];
-    return j ? { id: j.id, state: j.state, tryNumber: j.try_number } : null;
+    return j ? { id: j.id, state: j.state, tryNumber: j.try_number, dispatch: j.dispatch } : null;
   }
 
   /** The task ids of a DAG's COMPLETED jobs. */
