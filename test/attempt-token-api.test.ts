@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './support/dag-helpers';
+import { submitDag, waitFor } from './support/dag-helpers';
 import { activeJob, holdingExecutor, type HeldJob } from './support/held-jobs';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 
@@ -184,5 +184,78 @@ describe('an attempt token is a Bearer key whose principal is its attempt', () =
       );
     });
     expect(result).toEqual({ data: { job: { id: held.jobId } } });
+  });
+
+  it('answers Query.attempt with its context and its upstream nodes’ latest materializations; cancelled once cancelled', async () => {
+    const dagId = `tok-ctx-${randomUUID()}`;
+    await submitDag(t, key, {
+      id: dagId,
+      name: 'ctx',
+      jobs: [
+        { id: 'up', name: 'up', executor: 'hold' },
+        { id: 'down', name: '/extract', executor: 'hold', dependencies: ['up'], partitionKey: 'p1' },
+      ],
+    });
+    const activeOf = (taskId: string) =>
+      waitFor(
+        async () => {
+          const j = (
+            await t.gql<{ job: { id: string; state: string; tryNumber: number } | null }>(
+              `query ($d: ID!, $t: String!) { job(dagId: $d, taskId: $t) { id state tryNumber } }`,
+              { d: dagId, t: taskId },
+              key,
+            )
+          ).data?.job;
+          return j?.state === 'ACTIVE' ? { dagId, taskId, jobId: j.id, tryNumber: j.tryNumber } : null;
+        },
+        15_000,
+        `${taskId} to be ACTIVE`,
+      );
+    const up = await activeOf('up');
+    const upToken = await tokenFor(up);
+    ok(await t.gql(RECORD, { i: { assets: [{ assetKey: 'tok/up', version: V('1'), uri: 'file:///u' }] } }, upToken));
+    // A key (not a token) may not ask for an attempt.
+    expect(codeOf(await t.gql(`{ attempt { jobId } }`, {}, key))).toBe('FORBIDDEN');
+    hold.releaseAll();
+    const down = await activeOf('down');
+    const token = await tokenFor(down);
+    const ATTEMPT = `{ attempt { dagId dagName jobId taskId tryNumber partitionKey endpoint deadline cancelled
+      upstream { assetKey version partitionKey uri nodeTaskId } } }`;
+    const res = ok(await t.gql<{ attempt: Record<string, unknown> }>(ATTEMPT, {}, token));
+    expect(res.attempt).toMatchObject({
+      dagId,
+      dagName: 'ctx',
+      jobId: down.jobId,
+      taskId: 'down',
+      tryNumber: down.tryNumber,
+      partitionKey: 'p1',
+      endpoint: '/extract',
+      cancelled: false,
+      upstream: [{ assetKey: 'tok/up', version: V('1'), partitionKey: null, uri: 'file:///u', nodeTaskId: 'up' }],
+    });
+    expect(Date.parse(res.attempt.deadline as string)).toBeGreaterThan(Date.now());
+    ok(await t.gql(`mutation ($d: ID!) { cancelDag(id: $d) { id } }`, { d: dagId }, key));
+    const after = ok(await t.gql<{ attempt: { cancelled: boolean } }>(`{ attempt { cancelled } }`, {}, token));
+    expect(after.attempt.cancelled).toBe(true);
+  });
+
+  it('reports progress of its ACTIVE attempt, and CONFLICT for a stale dispatch', async () => {
+    const held = await activeJob(t, key);
+    const token = await tokenFor(held);
+    const REPORT = `mutation ($p: Float!, $m: String) { reportProgress(percent: $p, message: $m) }`;
+    expect(ok(await t.gql<{ reportProgress: boolean }>(REPORT, { p: 42.5, m: 'half' }, token)).reportProgress).toBe(
+      true,
+    );
+    const job = ok(
+      await t.gql<{ job: Record<string, unknown> }>(
+        `query ($d: ID!) { job(dagId: $d, taskId: "a") { progressPercent progressMessage } }`,
+        { d: held.dagId },
+        key,
+      ),
+    );
+    expect(job.job).toEqual({ progressPercent: 42.5, progressMessage: 'half' });
+    const stale = await tokenFor(held, { dispatch: (await dispatchOf(held.jobId)) + 1 });
+    expect(codeOf(await t.gql(REPORT, { p: 50 }, stale))).toBe('CONFLICT');
+    expect(codeOf(await t.gql(REPORT, { p: 50 }, key))).toBe('FORBIDDEN');
   });
 });

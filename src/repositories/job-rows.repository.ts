@@ -216,4 +216,53 @@ export class JobRowsRepository {
     const r = found[0];
     return r ? { tenantSlug: r.slug, dagId: r.dag_id, dagName: r.name, taskId: r.task_id } : null;
   }
+
+  /** What an attempt token's `attempt` query shows of its job. */
+  async attemptJob(
+    m: SqlRunner,
+    tenantId: string,
+    jobId: string,
+  ): Promise<{ name: string; state: JobState; partitionKey: string | null } | null> {
+    const found: Array<{ name: string; state: JobState; partition_key: string | null }> = await sqlRows(
+      m,
+      `SELECT name, state, partition_key FROM jobs WHERE id = $2 AND tenant_id = $1`,
+      [tenantId, jobId],
+    );
+    const r = found[0];
+    return r ? { name: r.name, state: r.state, partitionKey: r.partition_key } : null;
+  }
+
+  /** The latest materialization of each (upstream node, asset, partition) its upstream nodes recorded in its DAG. */
+  async upstreamMaterializations(
+    m: SqlRunner,
+    tenantId: string,
+    jobId: string,
+  ): Promise<
+    Array<{ assetKey: string; version: string; partitionKey: string | null; uri: string | null; nodeTaskId: string }>
+  > {
+    const found: Array<{
+      asset_key: string;
+      version: string;
+      partition_key: string | null;
+      uri: string | null;
+      task_id: string;
+    }> = await sqlRows(
+      m,
+      `SELECT DISTINCT ON (p.task_id, mt.asset_key, mt.partition_key)
+              mt.asset_key, mt.version, mt.partition_key, mt.uri, p.task_id
+       FROM job_dependencies jd
+       JOIN jobs p ON p.id = jd.depends_on AND p.tenant_id = $1
+       JOIN materializations mt ON mt.tenant_id = p.tenant_id AND mt.dag_id = p.dag_id AND mt.node_task_id = p.task_id
+       WHERE jd.job_id = $2
+       ORDER BY p.task_id, mt.asset_key, mt.partition_key, mt.created_at DESC, mt.id DESC`,
+      [tenantId, jobId],
+    );
+    return found.map((r) => ({
+      assetKey: r.asset_key,
+      version: r.version,
+      partitionKey: r.partition_key,
+      uri: r.uri,
+      nodeTaskId: r.task_id,
+    }));
+  }
 }

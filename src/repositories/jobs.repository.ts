@@ -109,11 +109,12 @@ export class JobsRepository {
     return rows.length > 0;
   }
 
-  async reportProgress(m: SqlRunner, a: AttemptRef, percent: number, message: string | null): Promise<boolean> {
+  /** A null worker (an attempt token) matches whichever worker holds that dispatch. */
+  async reportProgress(m: SqlRunner, a: AttemptKey, percent: number, message: string | null): Promise<boolean> {
     const rows: unknown[] = await sqlRows(
       m,
       `UPDATE jobs SET progress_percent = $5, progress_message = $6
-       WHERE ${leaseHeld('$1', '$2', '$3', '$4')} RETURNING 1`,
+       WHERE ${leaseHeld('$1', '$2', '$3', '$4', { nullableWorker: true })} RETURNING 1`,
       [a.jobId, a.tryNumber, a.dispatch, a.workerId, percent, message],
     );
     return rows.length > 0;

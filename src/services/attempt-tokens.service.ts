@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { isAttemptToken, signAttemptToken, verifyAttemptToken, type AttemptTokenClaims } from '../core/attempt-token';
 import type { AttemptGrant, Principal } from '../core/policy';
-import { DomainError } from '../errors/domain-error';
+import { conflict, DomainError } from '../errors/domain-error';
 import { attemptCondition } from '../repositories/job-leases.repository';
 import type { JobRowsRepository } from '../repositories/job-rows.repository';
+import type { AttemptKey } from '../repositories/jobs.repository';
 import { JobsConditionGuard, type AttemptGuard } from '../state/attempt-guard';
 import type { RecordMaterializationsArgs } from './assets/record-materializations.input';
 
@@ -15,6 +16,31 @@ export interface MintableAttempt {
   dispatch: number;
   /** When the executor call must end; unset: now + DEFAULT_CALL_SECONDS. */
   deadline?: Date | null;
+}
+
+/** Query.attempt: what the token's holder is running. */
+export interface AttemptContextView {
+  dagId: string;
+  dagName: string;
+  jobId: string;
+  taskId: string;
+  tryNumber: number;
+  partitionKey: string | null;
+  endpoint: string;
+  deadline: Date;
+  cancelled: boolean;
+  upstream: Array<{
+    assetKey: string;
+    version: string;
+    partitionKey: string | null;
+    uri: string | null;
+    nodeTaskId: string;
+  }>;
+}
+
+/** Where progress of an attempt goes (the attempt service: its lease predicate, any worker). */
+export interface ProgressReporter {
+  reportProgress(a: AttemptKey, percent: number, message: string | null): Promise<boolean>;
 }
 
 /** A remote executor call's default timeout (DESIGN: `timeoutSeconds`, 600). */
@@ -33,6 +59,7 @@ export class AttemptTokenService {
     private readonly secret: string,
     /** The lease length: a token outlives its call's deadline by one lease. */
     private readonly leaseMs: number,
+    private readonly progress: ProgressReporter,
   ) {}
 
   /** The token of a started attempt; it expires at its deadline plus one lease length. */
@@ -79,6 +106,41 @@ export class AttemptTokenService {
       apiKeyName: `attempt ${job.dagId}/${job.taskId}#${claims.n}`,
       attempt,
     };
+  }
+
+  /**
+   * Query.attempt: the token's attempt (`cancelled` once its job is CANCELLED) with the
+   * latest materializations of its upstream nodes in its DAG. Answers until the token expires.
+   */
+  async context(tenantId: string, a: AttemptGrant): Promise<AttemptContextView> {
+    const [job, upstream] = await Promise.all([
+      this.jobRows.attemptJob(this.ds, tenantId, a.jobId),
+      this.jobRows.upstreamMaterializations(this.ds, tenantId, a.jobId),
+    ]);
+    if (!job) throw new DomainError('UNAUTHENTICATED', 'The attempt of this token no longer exists');
+    return {
+      dagId: a.dagId,
+      dagName: a.dagName,
+      jobId: a.jobId,
+      taskId: a.taskId,
+      tryNumber: a.tryNumber,
+      partitionKey: job.partitionKey,
+      endpoint: job.name,
+      deadline: new Date(a.expiresAt - this.leaseMs),
+      cancelled: job.state === 'CANCELLED',
+      upstream,
+    };
+  }
+
+  /** reportProgress: the token's (job, try, dispatch) must be the ACTIVE attempt, else CONFLICT. */
+  async reportProgress(a: AttemptGrant, percent: number, message: string | null | undefined): Promise<true> {
+    const key = { jobId: a.jobId, tryNumber: a.tryNumber, dispatch: a.dispatch, workerId: null };
+    if (!(await this.progress.reportProgress(key, percent, message ?? null))) {
+      throw conflict(`try ${a.tryNumber} of ${a.dagId}/${a.taskId} is not the current attempt`, {
+        reason: 'STALE_ATTEMPT',
+      });
+    }
+    return true;
   }
 
   /** The guard of a token's state writes: that exact (job, try, dispatch) is ACTIVE. */
