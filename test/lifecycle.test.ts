@@ -76,6 +76,8 @@ function env(vars: Record<string, string | undefined>): Record<string, string> {
     SWEEP_INTERVAL_MS: '100',
     WORKER_GRACE_MS: String(GRACE),
     NVIDIA_SMI_PATH: path.join(tmp, 'no-nvidia-smi'),
+    // Required in production; the processes of one test share it, as a deployment's would.
+    ATTEMPT_TOKEN_SECRET: 'lifecycle-attempt-token-secret-0123456789',
     STORAGE_URL: `file://${tmp}/storage`,
     METRICS_ENABLED: 'false',
     ...vars,

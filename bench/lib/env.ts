@@ -89,6 +89,7 @@ export async function createBenchEnv(opts: BenchOptions): Promise<BenchEnv> {
         {},
         {
           NODE_ENV: 'production',
+          ATTEMPT_TOKEN_SECRET: 'bench-attempt-token-secret-0123456789abcd',
           PORT: '0',
           HOST: '127.0.0.1',
           LOG_LEVEL: 'silent',

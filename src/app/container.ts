@@ -2,6 +2,7 @@ import { SubscriptionService } from '../events/subscription.service';
 import { Dispatcher } from '../jobs/dispatcher';
 import { QueueRegistry } from '../jobs/queues';
 import { ApiKeyService } from '../services/api-key.service';
+import { AttemptTokenService } from '../services/attempt-tokens.service';
 import { CallbackService } from '../services/callback.service';
 import { DagService } from '../services/dag.service';
 import { AssetExpectationService } from '../services/assets/asset-expectation.service';
@@ -40,7 +41,6 @@ export function createServices(infra: Infrastructure): Services {
   const dagsRepo = new DagsRepository();
   const txHandlers = new TxHandlers<TxEvents>();
   // Services, by constructor arguments only.
-  const apiKeys = new ApiKeyService(ds, { keyRevoked: (id) => bus.send(API_KEY_REVOKED, id) }, config.authCacheMs);
   const fleet = new FleetService(ds, config, new WorkersRepository());
   const assets = new AssetService(ds);
   const materializations = new MaterializationService(ds, txHandlers);
@@ -53,6 +53,19 @@ export function createServices(infra: Infrastructure): Services {
   const afterCommit = new AfterCommit(dispatcher, bus, log);
   const transitions = new DagTransitions(dagsRepo, config, txHandlers);
   const attempts = new AttemptService(ds, config, jobsRepo, new JobAttemptsRepository(), transitions, afterCommit);
+  const attemptTokens = new AttemptTokenService(
+    ds,
+    new JobRowsRepository(),
+    config.attemptTokenSecret,
+    config.timings.leaseMs,
+    attempts,
+  );
+  const apiKeys = new ApiKeyService(
+    ds,
+    { keyRevoked: (id) => bus.send(API_KEY_REVOKED, id) },
+    config.authCacheMs,
+    attemptTokens,
+  );
   const jobCommands = new JobCommands(ds, dags, dagsRepo, jobsRepo, transitions, afterCommit, dispatcher, fleet, log);
   const callbacks = new CallbackService(ds, config, log, dagsRepo);
   const taskState = TaskStateService.create(
@@ -68,6 +81,7 @@ export function createServices(infra: Infrastructure): Services {
   return {
     ...infra,
     apiKeys,
+    attemptTokens,
     fleet,
     deployment: new DeploymentService(bus, fleet, config),
     assets,

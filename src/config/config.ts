@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
@@ -58,6 +59,7 @@ const schema = z.object({
   EVENT_SUBSCRIBER_BUFFER: int(1, 10_000_000).default(10_000),
   DAG_RETENTION_DAYS: z.coerce.number().positive().default(30),
   CALLBACK_SECRET: z.string().min(16).optional(),
+  ATTEMPT_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CALLBACK_ALLOW_LIST: z.string().default(''),
   TASK_STATE_URL: z.string().optional(),
   TASK_STATE_MAX_VALUE_BYTES: int(1, 64 * 1024 * 1024).default(1024 * 1024),
@@ -109,6 +111,8 @@ export type AppConfig = Readonly<{
   eventSubscriberBuffer: number;
   dagRetentionDays: number;
   callbackSecret: string | undefined;
+  /** The HMAC key of attempt tokens (ATTEMPT_TOKEN_SECRET, else `<DATA_DIR>/attempt-token.secret` outside production). */
+  attemptTokenSecret: string;
   callbackAllowList: readonly string[];
   taskStateUrl: string | undefined;
   taskState: Readonly<{
@@ -207,6 +211,7 @@ export function loadConfig(
     eventSubscriberBuffer: c.EVENT_SUBSCRIBER_BUFFER,
     dagRetentionDays: c.DAG_RETENTION_DAYS,
     callbackSecret: c.CALLBACK_SECRET,
+    attemptTokenSecret: attemptTokenSecret(c.ATTEMPT_TOKEN_SECRET, c.NODE_ENV === 'production', c.DATA_DIR),
     callbackAllowList: c.CALLBACK_ALLOW_LIST.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
@@ -224,6 +229,38 @@ export function loadConfig(
     storageUrl: c.STORAGE_URL,
     metricsEnabled: c.METRICS_ENABLED,
   });
+}
+
+/** Where the generated attempt-token secret lives when ATTEMPT_TOKEN_SECRET is unset (outside production). */
+export const attemptTokenSecretFile = (dataDir: string): string => path.join(dataDir, 'attempt-token.secret');
+
+/**
+ * ATTEMPT_TOKEN_SECRET when set. Otherwise, outside production, the secret generated once
+ * into DATA_DIR (mode 0600) and reused by every process that shares it; in production a
+ * ConfigError naming the variable.
+ */
+export function attemptTokenSecret(value: string | undefined, isProduction: boolean, dataDir: string): string {
+  if (value) return value;
+  if (isProduction) {
+    throw new ConfigError(['ATTEMPT_TOKEN_SECRET: required in production (at least 32 characters)']);
+  }
+  const file = attemptTokenSecretFile(dataDir);
+  const read = () => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '');
+  const existing = read();
+  if (existing) return existing;
+  mkdirSync(dataDir, { recursive: true });
+  // Written whole under a temporary name, then linked into place: a concurrent process
+  // either wins the link or reads the winner's complete file.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  return read();
 }
 
 /** What the `marie` client commands read: the server, the key and where `marie login` keeps them. */

@@ -50,6 +50,15 @@ export function leaseCondition(
   return { sql: leaseHeld(id, t, d, w), params: [a.jobId, a.tryNumber, a.dispatch, a.workerId] };
 }
 
+/** That exact dispatch of the try is ACTIVE, whichever worker holds it (an attempt token's writes). */
+export function attemptCondition(
+  a: { jobId: string; tryNumber: number; dispatch: number },
+  firstParam: number,
+): JobsCondition {
+  const [id, t, d, w] = placeholders(firstParam, 4);
+  return { sql: leaseHeld(id, t, d, w, { nullableWorker: true }), params: [a.jobId, a.tryNumber, a.dispatch, null] };
+}
+
 /** SQL: a job matching the condition exists (share-locked), to fold into another table's write. */
 export const jobExistsSql = (conditionSql: string): string =>
   `EXISTS (SELECT 1 FROM jobs WHERE ${conditionSql} FOR SHARE)`;

@@ -199,4 +199,70 @@ export class JobRowsRepository {
       [tenantId, jobIds],
     );
   }
+
+  /** The job an attempt token names, with its tenant's slug and its DAG's name (null: gone, or not that tenant's). */
+  async tokenAttempt(
+    m: SqlRunner,
+    tenantId: string,
+    jobId: string,
+  ): Promise<{ tenantSlug: string; dagId: string; dagName: string; taskId: string } | null> {
+    const found: Array<{ slug: string; dag_id: string; name: string; task_id: string }> = await sqlRows(
+      m,
+      `SELECT t.slug, j.dag_id, d.name, j.task_id
+       FROM jobs j JOIN tenants t ON t.id = j.tenant_id JOIN dags d ON d.tenant_id = j.tenant_id AND d.id = j.dag_id
+       WHERE j.id = $2 AND j.tenant_id = $1`,
+      [tenantId, jobId],
+    );
+    const r = found[0];
+    return r ? { tenantSlug: r.slug, dagId: r.dag_id, dagName: r.name, taskId: r.task_id } : null;
+  }
+
+  /** What an attempt token's `attempt` query shows of its job. */
+  async attemptJob(
+    m: SqlRunner,
+    tenantId: string,
+    jobId: string,
+  ): Promise<{ name: string; state: JobState; partitionKey: string | null } | null> {
+    const found: Array<{ name: string; state: JobState; partition_key: string | null }> = await sqlRows(
+      m,
+      `SELECT name, state, partition_key FROM jobs WHERE id = $2 AND tenant_id = $1`,
+      [tenantId, jobId],
+    );
+    const r = found[0];
+    return r ? { name: r.name, state: r.state, partitionKey: r.partition_key } : null;
+  }
+
+  /** The latest materialization of each (upstream node, asset, partition) its upstream nodes recorded in its DAG. */
+  async upstreamMaterializations(
+    m: SqlRunner,
+    tenantId: string,
+    jobId: string,
+  ): Promise<
+    Array<{ assetKey: string; version: string; partitionKey: string | null; uri: string | null; nodeTaskId: string }>
+  > {
+    const found: Array<{
+      asset_key: string;
+      version: string;
+      partition_key: string | null;
+      uri: string | null;
+      task_id: string;
+    }> = await sqlRows(
+      m,
+      `SELECT DISTINCT ON (p.task_id, mt.asset_key, mt.partition_key)
+              mt.asset_key, mt.version, mt.partition_key, mt.uri, p.task_id
+       FROM job_dependencies jd
+       JOIN jobs p ON p.id = jd.depends_on AND p.tenant_id = $1
+       JOIN materializations mt ON mt.tenant_id = p.tenant_id AND mt.dag_id = p.dag_id AND mt.node_task_id = p.task_id
+       WHERE jd.job_id = $2
+       ORDER BY p.task_id, mt.asset_key, mt.partition_key, mt.created_at DESC, mt.id DESC`,
+      [tenantId, jobId],
+    );
+    return found.map((r) => ({
+      assetKey: r.asset_key,
+      version: r.version,
+      partitionKey: r.partition_key,
+      uri: r.uri,
+      nodeTaskId: r.task_id,
+    }));
+  }
 }

@@ -109,11 +109,12 @@ export class JobsRepository {
     return rows.length > 0;
   }
 
-  async reportProgress(m: SqlRunner, a: AttemptRef, percent: number, message: string | null): Promise<boolean> {
+  /** A null worker (an attempt token) matches whichever worker holds that dispatch. */
+  async reportProgress(m: SqlRunner, a: AttemptKey, percent: number, message: string | null): Promise<boolean> {
     const rows: unknown[] = await sqlRows(
       m,
       `UPDATE jobs SET progress_percent = $5, progress_message = $6
-       WHERE ${leaseHeld('$1', '$2', '$3', '$4')} RETURNING 1`,
+       WHERE ${leaseHeld('$1', '$2', '$3', '$4', { nullableWorker: true })} RETURNING 1`,
       [a.jobId, a.tryNumber, a.dispatch, a.workerId, percent, message],
     );
     return rows.length > 0;
@@ -355,14 +356,14 @@ export class JobsRepository {
     tenantId: string,
     dagId: string,
     taskId: string,
-  ): Promise<{ id: string; state: JobState; tryNumber: number } | null> {
-    const jobs: Array<{ id: string; state: JobState; try_number: number }> = await sqlRows(
+  ): Promise<{ id: string; state: JobState; tryNumber: number; dispatch: number } | null> {
+    const jobs: Array<{ id: string; state: JobState; try_number: number; dispatch: number }> = await sqlRows(
       m,
-      `SELECT id, state, try_number FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3 FOR SHARE`,
+      `SELECT id, state, try_number, dispatch FROM jobs WHERE tenant_id = $1 AND dag_id = $2 AND task_id = $3 FOR SHARE`,
       [tenantId, dagId, taskId],
     );
     const j = jobs[0];
-    return j ? { id: j.id, state: j.state, tryNumber: j.try_number } : null;
+    return j ? { id: j.id, state: j.state, tryNumber: j.try_number, dispatch: j.dispatch } : null;
   }
 
   /** The task ids of a DAG's COMPLETED jobs. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Loaders } from '../loaders';
-import type { Principal } from '../core/policy';
+import type { AttemptGrant, Principal } from '../core/policy';
 import type { RequestServices } from '../services/request-services';
 import { assertAllowed } from '../core/policy';
 
@@ -29,4 +29,11 @@ export function createContext(
 /** The caller's tenant; resolvers only run after the auth checker, so this cannot be null there. */
 export function tenantOf(ctx: AppContext): string {
   return assertAllowed(ctx.principal, 'read').tenantId;
+}
+
+/** The attempt of an attempt token's request; resolvers authorized for attempt actions only run for one. */
+export function attemptOf(ctx: AppContext): AttemptGrant {
+  const attempt = assertAllowed(ctx.principal, 'attempt.read').attempt;
+  if (!attempt) throw new Error('an attempt action ran without an attempt token');
+  return attempt;
 }

@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { ApiKeyResolver } from './api-key.resolver';
 import { AssetResolver } from './asset.resolver';
+import { AttemptResolver } from './attempt.resolver';
 import { DagResolver } from './dag.resolver';
 import {
   AssetMaterializedEventResolver,
@@ -23,6 +24,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   DagResolver,
   JobResolver,
   TaskStateResolver,
+  AttemptResolver,
   AssetResolver,
   MaterializationResolver,
   LineageResolver,

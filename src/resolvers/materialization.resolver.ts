@@ -16,6 +16,7 @@ import {
 } from '../schema/materialization.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
+import { recordingOfAttempt } from '../services/attempt-tokens.service';
 import type { AssetView, LineageRefView, MaterializationView, StaleReasonView } from '../services/assets/asset-views';
 import type { RecordOutcome } from '../services/assets/materialization.service';
 
@@ -47,7 +48,8 @@ export class MaterializationResolver {
     @Arg('input', () => RecordMaterializationsInput) input: RecordMaterializationsInput,
     @Ctx() ctx: AppContext,
   ): Promise<RecordOutcome> {
-    return ctx.services.materializations.record(tenantOf(ctx), input);
+    const attempt = ctx.principal?.attempt;
+    return ctx.services.materializations.record(tenantOf(ctx), attempt ? recordingOfAttempt(attempt, input) : input);
   }
 
   @FieldResolver(() => Asset)

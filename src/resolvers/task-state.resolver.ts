@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-g
 import { SetTaskStateInput, TaskStateEntry } from '../schema/task-state.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
+import { assertOwnTry } from '../services/attempt-tokens.service';
 
 @Resolver(() => TaskStateEntry)
 export class TaskStateResolver {
@@ -25,6 +26,14 @@ export class TaskStateResolver {
     @Arg('input', () => SetTaskStateInput) input: SetTaskStateInput,
     @Ctx() ctx: AppContext,
   ): Promise<TaskStateEntry> {
-    return ctx.services.taskState.set(tenantOf(ctx), input);
+    const attempt = ctx.principal?.attempt;
+    if (!attempt) return ctx.services.taskState.set(tenantOf(ctx), input);
+    assertOwnTry(attempt, input);
+    return ctx.services.taskState.set(
+      tenantOf(ctx),
+      input,
+      attempt.dagName,
+      ctx.services.attemptTokens.guardFor(attempt),
+    );
   }
 }

@@ -18,6 +18,12 @@ export interface KeyRevokedListener {
   keyRevoked(apiKeyId: string): Promise<void>;
 }
 
+/** Authenticates the Bearer values that are attempt tokens (services/attempt-tokens.service.ts). */
+export interface AttemptTokenAuthenticator {
+  handles(raw: string): boolean;
+  authenticate(raw: string): Promise<Principal | null>;
+}
+
 export class ApiKeyService {
   private readonly touched = new Map<string, number>();
   /** hash → principal for a few seconds; revocations evict at once (locally, and on every instance through the bus). */
@@ -29,6 +35,8 @@ export class ApiKeyService {
     private readonly revoked?: KeyRevokedListener,
     /** How long a checked key is trusted without asking Postgres again (0 = always ask). */
     private readonly cacheMs = 0,
+    /** Attempt tokens take the same doors as keys (HTTP, REST, WebSocket): one parser for all. */
+    private readonly attemptTokens?: AttemptTokenAuthenticator,
   ) {}
 
   async ensureTenant(slug: string): Promise<TenantEntity> {
@@ -65,6 +73,7 @@ export class ApiKeyService {
 
   /** One indexed look-up per request (or none within the cache time); a revoked or unknown key is null. */
   async authenticate(rawKey: string | undefined | null): Promise<Principal | null> {
+    if (rawKey && this.attemptTokens?.handles(rawKey)) return this.attemptTokens.authenticate(rawKey);
     if (!rawKey || rawKey.length > 200) return null;
     const hash = hashKey(rawKey);
     const hit = this.cache.get(hash);

@@ -1,5 +1,6 @@
 import type { SubscriptionService } from '../events/subscription.service';
 import type { ApiKeyService } from './api-key.service';
+import type { AttemptTokenService } from './attempt-tokens.service';
 import type { AssetService } from './assets/asset.service';
 import type { LineageService } from './assets/lineage.service';
 import type { MaterializationService } from './assets/materialization.service';
@@ -16,6 +17,8 @@ import type { TaskStateService } from './task-state.service';
  */
 export interface RequestServices {
   apiKeys: ApiKeyService;
+  /** Attempt tokens: minted by workers, authenticated through apiKeys, guards of their writes. */
+  attemptTokens: AttemptTokenService;
   fleet: FleetService;
   dags: DagService;
   jobCommands: JobCommands;

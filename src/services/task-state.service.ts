@@ -88,8 +88,11 @@ export class TaskStateService {
     }
   }
 
-  /** setTaskState: the job must be ACTIVE at that try (the guard), else CONFLICT. */
-  async set(tenantId: string, input: SetTaskStateArgs, dagName?: string): Promise<StateEntry> {
+  /**
+   * setTaskState: the job must be ACTIVE at that try (the guard), else CONFLICT. `guard`
+   * replaces the service's (an attempt token's: that exact dispatch).
+   */
+  async set(tenantId: string, input: SetTaskStateArgs, dagName?: string, guard?: AttemptGuard): Promise<StateEntry> {
     encodeStateWrite(input.key, input.value, input.metadata, {
       maxValueBytes: this.opts.maxValueBytes,
       fieldPrefix: 'input.',
@@ -104,7 +107,7 @@ export class TaskStateService {
     });
     return guardedPut(
       this.backend,
-      this.guard,
+      guard ?? this.guard,
       ti,
       input.key,
       input.value,

@@ -48,6 +48,9 @@ export const TEST_TIMINGS = {
   WORKER_STALE_MS: '3000',
 };
 
+/** The attempt-token secret of every test app. */
+export const TEST_ATTEMPT_TOKEN_SECRET = 'test-attempt-token-secret-0123456789abcdef';
+
 export function testConfig(overrides: Record<string, string | undefined> = {}) {
   return loadConfig(
     {},
@@ -62,6 +65,8 @@ export function testConfig(overrides: Record<string, string | undefined> = {}) {
       METRICS_ENABLED: 'false',
       // Statement-count tests count the key check too; the cache has its own test.
       AUTH_CACHE_MS: '0',
+      // Fixed, so no test writes a generated secret (and production-mode apps start).
+      ATTEMPT_TOKEN_SECRET: TEST_ATTEMPT_TOKEN_SECRET,
       ...TEST_TIMINGS,
       ...overrides,
     },

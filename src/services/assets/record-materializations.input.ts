@@ -29,6 +29,8 @@ export interface RecordMaterializationsArgs {
   dagId?: string | null;
   nodeTaskId?: string | null;
   partitionKey?: string | null;
+  /** Set by an attempt token only (never by GraphQL input): the fence then requires that exact dispatch. */
+  dispatch?: number | null;
   assets: MaterializationArgs[];
   upstreamAssets?: UpstreamAssetArgs[] | null;
 }

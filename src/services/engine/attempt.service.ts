@@ -145,7 +145,7 @@ export class AttemptService {
   }
 
   /** What the executor last said of its running attempt (refused when not current). */
-  async reportProgress(a: AttemptRef, percent: number, message: string | null): Promise<boolean> {
+  async reportProgress(a: AttemptKey, percent: number, message: string | null): Promise<boolean> {
     const p = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
     return this.jobs.reportProgress(this.ds, a, p, message?.slice(0, 1000) ?? null);
   }

@@ -30,5 +30,10 @@ export function registerRecordingFence(handlers: ServiceTxHandlers, jobs: JobsRe
     if (input.jobId != null && (job.state !== 'ACTIVE' || job.id !== input.jobId)) {
       throw conflict(`job ${input.jobId} is not the current attempt of ${node}`, { field: 'input.jobId' });
     }
+    if (input.dispatch != null && (job.state !== 'ACTIVE' || job.dispatch !== input.dispatch)) {
+      throw conflict(`this attempt token's dispatch of ${node} is not the current attempt`, {
+        reason: 'STALE_ATTEMPT',
+      });
+    }
   });
 }
