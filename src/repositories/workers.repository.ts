@@ -34,6 +34,7 @@ export interface QueueCounts {
   delayed: number;
   failed: number;
   completed: number;
+  /** Live, healthy workers hosting this executor. */
   workers: number;
 }
 

@@ -1,20 +1,12 @@
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
-import type { Heartbeat, WorkerRow, WorkersRepository } from '../repositories/workers.repository';
+import type { Heartbeat, QueueCounts, WorkerRow, WorkersRepository } from '../repositories/workers.repository';
 
 /** A worker as the fleet shows it (the repository's row is already that view). */
 export type WorkerView = WorkerRow;
 
-export interface QueueStatsView {
-  executor: string;
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  completed: number;
-  /** Live, healthy workers hosting this executor. */
-  workers: number;
-}
+/** An executor's queue counts as `queues` shows them (the repository's counts are that view). */
+export type QueueStatsView = QueueCounts;
 
 /** The shared worker fleet and per-executor queue counts (the caller's own jobs). */
 export class FleetService {
