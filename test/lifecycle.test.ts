@@ -106,7 +106,11 @@ async function exitOf(p: Spawned): Promise<{ code: number | null; signal: NodeJS
 
 /** Waits until no process of the group is left (npx: its node outlives npm and sh). */
 const groupGone = (p: Spawned) =>
-  waitFor(async () => !groupAlive(p.pgid), EXIT_WITHIN, `process group ${p.pgid} gone:\n${p.output()}`);
+  waitFor(
+    async () => !groupAlive(p.pgid),
+    EXIT_WITHIN,
+    () => `process group ${p.pgid} gone:\n${p.output()}`,
+  );
 
 const attempts = (d: DagSnapshot, taskId: string) =>
   d.jobs.find((j) => j.taskId === taskId)?.attempts.map((a) => ({ outcome: a.outcome, workerId: a.workerId })) ?? [];

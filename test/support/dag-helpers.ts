@@ -4,7 +4,7 @@ import { ok, type TestApp } from './test-app';
 export async function waitFor<T>(
   fn: () => Promise<T | null | undefined | false>,
   timeoutMs = 15_000,
-  label = 'condition',
+  label: string | (() => string) = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -16,7 +16,9 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${label}${last instanceof Error ? `: ${last.message}` : ''}`);
+      throw new Error(
+        `timed out waiting for ${typeof label === 'function' ? label() : label}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -48,7 +48,11 @@ export function launch(command: string, args: string[], env: Record<string, stri
 /** The first log line with message `msg` (waits for it). */
 export function logLine(p: Spawned, msg: string | RegExp, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const match = (m: unknown) => (typeof msg === 'string' ? m === msg : typeof m === 'string' && msg.test(m));
-  return waitFor(async () => p.logs().find((l) => match(l.msg)), timeoutMs, `log "${String(msg)}" in:\n${p.output()}`);
+  return waitFor(
+    async () => p.logs().find((l) => match(l.msg)),
+    timeoutMs,
+    () => `log "${String(msg)}" in:\n${p.output()}`,
+  );
 }
 
 /** Whether any process is left in the process group. */
