@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
@@ -11,7 +10,7 @@ import { RedisBus } from '../events/bus';
 import { Scheduler } from '../scheduler/scheduler';
 import { startApiServer, type ApiServer, type RouteInstaller } from '../server/http-server';
 import { createMetrics } from '../server/metrics';
-import { assertRedisReachable, createRedis, FAIL_FAST } from '../lib/redis';
+import { assertRedisReachable, createRedis, FAIL_FAST, type RedisClient } from '../lib/redis';
 import { createServices, type Services } from './container';
 import { defaultCallContexts } from '../worker/call-contexts';
 import type { ExecutorInvoker } from '../core/executor-call';
@@ -65,13 +64,13 @@ export async function openDatabase(url: string, sql: SqlCounter, runMigrations =
 export async function startApp(opts: StartOptions): Promise<App> {
   const { config, log } = opts;
   const roles = opts.roles ?? ALL_ROLES;
-  await assertRedisReachable(config.redisUrl);
+  await assertRedisReachable(config.redis);
 
   const { url, embedded } = await resolveDatabase(config, log);
   const sql = new SqlCounter(log);
   const ds = await openDatabase(url, sql, true);
-  const redis: Redis = createRedis(config.redisUrl, FAIL_FAST);
-  const subscriber: Redis = createRedis(config.redisUrl, FAIL_FAST);
+  const redis: RedisClient = createRedis(config.redis, FAIL_FAST);
+  const subscriber: RedisClient = createRedis(config.redis, FAIL_FAST);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis'));
   subscriber.on('error', (err) => log.warn({ err: err.message }, 'redis subscriber'));
   await Promise.all([redis.connect(), subscriber.connect()]);

@@ -54,7 +54,7 @@ export function registerAdminCommands(program: Command): void {
     async (id: string, _o: unknown, cmd: Command) => {
       const config = loadConfig();
       // Running servers drop the key from their caches and close its sockets at once.
-      const redis = createRedis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+      const redis = createRedis(config.redis, { lazyConnect: false, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
       try {
         await withDatabase(async (admin) => {

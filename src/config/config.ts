@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { redisTarget, redisTargetUrl, type RedisTarget } from './redis-target';
+
+export type { ClusterNode, RedisTarget } from './redis-target';
 
 /**
  * The only reader of process.env. Every variable is validated once; all bad ones are
@@ -30,7 +33,9 @@ const schema = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   DATABASE_URL: optionalUrl,
   DATA_DIR: z.string().default('.data'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  // Checked together by redisTarget(): a redis:// URL, or a cluster (redis+cluster:// URL or node list).
+  REDIS_URL: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
@@ -82,7 +87,10 @@ export type AppConfig = Readonly<{
   logFormat: 'pretty' | 'json' | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** REDIS_URL as given (default redis://127.0.0.1:6379); a cluster as its redis+cluster:// URL. */
   redisUrl: string;
+  /** One node or a Redis Cluster: connect through src/lib/redis.ts, which tells them apart. */
+  redis: RedisTarget;
   queuePrefix: string;
   authBootstrapKey: string | undefined;
   authCacheMs: number;
@@ -168,9 +176,10 @@ export function loadConfig(
   // Treat empty strings as unset so `.env` files with `FOO=` do not fail validation.
   for (const [k, v] of Object.entries(merged)) if (v === '') delete merged[k];
   const parsed = schema.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
+  const redis = redisTarget(merged.REDIS_URL, merged.REDIS_CLUSTER_NODES);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!redis.ok) problems.push(`${redis.key}: ${redis.problem}`);
+  if (!parsed.success || !redis.ok) throw new ConfigError(problems);
   const c = parsed.data;
   return deepFreeze({
     env: c.NODE_ENV,
@@ -181,7 +190,8 @@ export function loadConfig(
     logFormat: c.LOG_FORMAT,
     databaseUrl: c.DATABASE_URL,
     dataDir: c.DATA_DIR,
-    redisUrl: c.REDIS_URL,
+    redisUrl: redisTargetUrl(redis.value),
+    redis: redis.value,
     queuePrefix: c.QUEUE_PREFIX,
     authBootstrapKey: c.AUTH_BOOTSTRAP_KEY,
     authCacheMs: c.AUTH_CACHE_MS,

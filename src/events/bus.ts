@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { codecOf, type BusChannel, type BusMessages } from '../core/bus-channels';
+import type { RedisClient } from '../lib/redis';
 
 type Handler = (message: string) => void;
 
@@ -15,8 +15,8 @@ export class RedisBus {
   private readonly handlers = new Map<string, Set<Handler>>();
 
   constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
+    private readonly pub: RedisClient,
+    private readonly sub: RedisClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { slotPrefix, type RedisClient } from '../lib/redis';
 
 /** What a BullMQ job carries: references only; the job's data stays in Postgres. */
 export interface DispatchPayload {
@@ -20,14 +20,23 @@ export const bullJobId = (p: Pick<DispatchPayload, 'jobId' | 'tryNumber' | 'disp
 export const bullPriority = (priority: number, level: number): number =>
   (1000 - priority) * 100 + Math.min(level, 99) + 1;
 
-/** The producer side: Queue objects by name, sharing one connection. */
+/**
+ * The producer side: Queue objects by name, sharing one connection. On a Redis Cluster
+ * each queue's keys share a hash tag of its own (BullMQ's scripts touch several keys of
+ * one queue at once), so the queues spread over the masters.
+ */
 export class QueueRegistry {
   private readonly queues = new Map<string, Queue<DispatchPayload>>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly prefix: string,
   ) {}
+
+  /** The BullMQ prefix of a queue, for its producer and its workers alike. */
+  prefixOf(name: string): string {
+    return slotPrefix(this.connection, this.prefix, name);
+  }
 
   /** Whether the shared connection is up: nothing is claimed for Redis while it is not. */
   get ready(): boolean {
@@ -37,7 +46,7 @@ export class QueueRegistry {
   get(name: string): Queue<DispatchPayload> {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue<DispatchPayload>(name, { connection: this.connection, prefix: this.prefix });
+      q = new Queue<DispatchPayload>(name, { connection: this.connection, prefix: this.prefixOf(name) });
       // Connection errors are the shared connection's, logged where it is made; without a
       // listener BullMQ would print each one to stderr.
       q.on('error', () => undefined);

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
+import type { RedisClient } from '../lib/redis';
 import type { SqlCounter } from '../db/sql-counter';
 import type { RedisBus } from '../events/bus';
 import type { Dispatcher } from '../jobs/dispatcher';
@@ -25,7 +25,8 @@ export interface Infrastructure {
   config: AppConfig;
   log: Logger;
   ds: DataSource;
-  redis: Redis;
+  /** The shared producer connection (one node or a cluster: src/lib/redis.ts). */
+  redis: RedisClient;
   bus: RedisBus;
   sql: SqlCounter;
 }

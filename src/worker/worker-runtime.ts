@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker, type Job as BullJob } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { isOutageError } from '../errors/outage';
 import { queueName, type DispatchPayload } from '../jobs/queues';
-import { createRedis } from '../lib/redis';
+import { createRedis, type RedisClient } from '../lib/redis';
 import type { Services } from '../services/process-services';
 import { CANCEL, EXECUTOR_STATUS_REQUEST, executorStatusReplyChannel } from '../core/bus-channels';
 import { type ExecutorStatusReply } from '../services/deployment.service';
@@ -53,7 +52,7 @@ export class WorkerRuntime {
   readonly id: string;
   readonly invokers: ExecutorInvoker[];
   private readonly bullWorkers: Worker<DispatchPayload>[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
   private readonly running = new Map<string, Running>();
   private timer: NodeJS.Timeout | null = null;
   private probe: GpuProbe = { gpus: [], healthy: true };
@@ -137,12 +136,12 @@ export class WorkerRuntime {
       const queues = [{ name: queueName(inv.name, false), gpu: false }];
       if (this.probe.gpus.length > 0) queues.push({ name: queueName(inv.name, true), gpu: true });
       for (const { name, gpu } of queues) {
-        const connection = createRedis(config.redisUrl);
+        const connection = createRedis(config.redis);
         connection.on('error', (err) => this.services.log.warn({ err: err.message }, 'worker redis'));
         this.connections.push(connection);
         const w = new Worker<DispatchPayload>(name, (job) => this.process(inv, job, gpu), {
           connection,
-          prefix: config.queuePrefix,
+          prefix: this.services.queues.prefixOf(name),
           concurrency: inv.concurrency,
           maxStalledCount: 0,
           autorun: this.probe.healthy,
