@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/config';
 import { dropDatabaseWhenIdle } from '../src/db/drop-database';
 import { queueName } from '../src/jobs/queues';
-import { assertRedisReachable, RedisUnavailableError, slotPrefix } from '../src/lib/redis';
+import { isOutageError } from '../src/errors/outage';
+import { assertRedisReachable, createRedis, FAIL_FAST, RedisUnavailableError, slotPrefix } from '../src/lib/redis';
 import { createNoopExecutor } from '../src/sdk/builtin/noop.executor';
 import { seedPipeline, submitDag, waitForDag, type DagSnapshot } from './support/dag-helpers';
 import { collect, until, waitSubscribed } from './support/event-helpers';
@@ -91,6 +92,19 @@ describe('Redis settings', () => {
     expect(err).toBeInstanceOf(RedisUnavailableError);
     expect((err as Error).message).toContain(`cannot reach the Redis Cluster at redis+cluster://127.0.0.1:${port}`);
     expect((err as Error).message).toContain('REDIS_CLUSTER_NODES');
+  });
+
+  it('a command on a fail-fast cluster connection with no node reachable fails at once as an outage (503)', async () => {
+    const port = await freePort();
+    const client = createRedis(configOf({ REDIS_CLUSTER_NODES: `127.0.0.1:${port}` }).redis, FAIL_FAST);
+    client.on('error', () => undefined);
+    const err = await client
+      .publish('marie:x', 'm')
+      .then(() => null)
+      .catch((e: unknown) => e);
+    client.disconnect();
+    expect((err as Error).message).toBe("Cluster isn't ready and enableOfflineQueue options is false");
+    expect(isOutageError(err)).toBe(true);
   });
 
   it('on one node, a queue keeps the plain prefix (as before clusters)', () => {

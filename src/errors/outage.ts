@@ -48,6 +48,7 @@ const OUTAGE_MESSAGES = [
   /Client has encountered a connection error/, // pg
   /^Connection is closed\.?$/, // ioredis
   /Stream isn't writeable and enableOfflineQueue options is false/, // ioredis, fail-fast clients
+  /Cluster isn't ready and enableOfflineQueue options is false/, // ioredis Cluster, fail-fast, no node reachable
   /Reached the max retries per request limit/, // ioredis MaxRetriesPerRequestError
 ];
 
