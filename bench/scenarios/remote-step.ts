@@ -10,18 +10,21 @@ import { fmt, median, p99 } from '../lib/stats';
 const ROOT = path.resolve(__dirname, '../..');
 const EXECUTOR = 'remote-noop';
 
-/** Per step of a chain (Postgres clock, ms): start → next start (the whole step, call included), and finish → next start. */
-async function chainSteps(pg: Pool, dagId: string): Promise<{ periods: number[]; gaps: number[] }> {
-  const { rows } = await pg.query<{ period: number | null; gap: number | null }>(
-    `SELECT extract(epoch FROM a.started_at - lag(a.started_at) OVER w) * 1000 AS period,
-            extract(epoch FROM a.started_at - lag(a.finished_at) OVER w) * 1000 AS gap
+/**
+ * Per step of a chain (Postgres clock, ms): start → next start (the whole step, call
+ * included), and the call itself (an attempt's start → its finish).
+ */
+async function chainSteps(pg: Pool, dagId: string): Promise<{ periods: number[]; calls: number[] }> {
+  const { rows } = await pg.query<{ period: number | null; call: number }>(
+    `SELECT extract(epoch FROM a.started_at - lag(a.started_at) OVER (ORDER BY j.job_level)) * 1000 AS period,
+            extract(epoch FROM a.finished_at - a.started_at) * 1000 AS call
        FROM jobs j JOIN job_attempts a ON a.job_id = j.id
-      WHERE j.dag_id = $1 WINDOW w AS (ORDER BY j.job_level) ORDER BY j.job_level`,
+      WHERE j.dag_id = $1 ORDER BY j.job_level`,
     [dagId],
   );
   return {
     periods: rows.filter((r) => r.period !== null).map((r) => Number(r.period)),
-    gaps: rows.filter((r) => r.gap !== null).map((r) => Number(r.gap)),
+    calls: rows.map((r) => Number(r.call)),
   };
 }
 
@@ -65,16 +68,34 @@ const chain = (n: number, executor: string) =>
     dependencies: i ? [`s${i - 1}`] : [],
   }));
 
-/** A warm-up chain, then the measured one, on `executor`. */
-async function runChain(env: BenchEnv, n: number, executor: string, remote: RemoteExecutor | null) {
-  const b = await env.startApp(['api', 'scheduler', 'worker'], {}, remote ? [remote] : []);
+type Steps = Awaited<ReturnType<typeof chainSteps>>;
+
+/**
+ * One app hosting both executors; after a warm-up chain on each, `rounds` chains on the
+ * in-process `noop` and on the remote one, alternating, so that load on a shared machine
+ * falls on both alike.
+ */
+async function runChains(env: BenchEnv, n: number, rounds: number, remote: RemoteExecutor) {
+  const b = await env.startApp(['api', 'scheduler', 'worker'], {}, [remote]);
+  const local: Steps = { periods: [], calls: [] };
+  const far: Steps = { periods: [], calls: [] };
   try {
     const t = await b.tenant();
-    const warm = await b.gql(SUBMIT_DAG, { input: { name: 'warm', jobs: chain(5, executor) } }, t.key);
-    await waitForDag(env.pg, warm.submitDag.id, 60_000);
-    const d = await b.gql(SUBMIT_DAG, { input: { name: 'chain', jobs: chain(n, executor) } }, t.key);
-    await waitForDag(env.pg, d.submitDag.id, 300_000);
-    return await chainSteps(env.pg, d.submitDag.id);
+    const run = async (executor: string, length: number, into: Steps | null) => {
+      const d = await b.gql(SUBMIT_DAG, { input: { name: `chain-${executor}`, jobs: chain(length, executor) } }, t.key);
+      await waitForDag(env.pg, d.submitDag.id, 300_000);
+      if (!into) return;
+      const s = await chainSteps(env.pg, d.submitDag.id);
+      into.periods.push(...s.periods);
+      into.calls.push(...s.calls);
+    };
+    await run('noop', 5, null);
+    await run(EXECUTOR, 5, null);
+    for (let r = 0; r < rounds; r++) {
+      await run('noop', n, local);
+      await run(EXECUTOR, n, far);
+    }
+    return { local, remote: far };
   } finally {
     await b.stop();
   }
@@ -89,12 +110,13 @@ export const remoteStep: Scenario = {
     'The remote step adds, per job, the HTTP round trip to the Python SDK (its threading server, a handler thread per call), the upstream look-up the sdk context carries (one SQL query), and signing the attempt token.',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 10, quick: 50, full: 100 });
-    const local = await runChain(env, n, 'noop', null);
+    const rounds = pick(env.opts.size, { tiny: 1, quick: 2, full: 3 });
     const py = await startPython();
-    let remote: Awaited<ReturnType<typeof runChain>>;
+    let local: Steps;
+    let remote: Steps;
     try {
       const inv = new RemoteExecutor({ name: EXECUTOR, concurrency: 8, with: { url: py.url } });
-      remote = await runChain(env, n, EXECUTOR, inv);
+      ({ local, remote } = await runChains(env, n, rounds, inv));
     } finally {
       py.child.kill('SIGKILL');
     }
@@ -102,7 +124,7 @@ export const remoteStep: Scenario = {
     return {
       rows: [
         {
-          metric: `step p50 ms, start → next start (${n}-job chain), remote vs in-process`,
+          metric: `step p50 ms, start → next start (${rounds} × ${n}-job chains each), remote vs in-process`,
           ours: fmt(median(remote.periods), 2),
           baseline: fmt(median(local.periods), 2),
           ratio: ratioText(median(remote.periods), median(local.periods), 2),
@@ -118,16 +140,16 @@ export const remoteStep: Scenario = {
           verdict: 'info',
         },
         {
-          metric: 'diagnostic: finish → next start p50 ms (the engine’s part, no call)',
-          ours: fmt(median(remote.gaps), 2),
-          baseline: fmt(median(local.gaps), 2),
-          ratio: ratioText(median(remote.gaps), median(local.gaps), 2),
+          metric: 'diagnostic: the call p50 ms (an attempt’s start → finish)',
+          ours: fmt(median(remote.calls), 2),
+          baseline: fmt(median(local.calls), 2),
+          ratio: ratioText(median(remote.calls), median(local.calls), 2),
           target: '',
           verdict: 'info',
         },
       ],
       notes: [
-        `The remote step’s p50 is ${fmt(diff, 2)} ms over the in-process one: what the call itself costs (start → finish of an attempt is the HTTP round trip, the token and the context’s upstream look-up).`,
+        `The remote step’s p50 is ${fmt(diff, 2)} ms over the in-process one. The chains alternate on one app so that a shared machine’s load falls on both alike; the call row is what the remote adds per job (the upstream look-up the context carries, signing the token, the keep-alive HTTP round trip to the Python SDK’s threading server) beside the in-process call, which only completes.`,
       ],
     };
   },
