@@ -107,7 +107,7 @@ export const remoteStep: Scenario = {
   baseline: 'the same chain on the in-process `noop` executor, same app and timings',
   anchor: 'target: the remote step’s p50 within 3 ms of the in-process step’s',
   whenMissed:
-    'The remote step adds, per job, the HTTP round trip to the Python SDK (its threading server, a handler thread per call), the upstream look-up the sdk context carries (one SQL query), and signing the attempt token.',
+    'A remote step adds, per job, the upstream look-up its context carries (one SQL query), signing the token and a keep-alive HTTP exchange with another process: the Python server’s connection thread reads the call, its handler thread runs it, then the worker reads the answer. On an idle machine that exchange is well under a millisecond; when the machine’s cores are oversubscribed, each hop between processes and threads waits for a CPU, which a call that never leaves the worker’s process does not.',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 10, quick: 50, full: 100 });
     const rounds = pick(env.opts.size, { tiny: 1, quick: 2, full: 3 });
