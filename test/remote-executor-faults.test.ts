@@ -92,7 +92,6 @@ describe('remote executor faults (two workers, two Python processes)', () => {
       jobs: [{ id: 'c', name: '/hang', executor: 'py', data: { parameters: { seconds: 60 } } }],
     });
     const on = await startedOn('c-1');
-    const cancelledAt = Date.now() / 1000;
     const res = ok(
       await a.gql<{ cancelJob: { state: string } }>(
         'mutation ($d: ID!) { cancelJob(dagId: $d, taskId: "c") { state } }',
@@ -101,6 +100,7 @@ describe('remote executor faults (two workers, two Python processes)', () => {
       ),
     );
     expect(res.cancelJob.state).toBe('CANCELLED');
+    const cancelledAt = Date.now() / 1000;
     const seen = await readNote<{ at: number; codes: Record<string, string> }>(on, 'c-1.cancelled.json');
     expect(seen.at - cancelledAt).toBeLessThan(1);
     expect(seen.codes).toEqual({ setTaskState: 'CONFLICT', recordMaterializations: 'CONFLICT' });

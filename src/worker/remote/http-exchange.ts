@@ -80,10 +80,7 @@ function exchangeOnce(agent: http.Agent, opts: ExchangeOptions): Promise<Exchang
       },
     });
     const timer = setTimeout(() => {
-      const err = new RemoteCallError(
-        `no answer within ${Math.round(opts.timeoutMs / 1000)} s (timeoutSeconds)`,
-        false,
-      );
+      const err = new RemoteCallError(`no answer within ${opts.timeoutMs / 1000} s (timeoutSeconds)`, false);
       req.destroy(err);
       finish(err);
     }, opts.timeoutMs);
