@@ -70,13 +70,17 @@ const pidAlive = (pid: number) => {
   }
 };
 
-/** Claim the harness for this process; refuse while another live run holds it. */
+/** Claim the harness for this process; refuse while another live run holds it (a dead one's claim is taken over). */
 export async function takeLock(): Promise<void> {
-  if (existsSync(LOCK_FILE)) {
-    const owner = Number(readFileSync(LOCK_FILE, 'utf8').trim());
-    if (owner && owner !== process.pid && pidAlive(owner)) {
-      throw new Error(`another cluster run (pid ${owner}) is in progress: ${LOCK_FILE}`);
-    }
+  try {
+    await writeFile(LOCK_FILE, `${process.pid}\n`, { flag: 'wx' });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const owner = Number(readFileSync(LOCK_FILE, 'utf8').trim());
+  if (owner && owner !== process.pid && pidAlive(owner)) {
+    throw new Error(`another cluster run (pid ${owner}) is in progress: ${LOCK_FILE}`);
   }
   await writeFile(LOCK_FILE, `${process.pid}\n`);
 }

@@ -45,6 +45,8 @@ let api1: ApiClient;
 let api2: ApiClient;
 let db: Client;
 let pdfUri: string;
+/** Whether this run holds the harness (else it leaves alone what another live run built). */
+let owner = false;
 
 /** What each process said, when a test fails (the folder holding the stores' logs is removed). */
 function dumpOutputs(): void {
@@ -57,6 +59,7 @@ function dumpOutputs(): void {
 beforeAll(async () => {
   await checkPrerequisites(pgBin() ? [] : ['PostgreSQL binaries (initdb, pg_ctl)']);
   await takeLock();
+  owner = true;
   // What a killed run left, found by name: its PostgreSQL stopped properly (so it frees its
   // shared memory), then every process in the namespaces, the namespaces, links and folder.
   await stopPostgres();
@@ -91,6 +94,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  if (!owner) return;
   try {
     await Promise.allSettled([api1?.close(), api2?.close(), db?.end()]);
     await Promise.all([...procs.values()].map((p) => killHard(p)));
