@@ -111,6 +111,7 @@ export default tseslint.config(
       'src/config/**',
       'test/support/global-setup.ts',
       'test/**/*.test.ts',
+      'test/cluster/**',
       'bench/**',
       'scripts/**',
       '*.mts',

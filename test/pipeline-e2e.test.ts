@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClaimsPdf, SAMPLE_DOCUMENT } from '../examples/document-pipeline/generate-document';
 import { computeAssetVersion, createStorage, loadExecutorConfig, type Storage } from '../src/sdk/index';
 import { jobOf, submitDag, waitForDag } from './support/dag-helpers';
+import { documentPipelineDag } from './support/document-pipeline';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 
 const CONFIG = path.resolve(__dirname, '../examples/document-pipeline/executors.yml');
@@ -33,64 +34,11 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-const expect_ = (key: string, more: Record<string, unknown> = {}) => ({ key, ...more });
-
-/** The example pipeline as a DAG, every node naming the assets its executor records. */
-function pipelineDag(id: string) {
-  return {
-    id,
-    name: 'claims-pipeline',
-    jobs: [
-      {
-        id: 'ocr',
-        executor: 'ocr',
-        name: '/ocr',
-        data: { docs: [{ id: 'claim-1', uri: pdfUri, mimeType: 'application/pdf' }] },
-        assets: [
-          expect_('ocr/text', { kind: 'text', isPrimary: true }),
-          expect_('ocr/bboxes', { kind: 'bbox' }),
-          expect_('ocr/confidence', { kind: 'metadata' }),
-        ],
-      },
-      {
-        id: 'classify',
-        executor: 'classify',
-        name: '/classify',
-        dependencies: ['ocr'],
-        assets: [
-          expect_('classify/document_type', { isPrimary: true }),
-          expect_('classify/confidence_scores', { isRequired: false }),
-        ],
-      },
-      {
-        id: 'extract',
-        executor: 'extract',
-        name: '/extract',
-        dependencies: ['ocr'],
-        assets: [
-          expect_('extract/claims', { isPrimary: true }),
-          expect_('extract/headers'),
-          expect_('extract/service_lines'),
-          expect_('extract/metadata'),
-        ],
-      },
-      {
-        id: 'store',
-        executor: 'store',
-        name: '/store',
-        dependencies: ['classify', 'extract'],
-        data: { docs: [{ id: 'claim-1' }] },
-        assets: [expect_('store/record', { isPrimary: true })],
-      },
-    ],
-  };
-}
-
 describe('the example document pipeline, end to end', () => {
   it('runs ocr → classify ∥ extract → store on a generated two-page PDF: assets complete, lineage to the source, claims right', async () => {
     const { key } = await t.tenant('submitter');
     const dagId = `claims-${randomUUID()}`;
-    await submitDag(t, key, pipelineDag(dagId));
+    await submitDag(t, key, documentPipelineDag(dagId, pdfUri));
     const d = await waitForDag(t, key, dagId, ['COMPLETED', 'FAILED'], 90_000);
     expect(d.jobs.map((j) => [j.taskId, j.state, j.error]).sort()).toEqual([
       ['classify', 'COMPLETED', null],
