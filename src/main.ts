@@ -7,7 +7,8 @@ import { RedisUnavailableError } from './lib/redis';
 import { createLogger } from './lib/logger';
 import { watchStopRequests } from './app/shutdown';
 import type { ExecutorInvoker } from './core/executor-call';
-import { ExecutorConfigFileError, loadExecutorConfig } from './sdk/executor-config';
+import { ExecutorConfigFileError } from './sdk/executor-config';
+import { loadWorkerInvokers } from './app/worker-executors';
 
 /**
  * The executors of a worker's YAML file (`--config`, else WORKER_CONFIG); none without one.
@@ -20,7 +21,7 @@ export async function loadWorkerExecutors(
 ): Promise<ExecutorInvoker[]> {
   if (!file) return [];
   const { s3 } = config.taskState;
-  const hosts = await loadExecutorConfig(file, {
+  const hosts = await loadWorkerInvokers(file, {
     storageUrl: config.storageUrl,
     s3: {
       endpoint: s3.endpoint,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config/config';
+import { publicApiUrlOf, type AppConfig } from '../config/config';
 import { createDataSource } from '../db/data-source';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres';
 import { SqlCounter } from '../db/sql-counter';
@@ -85,11 +85,15 @@ export async function startApp(opts: StartOptions): Promise<App> {
   }
 
   const scheduler = roles.includes('scheduler') ? new Scheduler(services, url) : null;
-  const worker = roles.includes('worker')
-    ? new WorkerRuntime(services, opts.executors ?? [], opts.callContexts ?? defaultCallContexts())
-    : null;
   const api = roles.includes('api')
     ? await startApiServer(services, metrics, { port: config.port, host: config.host, routes: opts.routes })
+    : null;
+  // Remote executors call back this process's api when it runs here (its real port), else PUBLIC_API_URL.
+  const apiUrl = publicApiUrlOf(config, api?.port);
+  const worker = roles.includes('worker')
+    ? new WorkerRuntime(services, opts.executors ?? [], opts.callContexts ?? defaultCallContexts(), {
+        apiUrl: () => apiUrl,
+      })
     : null;
   await scheduler?.start();
   await worker?.start();

@@ -53,6 +53,10 @@ const schema = z.object({
   NOOP_CONCURRENCY: int(1, 1000).default(8),
   WORKER_CONFIG: z.string().optional(),
   NVIDIA_SMI_PATH: z.string().min(1).default('nvidia-smi'),
+  PUBLIC_API_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+/, 'an http(s) URL, e.g. http://api:4000/graphql')
+    .optional(),
   EXECUTOR_STATUS_TIMEOUT_MS: int(10, 60_000).default(2_000),
   LINEAGE_NODE_CAP: int(1).default(10_000),
   EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
@@ -103,6 +107,11 @@ export type AppConfig = Readonly<{
   workerConfig: string | undefined;
   /** The nvidia-smi a worker runs to find its GPUs (a name on PATH or a path). */
   nvidiaSmiPath: string;
+  /**
+   * The GraphQL endpoint's full URL as remote executors reach it (PUBLIC_API_URL); null:
+   * derived from HOST and the api's port (see publicApiUrlOf).
+   */
+  publicApiUrl: string | null;
   /** How long GET /api/executors/:name/status waits for a worker's reply. */
   executorStatusTimeoutMs: number;
   lineageNodeCap: number;
@@ -205,6 +214,7 @@ export function loadConfig(
     noopConcurrency: c.NOOP_CONCURRENCY,
     workerConfig: c.WORKER_CONFIG,
     nvidiaSmiPath: c.NVIDIA_SMI_PATH,
+    publicApiUrl: c.PUBLIC_API_URL ?? null,
     executorStatusTimeoutMs: c.EXECUTOR_STATUS_TIMEOUT_MS,
     lineageNodeCap: c.LINEAGE_NODE_CAP,
     eventRetentionDays: c.EVENT_RETENTION_DAYS,
@@ -261,6 +271,17 @@ export function attemptTokenSecret(value: string | undefined, isProduction: bool
     unlinkSync(tmp);
   }
   return read();
+}
+
+/**
+ * The GraphQL URL remote executors call back: PUBLIC_API_URL, else this host (127.0.0.1
+ * for a wildcard HOST) on the api's listening port (`apiPort`, when it runs here) or PORT.
+ */
+export function publicApiUrlOf(config: Pick<AppConfig, 'publicApiUrl' | 'host' | 'port'>, apiPort?: number): string {
+  if (config.publicApiUrl) return config.publicApiUrl;
+  const wildcard = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+  const host = wildcard ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${apiPort ?? config.port}/graphql`;
 }
 
 /** What the `marie` client commands read: the server, the key and where `marie login` keeps them. */

@@ -29,6 +29,25 @@ export interface ExecutorStatusReply {
   concurrency: number;
   gpus: GpuInfo[];
   replicas: number;
+  /** A remote executor: what its last status check found. */
+  remote?: RemoteExecutorStatus;
+}
+
+/** What a worker last learnt of a remote executor it hosts (GET {url}/_marie/status). */
+export interface RemoteExecutorStatus {
+  url: string;
+  protocol: 'sdk' | 'marie';
+  /** It answered the last check. */
+  reachable: boolean;
+  /** Reachable and said healthy: its queues run on this worker. */
+  healthy: boolean;
+  gpus: GpuInfo[];
+  codeVersion: string | null;
+  /** The executors it serves, as it says. */
+  executors: string[];
+  checkedAt: string | null;
+  /** Why it is unhealthy. */
+  error: string | null;
 }
 
 /** Bus channel of API key revocations (the key id, as text): caches drop it, its sockets close. */

@@ -72,6 +72,12 @@ export interface ExecutorCallContext {
   progress(percent: number, message?: string): Promise<void>;
   assets: BoundAssetTracker;
   runContext?: RunContextLike;
+  /** The attempt's dispatch number (with jobId and tryNumber: the attempt's identity). */
+  dispatch?: number;
+  /** The GraphQL endpoint's full URL as an executor elsewhere reaches it (PUBLIC_API_URL). */
+  apiUrl?: string;
+  /** An attempt token for this exact attempt, valid until `deadline` plus one lease (remote executors). */
+  attemptToken?(deadline: Date): string;
 }
 
 /** What a worker calls to run one job on an executor it hosts. */

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { GpuInfo } from '../core/bus-channels';
+import type { GpuInfo, RemoteExecutorStatus } from '../core/bus-channels';
 
 export type { GpuInfo } from '../core/bus-channels';
 
@@ -7,6 +7,8 @@ export type { GpuInfo } from '../core/bus-channels';
 export interface ExecutorSlots {
   concurrency: number;
   activeJobs: number;
+  /** A remote executor: its last status check (its queues pause here while it is unhealthy). */
+  remote?: RemoteExecutorStatus;
 }
 
 /** The shared worker fleet: one row per worker process, kept fresh by its heartbeat. */

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-g
 import { SetTaskStateInput, TaskStateEntry } from '../schema/task-state.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
-import { assertOwnTry } from '../services/attempt-tokens.service';
+import { assertOwnDag, assertOwnTry } from '../services/attempt-tokens.service';
 
 @Resolver(() => TaskStateEntry)
 export class TaskStateResolver {
@@ -14,6 +14,7 @@ export class TaskStateResolver {
     @Arg('tryNumber', () => Int, { nullable: true }) tryNumber: number | null | undefined,
     @Ctx() ctx: AppContext,
   ): Promise<TaskStateEntry[]> {
+    assertOwnDag(ctx.principal?.attempt, dagId);
     return ctx.services.taskState.list(tenantOf(ctx), dagId, taskId, tryNumber);
   }
 

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import { z, type ZodType } from 'zod';
+import type { ExecutorInvoker } from '../core/executor-call';
 import {
   Executor,
   ExecutorConfigError,
@@ -26,6 +27,31 @@ export function registerExecutor(name: string, cls: ExecutorClass): void {
 /** Forget a registration (tests). */
 export function unregisterExecutor(name: string): void {
   registry.delete(name);
+}
+
+/** How a built-in type makes its invoker from a checked YAML entry. */
+export interface ExecutorTypeEntry {
+  /** `with`, as the type's `withSchema` parsed it. */
+  with: unknown;
+  name: string;
+  concurrency?: number;
+  requiresGpu: boolean;
+}
+
+/**
+ * A built-in executor type the hosting process provides (the worker's `RemoteExecutor`):
+ * no class to load, an invoker of its own. Its `with` is checked against `withSchema`.
+ */
+export interface ExecutorType {
+  withSchema: ZodType;
+  create(entry: ExecutorTypeEntry): ExecutorInvoker;
+}
+
+const types = new Map<string, ExecutorType>();
+
+/** Make a built-in type known to worker configs under `jtype` (the worker registers its own). */
+export function registerExecutorType(jtype: string, type: ExecutorType): void {
+  types.set(jtype, type);
 }
 
 const isExecutorClass = (v: unknown): v is ExecutorClass =>
@@ -93,6 +119,25 @@ export class ExecutorConfigFileError extends Error {
  * Returns one ExecutorHost per entry.
  */
 export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigOptions = {}): Promise<ExecutorHost[]> {
+  return (await loadExecutors(file, opts, false)) as ExecutorHost[];
+}
+
+/**
+ * A worker's config: as loadExecutorConfig, plus the built-in types the worker registered
+ * (`jtype: RemoteExecutor`), whose invokers are not ExecutorHosts.
+ */
+export async function loadWorkerExecutorConfig(
+  file: string,
+  opts: LoadExecutorConfigOptions = {},
+): Promise<ExecutorInvoker[]> {
+  return loadExecutors(file, opts, true);
+}
+
+async function loadExecutors(
+  file: string,
+  opts: LoadExecutorConfigOptions,
+  withTypes: boolean,
+): Promise<ExecutorInvoker[]> {
   const fail = (key: string | null, detail: string): never => {
     throw new ExecutorConfigFileError(file, key, detail);
   };
@@ -171,17 +216,11 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
       if (--users === 0 && !opts.storage) await storage.close();
     },
   };
-  const hosts: ExecutorHost[] = [];
+  const hosts: ExecutorInvoker[] = [];
   try {
     const names = new Set<string>();
     for (const [i, e] of entries.entries()) {
       const at = (k: string) => formatPath(prefix(i), [k]);
-      const cls = registry.get(e.jtype) ?? exported.get(e.jtype);
-      if (!cls) {
-        const known = [...new Set([...registry.keys(), ...exported.keys()])].sort();
-        fail(at('jtype'), `unknown executor "${e.jtype}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-      }
-      const replicas = e.replicas ?? 1;
       const metas = {
         name: e.metas?.name ?? e.jtype,
         description: e.metas?.description,
@@ -190,6 +229,19 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
       if (names.has(metas.name))
         fail(formatPath(prefix(i), ['metas', 'name']), `duplicate executor name "${metas.name}"`);
       names.add(metas.name);
+      const type = types.get(e.jtype);
+      if (type && !exported.has(e.jtype)) {
+        if (!withTypes) fail(at('jtype'), `${e.jtype} is hosted by a worker: run it with "marie worker --config"`);
+        hosts.push(createOfType(type, e, metas.name, (k, d) => fail(formatPath(prefix(i), k), d)));
+        users--;
+        continue;
+      }
+      const cls = registry.get(e.jtype) ?? exported.get(e.jtype);
+      if (!cls) {
+        const known = [...new Set([...registry.keys(), ...exported.keys(), ...(withTypes ? types.keys() : [])])].sort();
+        fail(at('jtype'), `unknown executor "${e.jtype}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+      }
+      const replicas = e.replicas ?? 1;
       const instances: Executor<unknown>[] = [];
       for (let r = 0; r < replicas; r++) {
         try {
@@ -213,9 +265,35 @@ export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigO
       );
     }
   } catch (err) {
-    await Promise.allSettled(hosts.map((h) => h.close()));
+    await Promise.allSettled(hosts.map(async (h) => h.close?.()));
     if (!opts.storage) await storage.close();
     throw err;
   }
+  if (users === 0 && !opts.storage) await storage.close();
   return hosts;
+}
+
+/** A built-in type's invoker; `with` errors name the YAML key (`with.url`). */
+function createOfType(
+  type: ExecutorType,
+  e: ExecutorEntry,
+  name: string,
+  fail: (key: PropertyKey[], detail: string) => never,
+): ExecutorInvoker {
+  if (e.modules != null) fail(['modules'], `${e.jtype} is built in: it takes no modules`);
+  if (e.replicas !== undefined)
+    fail(['replicas'], `${e.jtype} takes no replicas (scale the remote, or its concurrency)`);
+  const parsed = type.withSchema.safeParse(e.with ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const keyPath = unknownKeys.length ? [...issue.path, unknownKeys[0]] : issue.path;
+    fail(['with', ...keyPath], unknownKeys.length ? 'unknown key' : issue.message);
+  }
+  return type.create({
+    with: parsed.data,
+    name,
+    concurrency: e.concurrency,
+    requiresGpu: e.requiresGpu ?? e.gpu ?? false,
+  });
 }

@@ -31,10 +31,14 @@ export {
 export {
   ExecutorConfigFileError,
   loadExecutorConfig,
+  loadWorkerExecutorConfig,
   registerExecutor,
+  registerExecutorType,
   unregisterExecutor,
   type ExecutorClass,
   type ExecutorEntry,
+  type ExecutorType,
+  type ExecutorTypeEntry,
   type LoadExecutorConfigOptions,
 } from './executor-config';
 export {

@@ -185,3 +185,10 @@ export function assertOwnTry(a: AttemptGrant, input: { dagId: string; taskId: st
     throw new DomainError('FORBIDDEN', 'An attempt token writes the task state of its own task and try only');
   }
 }
+
+/** A token reads the task state of its own DAG's tasks only, as RunContext reads (else FORBIDDEN). */
+export function assertOwnDag(a: AttemptGrant | undefined, dagId: string): void {
+  if (a && dagId !== a.dagId) {
+    throw new DomainError('FORBIDDEN', 'An attempt token reads the task state of its own DAG only');
+  }
+}

@@ -7,6 +7,7 @@ import {
   executorStatusReplyChannel,
   type ExecutorStatusReply,
   type GpuInfo,
+  type RemoteExecutorStatus,
 } from '../core/bus-channels';
 
 export {
@@ -26,6 +27,8 @@ export interface DeploymentWorker {
   /** activeJobs / concurrency, 0 to 1. */
   load: number;
   lastSeenAt: string;
+  /** Under an executor that this worker reaches over HTTP: the remote's last status check. */
+  remote?: RemoteExecutorStatus;
 }
 
 export interface DeploymentExecutor {
@@ -110,15 +113,17 @@ export class DeploymentService {
         .filter((w) => w.executors.includes(name))
         .map((w): DeploymentWorker => {
           const own = w.executorSlots[name] ?? { concurrency: w.concurrency, activeJobs: w.activeJobs };
+          // A remote executor runs here only while it answers healthy (its queues pause otherwise).
           return {
             id: w.id,
             hostname: w.hostname,
-            healthy: w.healthy,
-            gpus: w.gpus,
+            healthy: w.healthy && (own.remote?.healthy ?? true),
+            gpus: own.remote ? own.remote.gpus : w.gpus,
             activeJobs: own.activeJobs,
             concurrency: own.concurrency,
             load: ratio(own.activeJobs, own.concurrency),
             lastSeenAt: w.lastSeenAt.toISOString(),
+            ...(own.remote ? { remote: own.remote } : {}),
           };
         });
       const healthyWorkers = hosting.filter((w) => w.healthy).length;

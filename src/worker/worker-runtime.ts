@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { Worker, type Job as BullJob } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Job as BullJob } from 'bullmq';
 import { isOutageError } from '../errors/outage';
-import { queueName, type DispatchPayload } from '../jobs/queues';
-import { createRedis } from '../lib/redis';
+import type { DispatchPayload } from '../jobs/queues';
 import type { Services } from '../services/process-services';
 import { CANCEL, EXECUTOR_STATUS_REQUEST, executorStatusReplyChannel } from '../core/bus-channels';
 import { type ExecutorStatusReply } from '../services/deployment.service';
@@ -12,6 +10,15 @@ import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.serv
 import { createNoopExecutor } from '../sdk/builtin/noop.executor';
 import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from '../core/executor-call';
 import { detectGpus, type GpuProbe } from './gpu';
+import { mergeGpus, QueueConsumers } from './queue-consumers';
+import type { GpuInfo } from '../core/bus-channels';
+import type { ExecutorSlots } from '../entities/worker.entity';
+import { RemoteExecutor } from './remote/remote-executor';
+
+export interface WorkerRuntimeOptions {
+  /** The GraphQL URL remote executors call back (their context's `apiUrl`). */
+  apiUrl?: () => string;
+}
 
 interface Running {
   executor: string;
@@ -52,8 +59,7 @@ const isNonRetryable = (err: unknown): boolean =>
 export class WorkerRuntime {
   readonly id: string;
   readonly invokers: ExecutorInvoker[];
-  private readonly bullWorkers: Worker<DispatchPayload>[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly consumers: QueueConsumers;
   private readonly running = new Map<string, Running>();
   private timer: NodeJS.Timeout | null = null;
   private probe: GpuProbe = { gpus: [], healthy: true };
@@ -69,7 +75,9 @@ export class WorkerRuntime {
     private readonly services: Services,
     invokers: ExecutorInvoker[] = [],
     private readonly contexts: CallContextFactory | null = null,
+    private readonly options: WorkerRuntimeOptions = {},
   ) {
+    this.consumers = new QueueConsumers(services.config, services.log);
     this.id = services.config.workerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.invokers = invokers.some((i) => i.name === 'noop')
       ? invokers
@@ -97,6 +105,25 @@ export class WorkerRuntime {
     return this.probe.gpus.length > 0 && this.probe.healthy;
   }
 
+  private get remotes(): RemoteExecutor[] {
+    return this.invokers.filter((i): i is RemoteExecutor => i instanceof RemoteExecutor);
+  }
+
+  /** The host's GPUs and those its healthy remote executors report (`workers`' gpus). */
+  get gpus(): GpuInfo[] {
+    return mergeGpus([this.probe.gpus, ...this.remotes.map((r) => r.gpus)]);
+  }
+
+  /**
+   * Whether a queue consumer should take jobs now: the worker is healthy, and a remote
+   * executor's queues only while it answers healthy (its GPU queue: with a GPU).
+   */
+  private shouldRun(inv: ExecutorInvoker, gpu: boolean): boolean {
+    if (this.stopped || !this.probe.healthy || !this.dbReachable) return false;
+    if (inv instanceof RemoteExecutor) return gpu ? inv.hasGpu : inv.healthy;
+    return true;
+  }
+
   private probeGpus(): Promise<GpuProbe> {
     return detectGpus(5_000, this.services.config.nvidiaSmiPath);
   }
@@ -106,14 +133,16 @@ export class WorkerRuntime {
     const inv = this.invokers.find((i) => i.name === executor);
     if (!inv || this.stopped) return null;
     const replicas = (inv as { replicas?: unknown }).replicas;
+    const remote = inv instanceof RemoteExecutor ? inv : null;
     return {
       executor,
       workerId: this.id,
-      status: this.healthy && !this.paused ? 'ok' : 'unhealthy',
+      status: this.healthy && !this.paused && (remote?.healthy ?? true) ? 'ok' : 'unhealthy',
       activeJobs: [...this.running.values()].filter((r) => r.executor === executor).length,
       concurrency: inv.concurrency,
-      gpus: this.probe.gpus,
+      gpus: remote ? remote.gpus : this.probe.gpus,
       replicas: Array.isArray(replicas) ? replicas.length : 1,
+      ...(remote ? { remote: remote.status } : {}),
     };
   }
 
@@ -121,6 +150,9 @@ export class WorkerRuntime {
     this.probe = await this.probeGpus();
     // A GPU that fails its health check at start: no queue runs until it passes.
     this.paused = !this.probe.healthy;
+    // Each remote's first status check: its queues run from the start only when it is healthy.
+    await Promise.all(this.remotes.map((r) => r.start(this.services.log)));
+    for (const r of this.remotes) r.onChange(() => this.applyHealth());
     const { bus } = this.services;
     this.unsubscribeStatus = await bus.listen(EXECUTOR_STATUS_REQUEST, (req) => {
       const reply = this.statusOf(String(req.executor));
@@ -134,22 +166,10 @@ export class WorkerRuntime {
     });
     const { config } = this.services;
     for (const inv of this.invokers) {
-      const queues = [{ name: queueName(inv.name, false), gpu: false }];
-      if (this.probe.gpus.length > 0) queues.push({ name: queueName(inv.name, true), gpu: true });
-      for (const { name, gpu } of queues) {
-        const connection = createRedis(config.redisUrl);
-        connection.on('error', (err) => this.services.log.warn({ err: err.message }, 'worker redis'));
-        this.connections.push(connection);
-        const w = new Worker<DispatchPayload>(name, (job) => this.process(inv, job, gpu), {
-          connection,
-          prefix: config.queuePrefix,
-          concurrency: inv.concurrency,
-          maxStalledCount: 0,
-          autorun: this.probe.healthy,
-        });
-        w.on('error', (err) => this.services.log.warn({ err: err.message, queue: name }, 'bullmq worker error'));
-        this.bullWorkers.push(w);
-      }
+      // A remote's GPU queue runs while the remote reports a healthy GPU (it may come later).
+      const gpus = this.probe.gpus.length > 0 || inv instanceof RemoteExecutor ? [false, true] : [false];
+      for (const gpu of gpus)
+        this.consumers.open(inv, gpu, this.shouldRun(inv, gpu), (job) => this.process(inv, job, gpu));
     }
     await this.heartbeat();
     const tick = async () => {
@@ -189,28 +209,33 @@ export class WorkerRuntime {
     this.applyHealth();
   }
 
-  /** A failed GPU health check or an unreachable database stops the worker taking jobs until it passes again. */
+  /**
+   * A failed GPU health check or an unreachable database stops the worker taking jobs until
+   * it passes again; an unhealthy remote executor stops its own queues only.
+   */
   private applyHealth(): void {
+    if (this.stopped) return;
     const ok = this.probe.healthy && this.dbReachable;
     if (!ok && !this.paused) {
       this.paused = true;
-      for (const w of this.bullWorkers) void w.pause(true);
       if (!this.probe.healthy)
         this.services.log.warn({ workerId: this.id }, 'GPU health check failed: not taking jobs');
     } else if (ok && this.paused) {
       this.paused = false;
-      for (const w of this.bullWorkers) {
-        if (w.isRunning()) void w.resume();
-        else w.run().catch((err: unknown) => this.services.log.warn({ err }, 'bullmq worker run failed'));
-      }
       this.services.log.info({ workerId: this.id }, 'worker healthy again: taking jobs');
     }
+    this.consumers.reconcile((inv, gpu) => this.shouldRun(inv, gpu));
   }
 
   /** Per executor: its concurrency here and the jobs it runs here now. */
-  private executorSlots(): Record<string, { concurrency: number; activeJobs: number }> {
-    const slots: Record<string, { concurrency: number; activeJobs: number }> = {};
-    for (const i of this.invokers) slots[i.name] = { concurrency: i.concurrency, activeJobs: 0 };
+  private executorSlots(): Record<string, ExecutorSlots> {
+    const slots: Record<string, ExecutorSlots> = {};
+    for (const i of this.invokers)
+      slots[i.name] = {
+        concurrency: i.concurrency,
+        activeJobs: 0,
+        ...(i instanceof RemoteExecutor ? { remote: i.status } : {}),
+      };
     for (const r of this.running.values()) if (slots[r.executor]) slots[r.executor].activeJobs += 1;
     return slots;
   }
@@ -220,7 +245,7 @@ export class WorkerRuntime {
       id: this.id,
       hostname: os.hostname(),
       executors: this.executors,
-      gpusJson: JSON.stringify(this.probe.gpus),
+      gpusJson: JSON.stringify(this.gpus),
       concurrency: this.concurrency,
       activeJobs: this.activeJobs,
       healthy: this.probe.healthy,
@@ -250,7 +275,9 @@ export class WorkerRuntime {
     const { attempts, log } = this.services;
     // A GPU job is taken only with a GPU that passes its check now, not at the last
     // heartbeat: a GPU that started failing since would take (and fail) it.
-    if (this.stopped || (gpu && !(await this.checkGpuNow()))) {
+    const remote = inv instanceof RemoteExecutor ? inv : null;
+    const unfit = remote ? !this.shouldRun(remote, gpu) : gpu && !(await this.checkGpuNow());
+    if (this.stopped || unfit) {
       // Fetched while stopping or unhealthy: give the dispatch back so another worker gets it at once.
       await attempts.releaseDispatch(p.jobId, p.tryNumber, p.dispatch);
       return;
@@ -292,6 +319,16 @@ export class WorkerRuntime {
         },
         assets: this.contexts?.assetTracker(this.services, started, ref) ?? unavailableTracker(started),
         runContext: this.contexts?.runContext?.(this.services, started, ref),
+        dispatch: started.dispatch,
+        apiUrl: this.options.apiUrl?.(),
+        attemptToken: (deadline) =>
+          this.services.attemptTokens.mint({
+            tenantId: started.tenantId,
+            jobId: started.jobId,
+            tryNumber: started.tryNumber,
+            dispatch: started.dispatch,
+            deadline,
+          }),
       };
       let output: unknown;
       try {
@@ -328,7 +365,7 @@ export class WorkerRuntime {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.all(this.bullWorkers.map((w) => w.pause(true).catch(() => undefined)));
+    await this.consumers.pauseAll();
     const pending = [...this.running.values()];
     if (pending.length) {
       await Promise.race([Promise.all(pending.map((r) => r.done)), new Promise((r) => setTimeout(r, graceMs))]);
@@ -341,8 +378,7 @@ export class WorkerRuntime {
       });
       this.services.log.info({ jobId: r.ref.jobId, handedBack: ok }, 'handed back a running job');
     }
-    await Promise.all(this.bullWorkers.map((w) => w.close(true).catch(() => undefined)));
-    for (const c of this.connections) c.disconnect();
+    await this.consumers.closeAll();
     await this.unsubscribeCancel?.();
     await this.unsubscribeStatus?.();
     await Promise.all(this.invokers.map(async (i) => i.close?.().catch(() => undefined)));
