@@ -225,8 +225,9 @@ export class RemoteExecutor implements ExecutorInvoker {
         this.cancelRemote(ctx);
         throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
       }
-      // Refused, reset or timed out: look at its health now, not at the next interval.
-      void this.checkNow();
+      // Refused, reset or timed out: its health now, before the failure (and its retry) is
+      // reported, so this worker's queue pauses first when it is down.
+      await this.checkNow();
       throw err;
     }
     await progress;
