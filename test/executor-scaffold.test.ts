@@ -5,8 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { loadWorkerInvokers } from '../src/app/worker-executors';
 import { buildCli } from '../src/cli';
 import { scaffoldExecutor } from '../src/sdk/executor-scaffold';
+import { RemoteExecutor } from '../src/worker/remote';
 import { jobOf, submitDag, waitForDag } from './support/dag-helpers';
 import { killGroup, launch, logLine } from './support/spawned';
 import { startTestApp, TEST_ATTEMPT_TOKEN_SECRET, TEST_TIMINGS, type TestApp } from './support/test-app';
@@ -160,6 +162,16 @@ describe('marie executor new', () => {
       env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1' },
     }).catch(failed('python3 -m unittest in the generated folder'));
     expect(res.stderr).toMatch(/Ran 3 tests[\s\S]*\nOK\n/);
+    // The worker reads its config.yml as a RemoteExecutor pointing at serve.py's port.
+    const [remote] = await loadWorkerInvokers(path.join(root, 'config.yml'), {
+      storageUrl: `file://${outside}/storage`,
+    });
+    try {
+      expect(remote).toBeInstanceOf(RemoteExecutor);
+      expect(remote).toMatchObject({ name: 'summarizer', concurrency: 1, url: 'http://127.0.0.1:8765' });
+    } finally {
+      await remote.close?.();
+    }
   }, 120_000);
 
   it('refuses a bad name, a bad port and a non-empty folder', async () => {
