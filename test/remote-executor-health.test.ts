@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutorInvoker } from '../src/core/executor-call';
 import { submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import {
   disposePython,
@@ -32,7 +33,7 @@ afterAll(async () => {
   await Promise.all(pythons.map((p) => disposePython(p)));
 });
 
-async function worker(id: string, executors: Parameters<typeof startTestApp>[0]['executors']): Promise<TestApp> {
+async function worker(id: string, executors: ExecutorInvoker[]): Promise<TestApp> {
   const w = await startTestApp({
     roles: ['worker'],
     env: {
