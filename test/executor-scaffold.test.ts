@@ -43,6 +43,9 @@ const failed = (what: string) => (e: { stdout?: string; stderr?: string; message
   throw new Error(`${what} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
 };
 
+/** This process's environment (what python3 may need, e.g. pyenv's) without PYTHONPATH. */
+const { PYTHONPATH: _pythonPath, ...withoutPythonPath } = process.env;
+
 const plainEnv = { PATH: process.env.PATH, HOME: process.env.HOME, FORCE_COLOR: '0', NO_COLOR: '1' };
 
 describe('marie executor new', () => {
@@ -159,7 +162,7 @@ describe('marie executor new', () => {
     );
     const res = await run('python3', ['-m', 'unittest'], {
       cwd: root,
-      env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1' },
+      env: { ...withoutPythonPath, PYTHONDONTWRITEBYTECODE: '1' },
     }).catch(failed('python3 -m unittest in the generated folder'));
     expect(res.stderr).toMatch(/Ran 3 tests[\s\S]*\nOK\n/);
     // The worker reads its config.yml as a RemoteExecutor pointing at serve.py's port.

@@ -50,7 +50,7 @@ beforeAll(async () => {
       if (py.child.exitCode !== null) throw new Error(`serve.py exited ${py.child.exitCode}: ${py.output()}`);
       return py.output().includes('serving classify, extract on');
     },
-    30_000,
+    60_000,
     () => `serve.py on port ${port}:\n${py.output()}`,
   );
   // The example YAML as it is, but for the port and with its module paths made absolute.
