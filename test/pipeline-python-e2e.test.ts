@@ -158,6 +158,20 @@ print(json.dumps([compute_asset_version(open(i["path"], "rb").read(), i["code"],
 }
 
 describe('the example pipeline in two languages (Python classify and extract as remotes)', () => {
+  it('executors.python.yml, as shipped: TypeScript ocr and store, classify and extract as remotes on port 8601', async () => {
+    const hosts = await loadWorkerInvokers(path.join(EXAMPLE, 'executors.python.yml'), { storage });
+    try {
+      expect(hosts.map((h) => [h.name, h instanceof RemoteExecutor ? h.url : 'local', h.concurrency])).toEqual([
+        ['ocr', 'local', 2],
+        ['classify', 'http://127.0.0.1:8601', 2],
+        ['extract', 'http://127.0.0.1:8601', 4],
+        ['store', 'local', 1],
+      ]);
+    } finally {
+      for (const h of hosts) await h.close?.();
+    }
+  });
+
   it('completes through submitDag; Python versions, lineage across languages, and the ocr task state read from Python', async () => {
     // classify and extract are remotes here, not the TypeScript executors.
     const byName = new Map(executors.map((e) => [e.name, e]));
