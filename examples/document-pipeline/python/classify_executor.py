@@ -49,7 +49,7 @@ class ClassifyExecutor(Executor):
     @requests(on="/classify")
     def classify(self, ctx: Any) -> Dict[str, Any]:
         text_asset = require_upstream(ctx, "ocr/text")
-        result = classify_text(read_text(text_asset))
+        result = classify_text(read_text(ctx, text_asset))
         upstream = [ref_of(text_asset)]
         outputs: List[Dict[str, Any]] = [
             {

@@ -48,7 +48,7 @@ class ExtractExecutor(Executor):
     @requests(on="/extract")
     def extract(self, ctx: Any) -> Dict[str, Any]:
         text_asset = require_upstream(ctx, "ocr/text")
-        text = read_text(text_asset)
+        text = read_text(ctx, text_asset)
         result = extract_fields(text)
         # The seed's RunContext read: what the task that recorded ocr/text stored.
         summary = ctx.state.get(OCR_SUMMARY_KEY, from_task=text_asset["nodeTaskId"]) if text_asset.get("nodeTaskId") else None

@@ -9,7 +9,8 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict
 
-from marie_cp import NonRetryableError
+from marie_cp import FileStorage, NonRetryableError
+from marie_cp.storage import default_storage_url
 
 
 def require_upstream(ctx: Any, asset_key: str) -> Dict[str, Any]:
@@ -28,20 +29,22 @@ def ref_of(u: Dict[str, Any]) -> Dict[str, Any]:
     return {"asset_key": u["assetKey"], "version": u["version"], "partition_key": u.get("partitionKey")}
 
 
-def read_uri(uri: str) -> bytes:
-    """The bytes a materialization's `file://` uri names (the Python SDK's storage is file://)."""
+def read_uri(uri: str, storage_url: str) -> bytes:
+    """The bytes a materialization's `file://` uri names, which must lie in the storage
+    (`storage_url`), as the TypeScript storage's get() requires."""
     if not uri.startswith("file://"):
         raise NonRetryableError('cannot read "%s": the Python executors read file:// uris' % uri)
-    parsed = urllib.parse.urlparse(uri)
-    path = urllib.request.url2pathname(parsed.path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError("%s: no such file" % uri)
+    root = FileStorage(storage_url).root
+    path = os.path.abspath(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+    if os.path.commonpath([root, path]) != root:
+        raise ValueError("%s lies outside the storage %s" % (uri, storage_url))
     with open(path, "rb") as f:
         return f.read()
 
 
-def read_text(u: Dict[str, Any]) -> str:
-    return read_uri(u["uri"]).decode("utf-8")
+def read_text(ctx: Any, u: Dict[str, Any]) -> str:
+    """The text of an upstream materialization, read from the call's storage."""
+    return read_uri(u["uri"], default_storage_url(ctx.executor)).decode("utf-8")
 
 
 def js_number(x: Any) -> Any:

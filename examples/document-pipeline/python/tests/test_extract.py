@@ -1,6 +1,7 @@
 """extract: claims, headers and service lines; what it records; the ocr task's state it reads."""
 
 import json
+import os
 import unittest
 
 from marie_cp import NonRetryableError, compute_asset_version
@@ -81,6 +82,17 @@ class ExtractExecutorTest(PipelineCase):
         out = ex.extract(self.ctx(ex, "extract"))
         self.assertIsNone(out["pageCount"])
         self.assertIsNone(json.loads(read_uri(out["assets"][3]["uri"]))["pageCount"])
+
+    def test_an_upstream_uri_outside_the_storage_is_refused(self) -> None:
+        outside = os.path.join(self.dir, "elsewhere.txt")
+        with open(outside, "w") as f:
+            f.write(SAMPLE_TEXT)
+        ex = ExtractExecutor()
+        upstream = [dict(self.upstream()[0], uri="file://" + outside)]
+        with self.assertRaises(ValueError) as cm:
+            ex.extract(self.ctx(ex, "extract", upstream=upstream))
+        self.assertIn("lies outside the storage", str(cm.exception))
+        self.assertEqual(self.api.recorded, [])
 
     def test_missing_ocr_text_fails_without_retry(self) -> None:
         ex = ExtractExecutor()
