@@ -9,9 +9,19 @@ import { fanout } from './scenarios/fanout';
 import { ingest } from './scenarios/ingest';
 import { lineage } from './scenarios/lineage';
 import { read } from './scenarios/read';
+import { remoteStep } from './scenarios/remote-step';
 import { taskState } from './scenarios/task-state';
 
-export const SCENARIOS: readonly Scenario[] = [ingest, lineage, stepLatency, throughput, read, fanout, taskState];
+export const SCENARIOS: readonly Scenario[] = [
+  ingest,
+  lineage,
+  stepLatency,
+  remoteStep,
+  throughput,
+  read,
+  fanout,
+  taskState,
+];
 
 export interface RunBenchOptions {
   size: Size;

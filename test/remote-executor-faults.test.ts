@@ -139,6 +139,8 @@ describe('remote executor faults (two workers, two Python processes)', () => {
     // Another DAG's state, and anything that is not its attempt's: refused.
     const theirs = await a.gql(TASK_STATE, { d: other, t: 'o' }, token);
     expect(codeOf(theirs)).toBe('FORBIDDEN');
+    const nested = await a.gql(`query ($d: ID!) { dag(id: $d) { jobs { taskState { key } } } }`, { d: other }, token);
+    expect(codeOf(nested)).toBe('FORBIDDEN');
     expect(codeOf(await a.gql(SET_STATE, { i: { ...own, dagId: other, taskId: 'o' } }, token))).toBe('FORBIDDEN');
     const submit = await a.gql(
       SUBMIT,

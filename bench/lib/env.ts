@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client, Pool } from 'pg';
 import { startApp, type App, type Role } from '../../src/app/app';
+import type { ExecutorInvoker } from '../../src/core/executor-call';
 import { loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/db/data-source';
 import { createLogger } from '../../src/lib/logger';
@@ -26,7 +27,7 @@ export interface BenchEnv {
   /** A raw pg pool on the benchmark database (the baselines). */
   pg: Pool;
   /** Start the real app in-process on the benchmark database. */
-  startApp(roles: Role[], env?: Record<string, string>): Promise<BenchApp>;
+  startApp(roles: Role[], env?: Record<string, string>, executors?: ExecutorInvoker[]): Promise<BenchApp>;
   /** Run `fn` with `synchronous_commit = off` for every new connection to the benchmark database (a diagnostic). */
   withAsyncCommit<T>(fn: () => Promise<T>): Promise<T>;
   /** A fresh Redis connection (closed by the caller). */
@@ -84,7 +85,7 @@ export async function createBenchEnv(opts: BenchOptions): Promise<BenchEnv> {
         await pg.query(`ALTER DATABASE ${dbName} RESET synchronous_commit`);
       }
     },
-    async startApp(roles, env = {}) {
+    async startApp(roles, env = {}, executors = []) {
       const config = loadConfig(
         {},
         {
@@ -102,7 +103,7 @@ export async function createBenchEnv(opts: BenchOptions): Promise<BenchEnv> {
           ...env,
         },
       );
-      const app = await startApp({ config, log: createLogger('silent'), roles });
+      const app = await startApp({ config, log: createLogger('silent'), roles, executors });
       const port = app.api?.port ?? 0;
       const url = `http://127.0.0.1:${port}/graphql`;
       const b: BenchApp = {

@@ -16,6 +16,7 @@ import type { MaterializationView, NodeAssetStatusView } from '../services/asset
 import { TaskStateEntry } from '../schema/task-state.type';
 import { taskStateByTask, taskStateKey } from '../loaders/task-state-by-task.loader';
 import type { StateEntry } from '../state';
+import { assertOwnDag } from '../services/attempt-tokens.service';
 
 @Resolver(() => Job)
 export class JobResolver {
@@ -48,6 +49,7 @@ export class JobResolver {
 
   @FieldResolver(() => [TaskStateEntry], { description: 'The key-value state the task stored in its latest try.' })
   taskState(@Root() job: JobView, @Ctx() ctx: AppContext): Promise<StateEntry[]> {
+    assertOwnDag(ctx.principal?.attempt, job.dagId);
     return taskStateByTask(ctx.loaders).load(taskStateKey(job.dagId, job.taskId));
   }
 

@@ -9,6 +9,7 @@ import socket
 import stat
 import tempfile
 import threading
+import time
 import unittest
 from typing import Any, Dict, Optional, Tuple
 
@@ -133,6 +134,23 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(out["ids"], ["dag-1", "docs", "job-1", "ocr", 2, "2026-01-01", "2026-12-01T00:00:00.000Z"])
         self.assertEqual(out["upstream"], CONTEXT["upstream"])
         self.assertEqual(out["token"], "mat_x.y")
+
+    def test_keep_alive_calls_do_not_wait_for_a_delayed_ack(self) -> None:
+        # Headers and body are separate writes; with Nagle's algorithm on, each answer on a
+        # kept-alive connection would wait ~40 ms for the client's delayed ACK.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        body = json.dumps({"data": {"docs": []}, "context": CONTEXT})
+        times = []
+        for _ in range(15):
+            began = time.monotonic()
+            conn.request("POST", "/extract", body=body, headers={"content-type": "application/json"})
+            res = conn.getresponse()
+            res.read()
+            self.assertEqual(res.status, 200)
+            times.append(time.monotonic() - began)
+        conn.close()
+        times.sort()
+        self.assertLess(times[len(times) // 2], 0.03, "median call %.1f ms" % (1000 * times[len(times) // 2]))
 
     def test_docs_and_parameters_split_and_several_paths(self) -> None:
         for path in ("/split", "/split2"):
