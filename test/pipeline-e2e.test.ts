@@ -122,6 +122,8 @@ describe('the example document pipeline, end to end', () => {
       assets: Array<{ assetKey: string; uri: string }>;
     };
     expect(extract.claims).toEqual(SAMPLE_DOCUMENT.claims);
+    // extract read the page count that ocr kept in its task state (RunContext, fromTask).
+    expect((jobOf(d, 'extract').output as { pageCount: number }).pageCount).toBe(2);
     const claimsAsset = extract.assets.find((a) => a.assetKey === 'extract/claims');
     expect(claimsAsset?.uri).toMatch(/^file:\/\//);
     expect(JSON.parse((await storage.get(claimsAsset!.uri)).toString('utf8'))).toEqual(SAMPLE_DOCUMENT.claims);

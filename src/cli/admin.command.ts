@@ -1,13 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { withDatabase } from '../app/admin';
 import { loadConfig } from '../config/config';
 import type { RoleName } from '../core/policy';
 import { serve } from '../main';
 import { createRedis } from '../lib/redis';
 import { API_KEY_REVOKED } from '../core/bus-channels';
-import { scaffoldExecutor } from '../sdk/executor-scaffold';
+import { DEFAULT_PYTHON_PORT, scaffoldExecutor } from '../sdk/executor-scaffold';
 import { isJson, printJson, withJson } from './output';
 
 /** The commands that work on the database directly (keys, migrations) and the worker role. */
@@ -127,16 +127,44 @@ export function registerAdminCommands(program: Command): void {
   withJson(
     executor
       .command('new <Name>')
-      .description('Write a new executor project (executor, config.yml, test, README) into ./<Name>/')
+      .description(
+        'Write a new executor project into ./<Name>/: TypeScript (executor, config.yml, test, README), or with --python a Python one on marie_cp (executor, serve.py, unittest, config.yml with a RemoteExecutor, README)',
+      )
       .option('--dir <dir>', 'folder to create it in', '.')
-      .option('--sdk <module>', 'import path of the executor SDK in the generated files')
+      .option('--python', 'a Python executor served over HTTP, for the worker a RemoteExecutor', false)
+      .option('--port <port>', `port of the Python executor (default ${DEFAULT_PYTHON_PORT})`, parsePort)
+      .option('--sdk <module>', 'import path of the executor SDK in the generated TypeScript files')
       .option('--force', 'write into an existing, non-empty folder', false),
-  ).action(async (name: string, o: { dir: string; sdk?: string; force: boolean }, cmd: Command) => {
-    const res = await scaffoldExecutor(name, { dir: o.dir, sdkImport: o.sdk, force: o.force });
-    if (isJson(cmd)) return printJson({ className: res.className, root: res.root, files: res.files });
-    for (const f of res.files) process.stdout.write(`wrote ${path.relative(process.cwd(), f) || f}\n`);
-    process.stdout.write(
-      `${res.className} is ready. Test it: npx vitest run --config ${path.relative(process.cwd(), res.root)}/vitest.config.mts\n`,
-    );
-  });
+  ).action(
+    async (
+      name: string,
+      o: { dir: string; sdk?: string; force: boolean; python: boolean; port?: number },
+      cmd: Command,
+    ) => {
+      const res = await scaffoldExecutor(name, {
+        dir: o.dir,
+        sdkImport: o.sdk,
+        force: o.force,
+        python: o.python,
+        port: o.port,
+      });
+      if (isJson(cmd)) return printJson({ className: res.className, root: res.root, files: res.files });
+      for (const f of res.files) process.stdout.write(`wrote ${path.relative(process.cwd(), f) || f}\n`);
+      const where = path.relative(process.cwd(), res.root) || '.';
+      process.stdout.write(
+        o.python
+          ? `${res.className} is ready. Test it: (cd ${where} && python3 -m unittest); serve it: python3 ${where}/serve.py\n`
+          : `${res.className} is ready. Test it: (cd ${where} && npx vitest run)\n`,
+      );
+    },
+  );
+}
+
+/** A TCP port for --port, or a usage error naming the option. */
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError('a whole number from 1 to 65535');
+  }
+  return n;
 }

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z, type ZodType } from 'zod';
 import type { ExecutorInvoker } from '../core/executor-call';
@@ -14,6 +12,7 @@ import {
   type ExecutorOptions,
 } from './executor';
 import { createStorage, type S3StorageOptions, type Storage } from './storage';
+import { importExecutorModule } from './ts-module';
 
 /** A concrete executor class, as YAML `jtype` names it. */
 export type ExecutorClass = new (opts: ExecutorOptions) => Executor<unknown>;
@@ -115,7 +114,8 @@ export class ExecutorConfigFileError extends Error {
  * single executor document. Each entry: `jtype` (class name), `with` (constructor
  * configuration, checked against the class's static `withSchema`), `metas` (name,
  * description, workspace), `modules` (JS/TS files, relative to the YAML file, that export
- * or `registerExecutor` the classes), `concurrency`, `gpu`/`requiresGpu`, `replicas`.
+ * or `registerExecutor` the classes; on plain Node a `.ts` file loads through its dist/
+ * twin or is transpiled on load, see ts-module.ts), `concurrency`, `gpu`/`requiresGpu`, `replicas`.
  * Returns one ExecutorHost per entry.
  */
 export async function loadExecutorConfig(file: string, opts: LoadExecutorConfigOptions = {}): Promise<ExecutorHost[]> {
@@ -192,7 +192,7 @@ async function loadExecutors(
       const key = formatPath(prefix(i), Array.isArray(e.modules) ? ['modules', j] : ['modules']);
       let mod: Record<string, unknown>;
       try {
-        mod = (await import(pathToFileURL(runnableModulePath(path.resolve(dir, m))).href)) as Record<string, unknown>;
+        mod = await importExecutorModule(path.resolve(dir, m));
       } catch (err) {
         return fail(key, `cannot load module "${m}": ${(err as Error).message}`);
       }
@@ -296,16 +296,4 @@ function createOfType(
     concurrency: e.concurrency,
     requiresGpu: e.requiresGpu ?? e.gpu ?? false,
   });
-}
-
-/**
- * A `.ts` module as this process can load it: as it is under a TypeScript-aware runner
- * (vitest, vite-node), else its compiled twin under dist/ (`npm run build` compiles
- * src/ and examples/), so `npx marie worker --config …` runs the same YAML on plain Node.
- */
-export function runnableModulePath(abs: string): string {
-  if (!abs.endsWith('.ts') || __filename.endsWith('.ts')) return abs;
-  const root = path.resolve(__dirname, '../../..');
-  const compiled = path.join(root, 'dist', path.relative(root, abs)).replace(/\.ts$/, '.js');
-  return existsSync(compiled) ? compiled : abs;
 }

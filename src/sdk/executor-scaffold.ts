@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pythonProject } from './scaffold-python';
+import { typeScriptProject } from './scaffold-typescript';
+
+/** The port a generated Python executor serves on (and its config.yml names). */
+export const DEFAULT_PYTHON_PORT = 8700;
 
 export interface ScaffoldOptions {
   /** Folder the project folder is made in; the process directory by default. */
@@ -9,6 +14,10 @@ export interface ScaffoldOptions {
   sdkImport?: string;
   /** Write into an existing, non-empty folder. */
   force?: boolean;
+  /** A Python executor (marie_cp, served over HTTP, a RemoteExecutor for the worker) instead of a TypeScript one. */
+  python?: boolean;
+  /** The port of a Python executor; DEFAULT_PYTHON_PORT by default. */
+  port?: number;
 }
 
 export interface ScaffoldResult {
@@ -32,16 +41,24 @@ const kebab = (s: string) =>
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
     .toLowerCase();
 
+/** Whether `dir` lies outside the repository `repo`. */
+const isOutside = (repo: string, dir: string) => {
+  const rel = path.relative(repo, dir);
+  return rel.startsWith('..') || path.isAbsolute(rel);
+};
+
 const relImport = (from: string, to: string) => {
   const rel = path.relative(from, to).split(path.sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
 };
 
 /**
- * Write a new executor project into `<dir>/<Name>/`: `<name>.executor.ts`, `config.yml`,
- * `<name>.test.ts` (vitest), `vitest.config.mts` (this repository's test setup, scoped to
- * the folder) and a README. The generated test passes as generated:
- * `npx vitest run --config <Name>/vitest.config.mts` from the repository root.
+ * Write a new executor project into `<dir>/<Name>/`. TypeScript: `<name>.executor.ts`,
+ * `config.yml`, `<name>.test.ts` (vitest), `vitest.config.mts` (this repository's test
+ * setup, scoped to the folder) and a README; its test passes as generated (`npx vitest run`
+ * in the folder), and `npx marie worker --config <Name>/config.yml` runs it on plain Node
+ * (the worker transpiles `.ts` modules on load). Outside the repository the folder gets a
+ * `node_modules` link to the repository's. Python (`python`): see scaffold-python.ts.
  */
 export async function scaffoldExecutor(name: string, opts: ScaffoldOptions = {}): Promise<ScaffoldResult> {
   if (!/^[A-Z][A-Za-z0-9]{0,63}$/.test(name)) {
@@ -54,145 +71,27 @@ export async function scaffoldExecutor(name: string, opts: ScaffoldOptions = {})
   const className = name.endsWith('Executor') ? name : `${name}Executor`;
   const base = kebab(name.replace(/Executor$/, '') || name);
   const repo = repoRoot();
-  const sdk = opts.sdkImport ?? relImport(root, path.join(repo, 'src', 'sdk'));
-  const repoConfig = relImport(root, path.join(repo, 'vitest.config.mts'));
 
-  const files: Record<string, string> = {
-    [`${base}.executor.ts`]: `import { z } from 'zod';
-import { Executor, requests, type CallContext, type ExecutorInput } from '${sdk}';
-
-/** Configuration (\`with:\` in config.yml), checked when the executor is created. */
-const WithSchema = z.object({
-  greeting: z.string().default('Hello'),
-});
-
-/** Parameters of /process (\`data.parameters\` of a job), checked before each call. */
-const ProcessParams = z.object({
-  name: z.string().min(1).default('world'),
-});
-
-export class ${className} extends Executor<z.infer<typeof WithSchema>> {
-  static override withSchema = WithSchema;
-  /** Recorded with every asset this executor persists; change it when the code changes. */
-  override codeFingerprint = '${base}@0.1.0';
-
-  @requests({ on: '/process', params: ProcessParams })
-  async process(input: ExecutorInput<z.infer<typeof ProcessParams>>, ctx: CallContext) {
-    await ctx.progress(10, 'started');
-    const message = \`\${this.with.greeting}, \${input.parameters.name}!\`;
-    const { assets } = await ctx.persist([
-      {
-        assetKey: '${base}/output',
-        data: { message, documents: input.docs.map((d) => d.id ?? null) },
-        kind: 'json',
-        metadata: { documentCount: input.docs.length },
-      },
-    ]);
-    return { message, assets: assets.map(({ assetKey, version, uri }) => ({ assetKey, version, uri })) };
-  }
-
-  override async close(): Promise<void> {
-    // Release models, connections, files here: the worker calls close() on shutdown.
-  }
-}
-`,
-    'config.yml': `# ${className}: load it with loadExecutorConfig('config.yml') or
-# \`npx marie worker --config ${name}/config.yml\`. Paths are relative to this file.
-storage: file://./.data/storage
-executors:
-  - jtype: ${className}
-    modules: [./${base}.executor.ts]
-    with:
-      greeting: Hello
-    metas:
-      name: ${base}
-      description: ${name} executor
-    concurrency: 1
-`,
-    [`${base}.test.ts`]: `import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createStorage,
-  createTestCallContext,
-  ExecutorHost,
-  loadExecutorConfig,
-  NonRetryableError,
-  type Storage,
-} from '${sdk}';
-import { ${className} } from './${base}.executor';
-
-describe('${className}', () => {
-  let tmp: string;
-  let storage: Storage;
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), '${base}-'));
-    storage = createStorage(\`file://\${tmp}\`);
-  });
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  it('loads from config.yml and persists its output as a recorded asset', async () => {
-    const [host] = await loadExecutorConfig(path.join(__dirname, 'config.yml'), { storage });
-    expect(host!.name).toBe('${base}');
-    const ctx = createTestCallContext({ endpoint: '/process' });
-    const out = (await host!.invoke({ docs: [{ id: 'd1' }], parameters: { name: 'Marie' } }, ctx)) as {
-      message: string;
-    };
-    expect(out.message).toBe('Hello, Marie!');
-    expect(ctx.assets.calls).toHaveLength(1);
-    const [asset] = ctx.assets.recorded;
-    expect(asset!.assetKey).toBe('${base}/output');
-    expect(asset!.version).toMatch(/^v:sha256:[0-9a-f]{64}$/);
-    expect(JSON.parse((await storage.get(asset!.uri!)).toString())).toEqual({ message: 'Hello, Marie!', documents: ['d1'] });
-    await host!.close();
-  });
-
-  it('fails bad parameters without retry', async () => {
-    const host = new ExecutorHost(new ${className}(), { storage });
-    const err = await host
-      .invoke({ parameters: { name: '' } }, createTestCallContext({ endpoint: '/process' }))
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NonRetryableError);
-    expect((err as Error).message).toContain('parameters.name');
-  });
-});
-`,
-    'vitest.config.mts': `import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
-import base from '${repoConfig}';
-
-// The repository's test setup (SWC for decorators), scoped to this folder and without the
-// database set-up that the repository's own tests need.
-export default defineConfig({
-  ...base,
-  root: fileURLToPath(new URL('.', import.meta.url)),
-  test: { ...base.test, include: ['**/*.test.ts'], exclude: ['**/node_modules/**', '**/.data/**'], globalSetup: [] },
-});
-`,
-    'README.md': `# ${className}
-
-A Marie executor made with \`marie executor new ${name}\`.
-
-- \`${base}.executor.ts\`: the executor. \`@requests({ on: '/process', params })\` marks an
-  endpoint; a job with \`executor: "${base}"\` and \`name: "/process"\` calls it with
-  \`{ docs, parameters }\` (its \`data\`) and a context (dag and task ids, try, partition
-  key, \`signal\`, \`progress()\`, \`assets\`, \`persist()\`). \`@requests()\` with no \`on\`
-  would take every endpoint name nothing else matches.
-- \`config.yml\`: how a worker loads it (\`jtype\`, \`modules\`, \`with\`, \`metas\`, \`concurrency\`).
-- \`${base}.test.ts\`: runs it through \`ExecutorHost\` with an in-memory asset tracker.
-
-Run the test from the repository root:
-
-\`\`\`sh
-npx vitest run --config ${name}/vitest.config.mts
-\`\`\`
-
-The SDK is imported from \`${sdk}\` (the repository's \`src/sdk/index.ts\`).
-`,
-  };
+  const outside = isOutside(repo, root);
+  const where = outside ? root : path.relative(repo, root).split(path.sep).join('/');
+  const files = opts.python
+    ? pythonProject({
+        name,
+        className,
+        base,
+        sdkPath: path.join(repo, 'sdk', 'python'),
+        port: opts.port ?? DEFAULT_PYTHON_PORT,
+        where,
+      })
+    : typeScriptProject({
+        name,
+        className,
+        base,
+        sdk: opts.sdkImport ?? relImport(root, path.join(repo, 'src', 'sdk')),
+        repoConfig: relImport(root, path.join(repo, 'vitest.config.mts')),
+        outside,
+        where,
+      });
 
   await mkdir(root, { recursive: true });
   const written: string[] = [];
@@ -200,6 +99,13 @@ The SDK is imported from \`${sdk}\` (the repository's \`src/sdk/index.ts\`).
     const p = path.join(root, file);
     await writeFile(p, text);
     written.push(p);
+  }
+  // Outside the repository nothing resolves zod, vitest or the SDK's packages from here:
+  // link the repository's node_modules, so the test (and `npx vitest`) run in this folder.
+  const modules = path.join(root, 'node_modules');
+  if (!opts.python && outside && !existsSync(modules)) {
+    await symlink(path.join(repo, 'node_modules'), modules, 'dir');
+    written.push(modules);
   }
   return { root, files: written, className };
 }

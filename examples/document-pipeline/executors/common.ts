@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { NonRetryableError, type CallContext, type UpstreamAsset, type UpstreamRef } from '../../../src/sdk/index';
 
+/** The task-state key under which ocr keeps `{ documents, pageCount, wordCount }` for the tasks after it. */
+export const OCR_SUMMARY_KEY = 'ocr_summary';
+
 /** Bytes of a document given by `uri` (file:// or the storage's own scheme) or inline `text`. */
 export async function readDocument(doc: { uri?: string; text?: string }, ctx: CallContext): Promise<Buffer> {
   if (doc.uri) {

@@ -1,5 +1,5 @@
 import { Executor, requests, type CallContext, type ExecutorInput } from '../../../src/sdk/index';
-import { refOf, requireUpstream } from './common';
+import { OCR_SUMMARY_KEY, refOf, requireUpstream } from './common';
 
 export interface Claim {
   claimId: string;
@@ -40,7 +40,8 @@ export function extractFields(text: string): Extraction {
 
 /**
  * `extract`: claims, headers and service lines. It reads the OCR text through the `uri` of
- * the ocr/text materialization that the upstream look-up gives it. Records extract/claims,
+ * the ocr/text materialization that the upstream look-up gives it, and the page count the
+ * ocr task kept in its task state (RunContext). Records extract/claims,
  * extract/headers, extract/service_lines and extract/metadata.
  */
 export class ExtractExecutor extends Executor {
@@ -52,6 +53,11 @@ export class ExtractExecutor extends Executor {
     const textAsset = await requireUpstream(ctx, 'ocr/text');
     const text = (await ctx.storage.get(textAsset.uri)).toString('utf8');
     const result = extractFields(text);
+    // The seed's RunContext read: what the task that recorded ocr/text stored.
+    const summary = await ctx.runContext?.get<{ pageCount?: number }>(OCR_SUMMARY_KEY, {
+      fromTask: textAsset.nodeTaskId,
+    });
+    const pageCount = summary?.pageCount ?? null;
     const upstream = [refOf(textAsset)];
     const total = Math.round(result.claims.reduce((n, c) => n + c.amount, 0) * 100) / 100;
     const { assets } = await ctx.persist([
@@ -78,6 +84,7 @@ export class ExtractExecutor extends Executor {
           characters: text.length,
           claimCount: result.claims.length,
           totalAmount: total,
+          pageCount,
         },
         kind: 'metadata',
         upstream,
@@ -87,6 +94,7 @@ export class ExtractExecutor extends Executor {
     return {
       ...result,
       totalAmount: total,
+      pageCount,
       assets: assets.map(({ assetKey, version, uri }) => ({ assetKey, version, uri })),
     };
   }

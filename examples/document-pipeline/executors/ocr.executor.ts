@@ -11,7 +11,7 @@ import {
   type JsonDocument,
   type UpstreamRef,
 } from '../../../src/sdk/index';
-import { readDocument } from './common';
+import { OCR_SUMMARY_KEY, readDocument } from './common';
 
 export interface OcrWord {
   text: string;
@@ -189,6 +189,13 @@ export class OcrExecutor extends Executor {
         metadata: { avgConfidence: confidence.average },
       },
     ]);
+    // Task state for the tasks after it (the seed's RunContext): extract reads the page count.
+    const pageCount = results.reduce((n, r) => n + r.pages.length, 0);
+    await ctx.runContext?.set(OCR_SUMMARY_KEY, {
+      documents: results.map((r) => r.docId),
+      pageCount,
+      wordCount: words.length,
+    });
     await ctx.progress(100, 'ocr done');
     return {
       documents: results.map((r) => ({ docId: r.docId, source: r.source, pages: r.pages.length })),
