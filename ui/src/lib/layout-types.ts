@@ -1,0 +1,14 @@
+/** What the layout worker is asked and answers (ui/src/lib/layout.worker.ts). */
+export interface LayoutRequest {
+  id: number;
+  nodes: Array<{ id: string; width: number; height: number; level?: number }>;
+  edges: Array<{ id: string; source: string; target: string }>;
+  direction: 'RIGHT' | 'DOWN';
+}
+
+export interface LayoutResponse {
+  id: number;
+  positions: Record<string, { x: number; y: number }>;
+  ms: number;
+  error?: string;
+}
