@@ -5,13 +5,23 @@ import { createBenchEnv, type Size } from './lib/env';
 import type { Scenario, ScenarioResult } from './lib/scenario';
 import { fmt } from './lib/stats';
 import { stepLatency, throughput } from './scenarios/dags';
+import { dashboard } from './scenarios/dashboard';
 import { fanout } from './scenarios/fanout';
 import { ingest } from './scenarios/ingest';
 import { lineage } from './scenarios/lineage';
 import { read } from './scenarios/read';
 import { taskState } from './scenarios/task-state';
 
-export const SCENARIOS: readonly Scenario[] = [ingest, lineage, stepLatency, throughput, read, fanout, taskState];
+export const SCENARIOS: readonly Scenario[] = [
+  ingest,
+  lineage,
+  stepLatency,
+  throughput,
+  read,
+  fanout,
+  taskState,
+  dashboard,
+];
 
 export interface RunBenchOptions {
   size: Size;

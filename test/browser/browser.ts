@@ -59,8 +59,9 @@ export async function openBrowser(): Promise<Session> {
 /** Sign in on `page` by pasting `key`; resolves once the header shows who is signed in. */
 export async function signIn(page: Page, base: string, key: string): Promise<void> {
   await page.goto(`${base}/`);
-  const signOut = page.getByRole('button', { name: 'Sign out' });
-  if (await signOut.isVisible()) await signOut.click();
+  // Signed out first: the key of an earlier sign-in stays in this tab's sessionStorage.
+  await page.evaluate('sessionStorage.clear()');
+  await page.goto(`${base}/`);
   await page.fill('input[name=apiKey]', key);
   await page.click('button[type=submit]');
   await page.waitForSelector('[data-testid=who]', { timeout: 15_000 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { one } from '../support/assets';
 import { submitDag, waitFor, waitForDag } from '../support/dag-helpers';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -24,6 +24,12 @@ beforeAll(async () => {
   s = await openBrowser();
 }, 120_000);
 
+afterEach(async (ctx) => {
+  // What the page showed when a test failed, beside the pages' screenshots.
+  if (ctx.task.result?.state === 'fail')
+    await s?.screenshot(`failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+});
+
 afterAll(async () => {
   await s?.close();
   await t?.stop();
@@ -37,7 +43,7 @@ const job = (id: string, data: Record<string, unknown> = {}, more: Record<string
   ...more,
 });
 
-describe('dashboard', () => {
+describe('dashboard', { timeout: 90_000 }, () => {
   it('signs in with a pasted key and shows its role', async () => {
     await s.page.goto(`${base}/`);
     await s.screenshot('sign-in');
@@ -124,6 +130,29 @@ describe('dashboard', () => {
       );
       return (r.data?.job.tryNumber ?? 0) >= 3;
     });
+  });
+
+  it('draws a DAG over 300 jobs collapsed by level and executor, and opens a group a page at a time', async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const roots = Array.from({ length: 250 }, (_, i) => job(`r${i}`, {}, { startAfter: later }));
+    const leaves = Array.from({ length: 60 }, (_, i) =>
+      job(`l${i}`, {}, { executor: 'other', startAfter: later, dependencies: [`r${i}`] }),
+    );
+    const id = await submitDag(t, submitter, { name: 'big', jobs: [...roots, ...leaves] });
+    await signIn(s.page, base, reader);
+    await s.page.goto(`${base}/runs/${id}`);
+    const graph = s.page.locator('[data-testid=dag-graph]');
+    await s.page.waitForSelector('[data-group="g:0:noop"]');
+    expect(await graph.getAttribute('data-units')).toBe('2');
+    expect(await s.page.getAttribute('[data-group="g:0:noop"]', 'data-total')).toBe('250');
+    expect(await s.page.textContent('[data-group="g:1:other"]')).toContain('60 pending');
+    await s.screenshot('run-detail-grouped');
+    // A click opens the group: its first 200 jobs, and a node for the 50 more.
+    await s.page.click('[data-group="g:0:noop"]');
+    await waitFor(async () => (await graph.getAttribute('data-units')) === '202', 15_000, 'the first page');
+    await s.page.click('[data-more="g:0:noop"]', { timeout: 15_000 });
+    await waitFor(async () => (await graph.getAttribute('data-units')) === '251', 15_000, 'the second page');
+    expect(await s.page.locator('[data-more]').count()).toBe(0);
   });
 
   it("shows an asset's staleness cause after an upstream re-materialization", async () => {

@@ -91,23 +91,84 @@ export const DagStatusDoc = graphql(`
   }
 `);
 
+export const GraphJobFields = graphql(`
+  fragment GraphJob on Job {
+    taskId
+    executor
+    jobLevel
+    state
+    tryNumber
+    progressPercent
+    dependencies {
+      taskId
+    }
+  }
+`);
+
+export const GroupFields = graphql(`
+  fragment Group on JobGroup {
+    level
+    executor
+    progress {
+      total
+      completed
+      failed
+      active
+      pending
+      skipped
+      percent
+    }
+  }
+`);
+
+/** A run: its groups (bounded by levels × executors) and the first 300 jobs, all of a small DAG. */
 export const RunDetailDoc = graphql(`
-  query RunDetail($id: ID!) {
+  query RunDetail($id: ID!, $first: Int) {
     eventCursor
     dag(id: $id) {
       ...DagRow
-      jobs {
-        id
-        taskId
-        name
-        executor
-        state
-        jobLevel
-        tryNumber
-        progressPercent
-        dependencies {
-          taskId
+      jobGroups {
+        ...Group
+      }
+      jobPage(first: $first) {
+        totalCount
+        edges {
+          node {
+            ...GraphJob
+          }
         }
+      }
+    }
+  }
+`);
+
+/** One (level, executor) group's jobs, a page at a time: a group opened in a big DAG. */
+export const GroupJobsDoc = graphql(`
+  query GroupJobs($id: ID!, $level: Int!, $executor: String!, $first: Int, $after: String) {
+    dag(id: $id) {
+      id
+      jobPage(level: $level, executor: $executor, first: $first, after: $after) {
+        totalCount
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          node {
+            ...GraphJob
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const JobGroupsDoc = graphql(`
+  query JobGroups($id: ID!) {
+    dag(id: $id) {
+      id
+      jobGroups {
+        ...Group
       }
     }
   }
@@ -123,6 +184,10 @@ export const JobStatusDoc = graphql(`
       tryNumber
       progressPercent
       error
+      job {
+        jobLevel
+        executor
+      }
     }
   }
 `);

@@ -1,4 +1,8 @@
-/** A DAG as drawn: jobs, or (for big DAGs) groups per (level, executor) with counts per state. */
+/**
+ * A DAG as drawn: every job of a small one; for a big one, groups per (level, executor)
+ * with counts per state (Dag.jobGroups), each opened on a click into its jobs, loaded a
+ * page at a time (Dag.jobPage), with a "more" node while pages remain.
+ */
 
 export interface GraphJob {
   taskId: string;
@@ -7,12 +11,27 @@ export interface GraphJob {
   state: string;
   tryNumber: number;
   progressPercent?: number | null;
-  dependencies: string[];
+  dependencies: Array<{ taskId: string }>;
+}
+
+export interface GroupCounts {
+  level: number;
+  executor: string;
+  progress: { total: number; completed: number; failed: number; active: number; pending: number; skipped: number };
+}
+
+/** What is loaded of an opened group. */
+export interface OpenGroup {
+  taskIds: string[];
+  total: number;
+  endCursor: string | null;
+  hasMore: boolean;
 }
 
 export interface JobUnit {
   kind: 'job';
   id: string;
+  level: number;
   job: GraphJob;
 }
 
@@ -20,12 +39,18 @@ export interface GroupUnit {
   kind: 'group';
   id: string;
   level: number;
-  executor: string;
-  total: number;
-  counts: Record<string, number>;
+  group: GroupCounts;
 }
 
-export type Unit = JobUnit | GroupUnit;
+export interface MoreUnit {
+  kind: 'more';
+  id: string;
+  level: number;
+  groupId: string;
+  remaining: number;
+}
+
+export type Unit = JobUnit | GroupUnit | MoreUnit;
 
 export interface DrawnGraph {
   units: Unit[];
@@ -36,48 +61,93 @@ export interface DrawnGraph {
 
 /** DAGs with more jobs than this start collapsed by level and executor. */
 export const COLLAPSE_ABOVE = 300;
+/** Jobs loaded per click on a group. */
+export const GROUP_PAGE = 200;
 
 export const groupId = (level: number, executor: string): string => `g:${level}:${executor}`;
-export const jobId = (taskId: string): string => `j:${taskId}`;
+export const jobUnitId = (taskId: string): string => `j:${taskId}`;
 
-/**
- * The units and edges to draw. With `collapsed`, each (level, executor) group is one node
- * unless it is in `expanded`; an edge joins the units of a dependency and its dependent.
- */
-export function drawnGraph(jobs: GraphJob[], collapsed: boolean, expanded: ReadonlySet<string>): DrawnGraph {
-  const unitOf = new Map<string, string>();
-  const units: Unit[] = [];
-  const groups = new Map<string, GroupUnit>();
-  for (const job of jobs) {
-    const g = groupId(job.jobLevel, job.executor);
-    if (collapsed && !expanded.has(g)) {
-      let group = groups.get(g);
-      if (!group) {
-        group = { kind: 'group', id: g, level: job.jobLevel, executor: job.executor, total: 0, counts: {} };
-        groups.set(g, group);
-        units.push(group);
-      }
-      group.total++;
-      group.counts[job.state] = (group.counts[job.state] ?? 0) + 1;
-      unitOf.set(job.taskId, g);
-    } else {
-      units.push({ kind: 'job', id: jobId(job.taskId), job });
-      unitOf.set(job.taskId, jobId(job.taskId));
-    }
-  }
-  const seen = new Set<string>();
+/** Edges between drawn jobs: a dependency's node to its dependent's. */
+function jobEdges(units: Unit[]): DrawnGraph['edges'] {
+  const drawn = new Set(units.filter((u) => u.kind === 'job').map((u) => u.id));
   const edges: DrawnGraph['edges'] = [];
-  for (const job of jobs) {
-    const target = unitOf.get(job.taskId);
-    for (const dep of job.dependencies) {
-      const source = unitOf.get(dep);
-      if (!source || !target || source === target) continue;
-      const id = `${source}->${target}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      edges.push({ id, source, target });
+  for (const u of units) {
+    if (u.kind !== 'job') continue;
+    for (const d of u.job.dependencies) {
+      const source = jobUnitId(d.taskId);
+      if (drawn.has(source)) edges.push({ id: `${source}->${u.id}`, source, target: u.id });
     }
   }
-  const structureKey = `${units.length}:${edges.length}:${units.map((u) => u.id).join('|')}`;
-  return { units, edges, structureKey };
+  return edges;
+}
+
+const key = (units: Unit[], edges: DrawnGraph['edges']) =>
+  `${units.length}:${edges.length}:${units.map((u) => u.id).join('|')}`;
+
+/** Every job (a small DAG). */
+export function fullGraph(jobs: Map<string, GraphJob>): DrawnGraph {
+  const units: Unit[] = [...jobs.values()].map((job) => ({
+    kind: 'job',
+    id: jobUnitId(job.taskId),
+    level: job.jobLevel,
+    job,
+  }));
+  const edges = jobEdges(units);
+  return { units, edges, structureKey: key(units, edges) };
+}
+
+/** Groups, the opened ones as their loaded jobs (and a "more" node while pages remain). */
+export function groupedGraph(
+  groups: GroupCounts[],
+  jobs: Map<string, GraphJob>,
+  open: ReadonlyMap<string, OpenGroup>,
+): DrawnGraph {
+  const units: Unit[] = [];
+  for (const group of groups) {
+    const id = groupId(group.level, group.executor);
+    const opened = open.get(id);
+    if (!opened) {
+      units.push({ kind: 'group', id, level: group.level, group });
+      continue;
+    }
+    for (const taskId of opened.taskIds) {
+      const job = jobs.get(taskId);
+      if (job) units.push({ kind: 'job', id: jobUnitId(taskId), level: group.level, job });
+    }
+    if (opened.hasMore) {
+      const remaining = Math.max(0, group.progress.total - opened.taskIds.length);
+      units.push({ kind: 'more', id: `m:${id}`, level: group.level, groupId: id, remaining });
+    }
+  }
+  const edges = jobEdges(units);
+  return { units, edges, structureKey: key(units, edges) };
+}
+
+type Bucket = keyof Omit<GroupCounts['progress'], 'total'>;
+
+/** The DagProgress counter a job state counts in (as the engine's `bucket`). */
+export function bucketOf(state: string): Bucket {
+  if (state === 'CREATED' || state === 'RETRY') return 'pending';
+  if (state === 'ACTIVE') return 'active';
+  if (state === 'COMPLETED') return 'completed';
+  if (state === 'SKIPPED') return 'skipped';
+  return 'failed';
+}
+
+/** A job's move from one state to another, applied to its group's counts at once. */
+export function moveInGroups<G extends GroupCounts>(
+  groups: G[],
+  level: number,
+  executor: string,
+  from: string | null | undefined,
+  to: string,
+): G[] {
+  if (!from || bucketOf(from) === bucketOf(to)) return groups;
+  return groups.map((g) => {
+    if (g.level !== level || g.executor !== executor) return g;
+    const progress = { ...g.progress };
+    progress[bucketOf(from)] = Math.max(0, progress[bucketOf(from)] - 1);
+    progress[bucketOf(to)] += 1;
+    return { ...g, progress };
+  });
 }

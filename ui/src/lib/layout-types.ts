@@ -1,6 +1,7 @@
 /** What the layout worker is asked and answers (ui/src/lib/layout.worker.ts). */
 export interface LayoutRequest {
   id: number;
+  /** `level`: the layer a node must sit in (ELK partitions), edges or none. */
   nodes: Array<{ id: string; width: number; height: number; level?: number }>;
   edges: Array<{ id: string; source: string; target: string }>;
   direction: 'RIGHT' | 'DOWN';

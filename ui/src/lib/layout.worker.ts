@@ -10,6 +10,7 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 scope.onmessage = async (ev: MessageEvent<LayoutRequest>) => {
   const req = ev.data;
   const started = performance.now();
+  const partitioned = req.nodes.some((n) => n.level !== undefined);
   try {
     const graph = await elk.layout({
       id: 'root',
@@ -22,8 +23,17 @@ scope.onmessage = async (ev: MessageEvent<LayoutRequest>) => {
         'elk.spacing.nodeNode': '18',
         'elk.layered.spacing.nodeNodeBetweenLayers': '60',
         'elk.layered.thoroughness': req.nodes.length > 400 ? '1' : '7',
+        // Groups of a big DAG have no edges between them: their level places them.
+        // (and components are not laid out apart, else each lone group is a graph of its own).
+        'elk.partitioning.activate': String(partitioned),
+        'elk.separateConnectedComponents': String(!partitioned),
       },
-      children: req.nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
+      children: req.nodes.map((n) => ({
+        id: n.id,
+        width: n.width,
+        height: n.height,
+        layoutOptions: n.level === undefined ? undefined : { 'elk.partitioning.partition': String(n.level) },
+      })),
       edges: req.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
     });
     const positions: LayoutResponse['positions'] = {};

@@ -174,6 +174,10 @@ export type Dag = {
   createdAt: Scalars['DateTime']['output'];
   hardSla?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  /** Counts per (level, executor): how a big DAG is drawn collapsed. */
+  jobGroups: Array<JobGroup>;
+  /** The jobs a page at a time, for big DAGs. */
+  jobPage: JobConnection;
   jobs: Array<Job>;
   metadata?: Maybe<Scalars['JSON']['output']>;
   name: Scalars['String']['output'];
@@ -184,6 +188,15 @@ export type Dag = {
   state: DagState;
   /** The API key (its name) that submitted it. */
   submittedBy?: Maybe<Scalars['String']['output']>;
+};
+
+
+export type DagJobPageArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  executor?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  level?: InputMaybe<Scalars['Int']['input']>;
+  state?: InputMaybe<JobState>;
 };
 
 
@@ -320,6 +333,19 @@ export type JobAttempt = {
   workerId?: Maybe<Scalars['String']['output']>;
 };
 
+export type JobConnection = {
+  __typename?: 'JobConnection';
+  edges: Array<JobEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type JobEdge = {
+  __typename?: 'JobEdge';
+  cursor: Scalars['String']['output'];
+  node: Job;
+};
+
 export type JobEvent = {
   __typename?: 'JobEvent';
   at: Scalars['DateTime']['output'];
@@ -334,6 +360,13 @@ export type JobEvent = {
   state: JobState;
   taskId: Scalars['String']['output'];
   tryNumber: Scalars['Int']['output'];
+};
+
+export type JobGroup = {
+  __typename?: 'JobGroup';
+  executor: Scalars['String']['output'];
+  level: Scalars['Int']['output'];
+  progress: DagProgress;
 };
 
 export type JobInput = {
@@ -974,12 +1007,35 @@ export type DagStatusSubscriptionVariables = Exact<{
 
 export type DagStatusSubscription = { __typename?: 'Subscription', dagStatusChanged: { __typename?: 'DagEvent', cursor: string, dagId: string, state: DagState, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number }, dag?: { __typename?: 'Dag', id: string, name: string, state: DagState, slaStatus: SlaStatus, softSla?: string | null, hardSla?: string | null, createdAt: string, startedAt?: string | null, completedAt?: string | null, submittedBy?: string | null, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } } | null } };
 
+export type GraphJobFragment = { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> };
+
+export type GroupFragment = { __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } };
+
 export type RunDetailQueryVariables = Exact<{
+  id: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+}>;
+
+
+export type RunDetailQuery = { __typename?: 'Query', eventCursor: string, dag?: { __typename?: 'Dag', id: string, name: string, state: DagState, slaStatus: SlaStatus, softSla?: string | null, hardSla?: string | null, createdAt: string, startedAt?: string | null, completedAt?: string | null, submittedBy?: string | null, jobGroups: Array<{ __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } }>, jobPage: { __typename?: 'JobConnection', totalCount: number, edges: Array<{ __typename?: 'JobEdge', node: { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> } }> }, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } } | null };
+
+export type GroupJobsQueryVariables = Exact<{
+  id: Scalars['ID']['input'];
+  level: Scalars['Int']['input'];
+  executor: Scalars['String']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type GroupJobsQuery = { __typename?: 'Query', dag?: { __typename?: 'Dag', id: string, jobPage: { __typename?: 'JobConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'JobEdge', node: { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> } }> } } | null };
+
+export type JobGroupsQueryVariables = Exact<{
   id: Scalars['ID']['input'];
 }>;
 
 
-export type RunDetailQuery = { __typename?: 'Query', eventCursor: string, dag?: { __typename?: 'Dag', id: string, name: string, state: DagState, slaStatus: SlaStatus, softSla?: string | null, hardSla?: string | null, createdAt: string, startedAt?: string | null, completedAt?: string | null, submittedBy?: string | null, jobs: Array<{ __typename?: 'Job', id: string, taskId: string, name: string, executor: string, state: JobState, jobLevel: number, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> }>, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } } | null };
+export type JobGroupsQuery = { __typename?: 'Query', dag?: { __typename?: 'Dag', id: string, jobGroups: Array<{ __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } }> } | null };
 
 export type JobStatusSubscriptionVariables = Exact<{
   dagId: Scalars['ID']['input'];
@@ -987,7 +1043,7 @@ export type JobStatusSubscriptionVariables = Exact<{
 }>;
 
 
-export type JobStatusSubscription = { __typename?: 'Subscription', jobStatusChanged: { __typename?: 'JobEvent', cursor: string, taskId: string, state: JobState, previousState?: JobState | null, tryNumber: number, progressPercent?: number | null, error?: string | null } };
+export type JobStatusSubscription = { __typename?: 'Subscription', jobStatusChanged: { __typename?: 'JobEvent', cursor: string, taskId: string, state: JobState, previousState?: JobState | null, tryNumber: number, progressPercent?: number | null, error?: string | null, job?: { __typename?: 'Job', jobLevel: number, executor: string } | null } };
 
 export type JobPanelQueryVariables = Exact<{
   dagId: Scalars['ID']['input'];
@@ -1085,6 +1141,34 @@ export const DagRowFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"DagRow"}) as unknown as TypedDocumentString<DagRowFragment, unknown>;
+export const GraphJobFragmentDoc = new TypedDocumentString(`
+    fragment GraphJob on Job {
+  taskId
+  executor
+  jobLevel
+  state
+  tryNumber
+  progressPercent
+  dependencies {
+    taskId
+  }
+}
+    `, {"fragmentName":"GraphJob"}) as unknown as TypedDocumentString<GraphJobFragment, unknown>;
+export const GroupFragmentDoc = new TypedDocumentString(`
+    fragment Group on JobGroup {
+  level
+  executor
+  progress {
+    total
+    completed
+    failed
+    active
+    pending
+    skipped
+    percent
+  }
+}
+    `, {"fragmentName":"Group"}) as unknown as TypedDocumentString<GroupFragment, unknown>;
 export const AssetsDocument = new TypedDocumentString(`
     query Assets($search: String, $namespace: String, $kind: String, $first: Int, $after: String) {
   assets(
@@ -1311,21 +1395,19 @@ export const DagStatusDocument = new TypedDocumentString(`
   }
 }`) as unknown as TypedDocumentString<DagStatusSubscription, DagStatusSubscriptionVariables>;
 export const RunDetailDocument = new TypedDocumentString(`
-    query RunDetail($id: ID!) {
+    query RunDetail($id: ID!, $first: Int) {
   eventCursor
   dag(id: $id) {
     ...DagRow
-    jobs {
-      id
-      taskId
-      name
-      executor
-      state
-      jobLevel
-      tryNumber
-      progressPercent
-      dependencies {
-        taskId
+    jobGroups {
+      ...Group
+    }
+    jobPage(first: $first) {
+      totalCount
+      edges {
+        node {
+          ...GraphJob
+        }
       }
     }
   }
@@ -1350,7 +1432,82 @@ export const RunDetailDocument = new TypedDocumentString(`
     skipped
     percent
   }
+}
+fragment GraphJob on Job {
+  taskId
+  executor
+  jobLevel
+  state
+  tryNumber
+  progressPercent
+  dependencies {
+    taskId
+  }
+}
+fragment Group on JobGroup {
+  level
+  executor
+  progress {
+    total
+    completed
+    failed
+    active
+    pending
+    skipped
+    percent
+  }
 }`) as unknown as TypedDocumentString<RunDetailQuery, RunDetailQueryVariables>;
+export const GroupJobsDocument = new TypedDocumentString(`
+    query GroupJobs($id: ID!, $level: Int!, $executor: String!, $first: Int, $after: String) {
+  dag(id: $id) {
+    id
+    jobPage(level: $level, executor: $executor, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          ...GraphJob
+        }
+      }
+    }
+  }
+}
+    fragment GraphJob on Job {
+  taskId
+  executor
+  jobLevel
+  state
+  tryNumber
+  progressPercent
+  dependencies {
+    taskId
+  }
+}`) as unknown as TypedDocumentString<GroupJobsQuery, GroupJobsQueryVariables>;
+export const JobGroupsDocument = new TypedDocumentString(`
+    query JobGroups($id: ID!) {
+  dag(id: $id) {
+    id
+    jobGroups {
+      ...Group
+    }
+  }
+}
+    fragment Group on JobGroup {
+  level
+  executor
+  progress {
+    total
+    completed
+    failed
+    active
+    pending
+    skipped
+    percent
+  }
+}`) as unknown as TypedDocumentString<JobGroupsQuery, JobGroupsQueryVariables>;
 export const JobStatusDocument = new TypedDocumentString(`
     subscription JobStatus($dagId: ID!, $after: String) {
   jobStatusChanged(dagId: $dagId, after: $after) {
@@ -1361,6 +1518,10 @@ export const JobStatusDocument = new TypedDocumentString(`
     tryNumber
     progressPercent
     error
+    job {
+      jobLevel
+      executor
+    }
   }
 }
     `) as unknown as TypedDocumentString<JobStatusSubscription, JobStatusSubscriptionVariables>;
