@@ -189,6 +189,20 @@ describe('dashboard', { timeout: 90_000 }, () => {
     await s.screenshot('lineage');
   });
 
+  it('pages a wide lineage: the first 100 nodes, then the next page on a click', async () => {
+    const hub = await one(t, tenantId, 'fan/hub', 'hub');
+    for (let i = 0; i < 120; i++) await one(t, tenantId, `fan/d${String(i).padStart(3, '0')}`, `d${i}`, [hub]);
+    await signIn(s.page, base, reader);
+    await s.page.goto(`${base}/lineage/fan/hub`);
+    const count = s.page.locator('[data-testid=lineage-count]');
+    await count.waitFor();
+    expect(await count.getAttribute('data-shown')).toBe('100');
+    expect(await count.textContent()).toContain('121 within depth 2');
+    await s.page.getByRole('button', { name: 'Next 100' }).click();
+    await waitFor(async () => (await count.getAttribute('data-shown')) === '121', 15_000, 'the second page');
+    expect(await s.page.getByRole('button', { name: 'Next 100' }).count()).toBe(0);
+  });
+
   it('shows the fleet: the worker and the queues', async () => {
     await signIn(s.page, base, reader);
     await s.page.goto(`${base}/fleet`);

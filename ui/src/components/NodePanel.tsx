@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { CancelJobDoc, JobPanelDoc, RetryJobDoc } from '../graphql/documents';
 import { ago, duration, shortVersion, when } from '../lib/format';
 import { assetPath, Link } from '../lib/router';
@@ -23,7 +23,13 @@ export function NodePanel(props: { dagId: string; taskId: string; version: strin
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const { reload } = q;
-  useEffect(() => reload(), [props.version, reload]);
+  // Read again when the job's live state moves on (not at mount: the query just ran).
+  const shown = useRef(props.version);
+  useEffect(() => {
+    if (shown.current === props.version) return;
+    shown.current = props.version;
+    reload();
+  }, [props.version, reload]);
 
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true);

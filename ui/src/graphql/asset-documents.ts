@@ -103,10 +103,15 @@ export const AssetPageDoc = graphql(`
 `);
 
 export const LineageDoc = graphql(`
-  query Lineage($key: String!, $depth: Int, $direction: LineageDirection) {
-    lineage(assetKey: $key, depth: $depth, direction: $direction) {
+  query Lineage($key: String!, $depth: Int, $direction: LineageDirection, $first: Int, $after: String) {
+    lineage(assetKey: $key, depth: $depth, direction: $direction, first: $first, after: $after) {
       assetKey
       truncated
+      totalNodes
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       nodes {
         assetKey
         distance

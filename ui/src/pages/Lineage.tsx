@@ -39,7 +39,13 @@ interface Explored {
   edges: Map<string, { fromAssetKey: string; toAssetKey: string }>;
   expanded: Set<string>;
   truncated: boolean;
+  /** Every node within depth 2 of the centre, and where its next page starts (null: none). */
+  totalNodes: number;
+  next: string | null;
 }
+
+/** Nodes per page of `lineage` (the server pages them by distance, then key). */
+const PAGE = 100;
 
 /**
  * The lineage explorer: centred on an asset, depth 2 both ways from `lineage`; a click on
@@ -52,18 +58,24 @@ export function Lineage({ assetKey }: { assetKey: string }) {
   const [error, setError] = useState<string | null>(null);
   const [positions, setPositions] = useState<Record<string, { x: number; y: number }> | null>(null);
 
+  /** Merge a page of `key`'s neighbourhood: the centre's (`reset`), its next page, or a clicked node's. */
   const expand = useCallback(
-    async (key: string, depth: number, reset: boolean) => {
+    async (key: string, depth: number, mode: 'reset' | 'more' | 'node', after?: string) => {
       try {
-        const { lineage } = await api.request(LineageDoc, { key, depth, direction: 'BOTH' });
+        const { lineage } = await api.request(LineageDoc, { key, depth, direction: 'BOTH', first: PAGE, after });
         setExplored((prev) => {
           const base: Explored =
-            reset || !prev ? { nodes: new Map(), edges: new Map(), expanded: new Set(), truncated: false } : prev;
+            mode === 'reset' || !prev
+              ? { nodes: new Map(), edges: new Map(), expanded: new Set(), truncated: false, totalNodes: 0, next: null }
+              : prev;
           const next: Explored = {
             nodes: new Map(base.nodes),
             edges: new Map(base.edges),
-            expanded: new Set(base.expanded).add(key),
-            truncated: reset ? lineage.truncated : base.truncated,
+            expanded: mode === 'more' ? base.expanded : new Set(base.expanded).add(key),
+            truncated: mode === 'node' ? base.truncated : lineage.truncated,
+            totalNodes: mode === 'node' ? base.totalNodes : lineage.totalNodes,
+            next:
+              mode === 'node' ? base.next : lineage.pageInfo.hasNextPage ? (lineage.pageInfo.endCursor ?? null) : null,
           };
           for (const n of lineage.nodes) if (!next.nodes.has(n.assetKey)) next.nodes.set(n.assetKey, n);
           for (const e of lineage.edges) next.edges.set(`${e.fromAssetKey}->${e.toAssetKey}`, e);
@@ -78,7 +90,7 @@ export function Lineage({ assetKey }: { assetKey: string }) {
   );
 
   useEffect(() => {
-    if (assetKey) void expand(assetKey, 2, true);
+    if (assetKey) void expand(assetKey, 2, 'reset');
   }, [assetKey, expand]);
 
   const structure = explored ? `${explored.nodes.size}:${explored.edges.size}` : '';
@@ -131,9 +143,15 @@ export function Lineage({ assetKey }: { assetKey: string }) {
         <input name="key" aria-label="Asset key" placeholder="asset key, e.g. ocr/text" defaultValue={assetKey} />
         <button type="submit">Explore</button>
         {explored && (
-          <span className="count" data-testid="lineage-count">
-            {explored.nodes.size} assets shown{explored.truncated ? ' · more beyond depth 2' : ''}
+          <span className="count" data-testid="lineage-count" data-shown={explored.nodes.size}>
+            {explored.nodes.size} assets shown; {explored.totalNodes} within depth 2 of the centre
+            {explored.truncated ? ', more beyond' : ''}
           </span>
+        )}
+        {explored?.next && (
+          <button type="button" onClick={() => void expand(assetKey, 2, 'more', explored.next ?? undefined)}>
+            Next {PAGE}
+          </button>
         )}
       </form>
       {error && <p className="error">{error}</p>}
@@ -150,7 +168,7 @@ export function Lineage({ assetKey }: { assetKey: string }) {
             minZoom={0.05}
             nodesDraggable={false}
             nodesConnectable={false}
-            onNodeClick={(_e, n) => void expand(n.id, 1, false)}
+            onNodeClick={(_e, n) => void expand(n.id, 1, 'node')}
           >
             <Background />
             <Controls showInteractive={false} />

@@ -421,6 +421,10 @@ export type LineageGraph = {
   downstream: Array<Scalars['String']['output']>;
   edges: Array<LineageEdge>;
   nodes: Array<LineageNode>;
+  /** Nodes are paged in order of |distance|, then key; each page's edges join its nodes to each other and to nodes of earlier pages. */
+  pageInfo: PageInfo;
+  /** Every node within depth (the root included), whatever the page. */
+  totalNodes: Scalars['Int']['output'];
   /** True when one more hop would find an asset not yet seen, or the node cap (10,000 by default) stopped the walk. */
   truncated: Scalars['Boolean']['output'];
   /** Direct upstream inputs of the root (with the versions its latest materialization used), whatever the direction. */
@@ -710,9 +714,11 @@ export type QueryJobArgs = {
 
 
 export type QueryLineageArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   assetKey: Scalars['String']['input'];
   depth?: InputMaybe<Scalars['Int']['input']>;
   direction?: InputMaybe<LineageDirection>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -975,10 +981,12 @@ export type LineageQueryVariables = Exact<{
   key: Scalars['String']['input'];
   depth?: InputMaybe<Scalars['Int']['input']>;
   direction?: InputMaybe<LineageDirection>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 }>;
 
 
-export type LineageQuery = { __typename?: 'Query', lineage: { __typename?: 'LineageGraph', assetKey: string, truncated: boolean, nodes: Array<{ __typename?: 'LineageNode', assetKey: string, distance: number, asset?: { __typename?: 'Asset', key: string, kind?: string | null, latest?: { __typename?: 'Materialization', version: string, isStale: boolean } | null, upstream: Array<{ __typename?: 'Asset', key: string }>, downstream: Array<{ __typename?: 'Asset', key: string }> } | null }>, edges: Array<{ __typename?: 'LineageEdge', fromAssetKey: string, toAssetKey: string }> } };
+export type LineageQuery = { __typename?: 'Query', lineage: { __typename?: 'LineageGraph', assetKey: string, truncated: boolean, totalNodes: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, nodes: Array<{ __typename?: 'LineageNode', assetKey: string, distance: number, asset?: { __typename?: 'Asset', key: string, kind?: string | null, latest?: { __typename?: 'Materialization', version: string, isStale: boolean } | null, upstream: Array<{ __typename?: 'Asset', key: string }>, downstream: Array<{ __typename?: 'Asset', key: string }> } | null }>, edges: Array<{ __typename?: 'LineageEdge', fromAssetKey: string, toAssetKey: string }> } };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -1270,10 +1278,21 @@ export const AssetPageDocument = new TypedDocumentString(`
   }
 }`) as unknown as TypedDocumentString<AssetPageQuery, AssetPageQueryVariables>;
 export const LineageDocument = new TypedDocumentString(`
-    query Lineage($key: String!, $depth: Int, $direction: LineageDirection) {
-  lineage(assetKey: $key, depth: $depth, direction: $direction) {
+    query Lineage($key: String!, $depth: Int, $direction: LineageDirection, $first: Int, $after: String) {
+  lineage(
+    assetKey: $key
+    depth: $depth
+    direction: $direction
+    first: $first
+    after: $after
+  ) {
     assetKey
     truncated
+    totalNodes
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
     nodes {
       assetKey
       distance
