@@ -70,6 +70,36 @@ describe('dashboard', { timeout: 90_000 }, () => {
     await s.screenshot('runs');
   });
 
+  it('resumes Runs after a lost connection from its last cursor: what happened meanwhile shows up', async () => {
+    // The page's sockets go through a route that can cut them and refuse new ones.
+    const routed: Array<{ close(): Promise<void> }> = [];
+    let refuse = false;
+    let connections = 0;
+    await s.page.routeWebSocket(/\/graphql$/, (ws) => {
+      connections++;
+      if (refuse) return void ws.close();
+      ws.connectToServer();
+      routed.push(ws);
+    });
+    try {
+      await signIn(s.page, base, submitter);
+      await s.page.waitForSelector('[data-testid=runs]');
+      await waitFor(async () => connections > 0, 15_000, 'the live socket');
+      refuse = true;
+      for (const ws of routed.splice(0)) await ws.close();
+      const id = await submitDag(t, submitter, { name: 'while-offline', jobs: [job('a')] });
+      await waitForDag(t, submitter, id, ['COMPLETED']);
+      const refused = connections;
+      refuse = false;
+      // The next try (with backoff) subscribes again `after` the last cursor: the replay
+      // brings the DAG's creation and its end, with no reload.
+      await s.page.waitForSelector(`tr[data-dag="${id}"][data-state=COMPLETED]`, { timeout: 30_000 });
+      expect(connections).toBeGreaterThan(refused);
+    } finally {
+      await s.page.unrouteAll();
+    }
+  });
+
   it('turns the graph nodes green as the workers complete them', async () => {
     await signIn(s.page, base, submitter);
     const id = await submitDag(t, submitter, {
