@@ -4,7 +4,8 @@ import { Asset } from '../schema/asset.type';
 import { ImpactReport, LineageDirection, LineageGraph, LineageNode } from '../schema/lineage.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
-import type { AssetView } from '../services/assets/asset-views';
+import type { AssetView, LineageRefView } from '../services/assets/asset-views';
+import { LineageRef } from '../schema/materialization.type';
 import type { ImpactReportView, LineageGraphView } from '../services/assets/lineage.service';
 
 @Resolver(() => LineageNode)
@@ -44,6 +45,15 @@ export class LineageResolver {
 
 @Resolver(() => LineageGraph)
 export class LineageGraphResolver {
+  /** Read only when selected (see LineageService.lineage). */
+  @FieldResolver(() => [LineageRef], {
+    description:
+      'Direct upstream inputs of the root (with the versions its latest materialization used), whatever the direction.',
+  })
+  upstream(@Root() graph: LineageGraphView): Promise<LineageRefView[]> {
+    return graph.upstream();
+  }
+
   /** Walked only when selected (see LineageService.lineage). */
   @FieldResolver(() => [String], {
     description: 'Keys of every asset downstream of the root within depth, whatever the direction.',

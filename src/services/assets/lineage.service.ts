@@ -15,8 +15,8 @@ export interface LineageGraphView {
   depth: number;
   nodes: Array<{ assetKey: string; distance: number }>;
   edges: Array<{ fromAssetKey: string; toAssetKey: string }>;
-  upstream: LineageRefView[];
-  /** Walked only when asked for (GraphQL's default resolver calls it). */
+  /** Read only when asked for, as `downstream` (a field resolver calls them). */
+  upstream: () => Promise<LineageRefView[]>;
   downstream: () => Promise<string[]>;
   truncated: boolean;
   totalNodes: number;
@@ -84,6 +84,12 @@ export class LineageService {
     return all.nodes.filter(([k]) => k !== root).map(([k]) => k);
   }
 
+  /** The inputs recorded with the asset's latest materialization (none when it has none). */
+  private async upstreamRefs(tenantId: string, assetKey: string): Promise<LineageRefView[]> {
+    const latest = (await this.materializations.latest(tenantId, [{ assetKey, partitionKey: null }]))[0];
+    return latest ? ((await this.materializations.upstreamRefs(tenantId, [latest.id])).get(latest.id) ?? []) : [];
+  }
+
   /**
    * One page of the asset graph around `assetKey`: nodes in order of |distance|, then key;
    * the page's edges are those among its nodes and the nodes of earlier pages. The walk,
@@ -108,7 +114,7 @@ export class LineageService {
       if (!/^\d{1,2}$/.test(d) || !ASSET_KEY.test(k)) throw badInput('after', 'not a cursor this query gave');
       from = [Number(d), k];
     }
-    if (!ASSET_KEY.test(assetKey) || !(await this.assets.get(tenantId, assetKey))) throw notFound(`Asset ${assetKey}`);
+    if (!ASSET_KEY.test(assetKey)) throw notFound(`Asset ${assetKey}`);
     const page = await this.walk(tenantId, {
       root: assetKey,
       up: direction !== 'DOWNSTREAM',
@@ -118,10 +124,7 @@ export class LineageService {
       first: n,
       edges: true,
     });
-    const latest = (await this.materializations.latest(tenantId, [{ assetKey, partitionKey: null }]))[0];
-    const upstream = latest
-      ? ((await this.materializations.upstreamRefs(tenantId, [latest.id])).get(latest.id) ?? [])
-      : [];
+    if (!page.found) throw notFound(`Asset ${assetKey}`);
     const first_ = page.nodes[0];
     const last = page.nodes[page.nodes.length - 1];
     return {
@@ -130,7 +133,7 @@ export class LineageService {
       depth,
       nodes: page.nodes.map(([k, distance]) => ({ assetKey: k, distance })),
       edges: page.edges.map(([fromAssetKey, toAssetKey]) => ({ fromAssetKey, toAssetKey })),
-      upstream,
+      upstream: () => this.upstreamRefs(tenantId, assetKey),
       downstream: () => this.downstreamKeys(tenantId, assetKey, depth),
       truncated: page.truncated,
       totalNodes: page.total,
