@@ -73,6 +73,8 @@ export default tseslint.config(
       '.data/**',
       'coverage/**',
       'test/graphql/generated.ts',
+      'ui/src/graphql/generated/**',
+      'test-artifacts/**',
       'bin/**',
       'examples/**/node_modules/**',
     ],
@@ -124,7 +126,29 @@ export default tseslint.config(
     files: ['test/support/global-setup.ts', '**/vitest.config.mts', '*.mts', '*.mjs'],
     rules: { 'no-restricted-syntax': 'off' },
   },
-  { files: ['src/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
+  {
+    files: ['src/**/*.ts', 'ui/**/*.ts', 'ui/**/*.tsx', 'test/browser/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 400 }] },
+  },
+  {
+    // The dashboard (ui/, its own tsconfig): browser code, outside src/'s layers; it reaches
+    // the server only through the public GraphQL API, never by importing it.
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`^(\.\./)+(src|test|bench|scripts)(/|$)`,
+              message: 'ui/ talks to the server through GraphQL only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  { files: ['ui/vite.config.mts'], rules: { 'no-restricted-syntax': 'off' } },
   ...Object.keys(MAY_IMPORT)
     .filter((f) => f !== 'cli')
     .map((f) => layer([`src/${f}/**/*.ts`], f, String.raw`(\.\./)+`)),

@@ -5,6 +5,7 @@ import { createBenchEnv, type Size } from './lib/env';
 import type { Scenario, ScenarioResult } from './lib/scenario';
 import { fmt } from './lib/stats';
 import { stepLatency, throughput } from './scenarios/dags';
+import { dashboard } from './scenarios/dashboard';
 import { fanout } from './scenarios/fanout';
 import { ingest } from './scenarios/ingest';
 import { lineage } from './scenarios/lineage';
@@ -21,6 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   read,
   fanout,
   taskState,
+  dashboard,
 ];
 
 export interface RunBenchOptions {

@@ -137,6 +137,38 @@ describe('lineage', () => {
     expect(g.truncated).toBe(true);
   });
 
+  it('pages a walk the node cap cut: the pages hold the same capped set, each page says truncated', async () => {
+    const ex = await t.tenant('executor');
+    const root = await one(t, ex.tenantId, 'capp/root', 'root');
+    await record(t, ex.tenantId, {
+      assets: Array.from({ length: 90 }, (_, i) => ({ assetKey: `capp/${i}`, version: 'v' })),
+      upstreamAssets: [{ assetKey: root.assetKey, version: root.version }],
+    });
+    const Q = `query ($after: String) { lineage(assetKey: "capp/root", direction: DOWNSTREAM, depth: 1, first: 25, after: $after) {
+      totalNodes truncated pageInfo { hasNextPage endCursor } nodes { assetKey } } }`;
+    type P = {
+      lineage: {
+        totalNodes: number;
+        truncated: boolean;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+        nodes: Array<{ assetKey: string }>;
+      };
+    };
+    const keys: string[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 10; i += 1) {
+      const p: P = ok(await t.gql<P>(Q, { after }, ex.key));
+      expect([p.lineage.totalNodes, p.lineage.truncated]).toEqual([70, true]);
+      keys.push(...p.lineage.nodes.map((n) => n.assetKey));
+      if (!p.lineage.pageInfo.hasNextPage) break;
+      after = p.lineage.pageInfo.endCursor;
+    }
+    expect(keys).toHaveLength(70);
+    expect(new Set(keys).size).toBe(70);
+    expect(keys[0]).toBe('capp/root');
+    expect(keys.slice(1)).toEqual([...keys.slice(1)].sort());
+  });
+
   it('is NOT_FOUND for an unknown key', async () => {
     const ex = await t.tenant('executor');
     expect(codeOf(await t.gql(LINEAGE, { k: 'no/such' }, ex.key))).toBe('NOT_FOUND');

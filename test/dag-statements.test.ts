@@ -47,6 +47,52 @@ it('costs the same number of statements for a 10-job and a 1,000-job DAG', async
   expect(a.statements).toBeLessThanOrEqual(12);
 });
 
+// The dashboard's two big reads (ui/): the Runs page and a Run's detail.
+const RUNS_PAGE = `query ($name: String) { dags(name: $name, first: 50) { totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { id name state slaStatus createdAt progress { total pending active completed failed skipped percent }
+    jobGroups { level executor progress { total pending active completed failed skipped percent } } } } } }`;
+const RUN_DETAIL = `query ($id: ID!) { dag(id: $id) { id name state progress { total percent }
+  jobGroups { level executor progress { total pending active completed failed skipped percent } }
+  jobPage(first: 100) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id taskId state jobLevel executor tryNumber progressPercent } } }
+  assetStatus { nodeTaskId isComplete missingRequiredAssets } } }`;
+
+it('costs the same number of statements for the Runs page and the Run detail of a 10-job and a 1,000-job DAG', async () => {
+  const { key } = await t.tenant('submitter');
+  const small = await layeredDag(key, 10);
+  const big = await layeredDag(key, 1000);
+  const count = async <T>(query: string, vars: Record<string, unknown>) => {
+    const before = t.app.services.sql.total;
+    const data = ok(await t.gql<T>(query, vars, key));
+    return { statements: t.app.services.sql.total - before, data };
+  };
+  type Detail = {
+    dag: { jobGroups: Array<{ progress: { total: number } }>; jobPage: { totalCount: number; edges: unknown[] } };
+  };
+  const a = await count<Detail>(RUN_DETAIL, { id: small });
+  const b = await count<Detail>(RUN_DETAIL, { id: big });
+  expect([a.data.dag.jobPage.totalCount, a.data.dag.jobPage.edges.length]).toEqual([10, 10]);
+  expect([b.data.dag.jobPage.totalCount, b.data.dag.jobPage.edges.length]).toEqual([1000, 100]);
+  expect(b.data.dag.jobGroups.reduce((n, g) => n + g.progress.total, 0)).toBe(1000);
+  expect(b.statements).toBe(a.statements);
+  expect(a.statements).toBeLessThanOrEqual(8);
+  // The Runs page: each list holds one of the two DAGs (the same name, in a tenant of its own).
+  type Runs = { dags: { edges: Array<{ node: { jobGroups: Array<{ progress: { total: number } }> } }> } };
+  const runs = async (n: number) => {
+    const tenant = await t.tenant('submitter');
+    const id = await layeredDag(tenant.key, n);
+    const before = t.app.services.sql.total;
+    const data = ok(await t.gql<Runs>(RUNS_PAGE, { name: 'count' }, tenant.key));
+    expect(data.dags.edges.map((e) => e.node.jobGroups.reduce((s, g) => s + g.progress.total, 0))).toEqual([n]);
+    expect(id).toBeTruthy();
+    return t.app.services.sql.total - before;
+  };
+  const r10 = await runs(10);
+  const r1000 = await runs(1000);
+  expect(r1000).toBe(r10);
+  expect(r10).toBeLessThanOrEqual(6);
+});
+
 it('lists DAGs by state, name and time with cursor pagination, and shows jobs with their dependencies', async () => {
   const { key } = await t.tenant('submitter');
   const name = `list-${randomUUID()}`;
@@ -161,6 +207,7 @@ it('walks downstream for an UPSTREAM lineage only when `downstream` is selected'
     );
     return { statements: t.app.services.sql.total - before, lineage: data.lineage };
   };
+  await run('nodes { assetKey }'); // warm-up: the API key's lookup is cached after the first request
   const lean = await run('nodes { assetKey }');
   const full = await run('nodes { assetKey } downstream');
   expect(lean.lineage.nodes.map((n) => n.assetKey)).toEqual(['chain/b', 'chain/a']);
@@ -182,4 +229,49 @@ it('refreshes the job tables’ planner statistics after a DAG bigger than half 
   const actual: Array<{ n: number }> = await t.app.services.ds.query(`SELECT count(*)::int AS n FROM jobs`);
   // Without the refresh the planner would still believe the old count (less than half of this).
   expect(await reltuples()).toBeGreaterThanOrEqual(actual[0].n * 0.9);
+});
+
+it('batches jobGroups and jobPage across the DAGs of a list: one statement each, whatever the list length', async () => {
+  const { key } = await t.tenant('submitter');
+  const name = `batch-${randomUUID()}`;
+  for (let i = 0; i < 4; i += 1) {
+    await submitDag(t, key, {
+      id: `${name}-${i}`,
+      name,
+      jobs: Array.from({ length: i + 1 }, (_, j) => ({
+        id: `j${j}`,
+        name: 'step',
+        executor: 'noop',
+        startAfter: new Date(Date.now() + 3_600_000).toISOString(),
+      })),
+    });
+  }
+  const Q = `query ($name: String, $first: Int) { dags(name: $name, first: $first) { edges { node { id
+    jobGroups { level executor progress { total } } jobPage(first: 2) { totalCount edges { node { taskId } } } } } } }`;
+  type R = {
+    dags: {
+      edges: Array<{
+        node: {
+          id: string;
+          jobGroups: Array<{ progress: { total: number } }>;
+          jobPage: { totalCount: number; edges: Array<{ node: { taskId: string } }> };
+        };
+      }>;
+    };
+  };
+  const count = async (first: number) => {
+    const before = t.app.services.sql.total;
+    const data = ok(await t.gql<R>(Q, { name, first }, key));
+    return { statements: t.app.services.sql.total - before, data };
+  };
+  const one = await count(1);
+  const four = await count(4);
+  expect(four.data.dags.edges).toHaveLength(4);
+  for (const { node } of four.data.dags.edges) {
+    const n = Number(node.id.split('-').at(-1)) + 1;
+    expect(node.jobGroups.map((g) => g.progress.total)).toEqual([n]);
+    expect(node.jobPage.totalCount).toBe(n);
+    expect(node.jobPage.edges.map((e) => e.node.taskId)).toEqual(['j0', 'j1'].slice(0, n));
+  }
+  expect(four.statements).toBe(one.statements);
 });

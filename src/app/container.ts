@@ -21,6 +21,7 @@ import { JobDispatchRepository } from '../repositories/job-dispatch.repository';
 import { JobRowsRepository } from '../repositories/job-rows.repository';
 import { JobsRepository } from '../repositories/jobs.repository';
 import { WorkersRepository } from '../repositories/workers.repository';
+import { AssetGraphRepository } from '../repositories/asset-graph.repository';
 import { AttemptService } from '../services/engine/attempt.service';
 import { DagTransitions } from '../services/engine/dag-transitions';
 import { AfterCommit } from '../services/engine/effects';
@@ -44,7 +45,7 @@ export function createServices(infra: Infrastructure): Services {
   const fleet = new FleetService(ds, config, new WorkersRepository());
   const assets = new AssetService(ds);
   const materializations = new MaterializationService(ds, txHandlers);
-  const lineage = new LineageService(ds, config, assets, materializations);
+  const lineage = new LineageService(ds, config, assets, materializations, new AssetGraphRepository());
   const expectations = new AssetExpectationService();
   const nodeStatus = new NodeStatusService(ds);
   const dags = new DagService(ds, config, txHandlers, dagsRepo, new JobRowsRepository());

@@ -79,6 +79,7 @@ const schema = z.object({
   TASK_STATE_S3_FORCE_PATH_STYLE: bool.default(false),
   STORAGE_URL: z.string().default('file://.data/storage'),
   METRICS_ENABLED: bool.default(true),
+  GRAPHIQL: bool.optional(),
 });
 
 export type AppConfig = Readonly<{
@@ -144,6 +145,8 @@ export type AppConfig = Readonly<{
   }>;
   storageUrl: string;
   metricsEnabled: boolean;
+  /** GraphiQL at /graphiql: on outside production; in production only with GRAPHIQL=true. */
+  graphiql: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -248,6 +251,7 @@ export function loadConfig(
     },
     storageUrl: c.STORAGE_URL,
     metricsEnabled: c.METRICS_ENABLED,
+    graphiql: c.GRAPHIQL ?? c.NODE_ENV !== 'production',
   });
 }
 

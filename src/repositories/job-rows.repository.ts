@@ -69,6 +69,26 @@ export interface AttemptRow {
   error: string | null;
 }
 
+/** How many jobs of a DAG are in one state at one (level, executor). */
+export interface JobGroupCount {
+  dag_id: string;
+  job_level: number;
+  executor: string;
+  state: JobState;
+  n: number;
+}
+
+/** One page of one DAG's jobs, ordered by (level, task id), filtered; `after` is the last row's (level, task id). */
+export interface JobPageQuery {
+  dagId: string;
+  level: number | null;
+  executor: string | null;
+  state: JobState | null;
+  after: [number, string] | null;
+  /** Rows to read (the page size plus one, to tell whether there is a next page). */
+  limit: number;
+}
+
 /**
  * Job rows as the API reads them (one statement per batch for the DataLoaders), and the
  * jobs and dependencies of a DAG written at submission.
@@ -163,6 +183,58 @@ export class JobRowsRepository {
       m,
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND dag_id = ANY($2::text[]) ORDER BY job_level, task_id`,
       [tenantId, dagIds],
+    );
+  }
+
+  /** Job counts per (DAG, level, executor, state) of each DAG: one grouped statement. */
+  async groupCounts(m: SqlRunner, tenantId: string, dagIds: readonly string[]): Promise<JobGroupCount[]> {
+    return sqlRows(
+      m,
+      `SELECT dag_id, job_level, executor, state, count(*)::int AS n FROM jobs
+        WHERE tenant_id = $1 AND dag_id = ANY($2::text[])
+        GROUP BY dag_id, job_level, executor, state`,
+      [tenantId, dagIds],
+    );
+  }
+
+  /**
+   * Pages of the jobs of several DAGs (one per query, each with its own filters), in one
+   * statement: each query's rows tagged with its index (`ord`) and its filtered total. A
+   * query with no rows gives one row with a null id.
+   */
+  async pages(
+    m: SqlRunner,
+    tenantId: string,
+    qs: readonly JobPageQuery[],
+  ): Promise<Array<(JobRow & { ord: number; total: number }) | { ord: number; total: number; id: null }>> {
+    const cols = JOB_COLUMNS.split(',')
+      .map((c) => `x.${c.trim()}`)
+      .join(', ');
+    const filter = `j.tenant_id = $1 AND j.dag_id = r.dag_id AND (r.level IS NULL OR j.job_level = r.level)
+             AND (r.executor IS NULL OR j.executor = r.executor) AND (r.state IS NULL OR j.state = r.state)`;
+    return sqlRows(
+      m,
+      `SELECT r.ord::int AS ord, t.total, ${cols}
+         FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[])
+              WITH ORDINALITY AS r(dag_id, level, executor, state, after_level, after_task, n, ord)
+        CROSS JOIN LATERAL (SELECT count(*)::int AS total FROM jobs j WHERE ${filter}) t
+         LEFT JOIN LATERAL (
+           SELECT ${JOB_COLUMNS} FROM jobs j
+            WHERE ${filter}
+              AND (r.after_level IS NULL OR (j.job_level, j.task_id COLLATE "C") > (r.after_level, r.after_task))
+            ORDER BY j.job_level, j.task_id COLLATE "C" LIMIT r.n
+         ) x ON true
+        ORDER BY r.ord, x.job_level, x.task_id COLLATE "C"`,
+      [
+        tenantId,
+        qs.map((q) => q.dagId),
+        qs.map((q) => q.level),
+        qs.map((q) => q.executor),
+        qs.map((q) => q.state),
+        qs.map((q) => q.after?.[0] ?? null),
+        qs.map((q) => q.after?.[1] ?? null),
+        qs.map((q) => q.limit),
+      ],
     );
   }
 

@@ -1,10 +1,24 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { ApiKey, CreateApiKeyInput, CreatedApiKey, Role } from '../schema/api-key.type';
+import { ACTIONS, assertAllowed, isAllowed, type Action } from '../core/policy';
+import { ApiKey, CreateApiKeyInput, CreatedApiKey, Role, Viewer } from '../schema/api-key.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
+  @Authorized('read')
+  @Query(() => Viewer, { description: 'Who is calling: what a dashboard may offer this key.' })
+  me(@Ctx() ctx: AppContext): Viewer {
+    const principal = assertAllowed(ctx.principal, 'read');
+    const actions = Object.keys(ACTIONS) as Action[];
+    return {
+      keyName: principal.apiKeyName,
+      tenant: principal.tenantSlug,
+      role: principal.role as Role,
+      allowed: actions.filter((a) => isAllowed(principal, a)),
+    };
+  }
+
   @Authorized('apikey.manage')
   @Query(() => [ApiKey], { description: 'Admin role.' })
   apiKeys(@Ctx() ctx: AppContext): Promise<ApiKey[]> {

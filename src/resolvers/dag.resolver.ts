@@ -1,9 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { jobsByDagLoader } from '../loaders/jobs-by-dag.loader';
 import { toDag, toJob, type DagView, type JobView } from '../schema/mappers/dag.mapper';
-import { Dag, DagConnection, DagState, JobState } from '../schema/dag.type';
+import { Dag, DagConnection, DagState, JobGroup, JobState } from '../schema/dag.type';
 import { SubmitDagInput } from '../schema/inputs/submit-dag.input';
-import { Job } from '../schema/job.type';
+import { Job, JobConnection } from '../schema/job.type';
+import { jobGroupsLoader } from '../loaders/job-groups.loader';
+import { jobPageLoader } from '../loaders/job-page.loader';
+import type { JobGroupView } from '../services/dag.service';
 import type { AppContext } from './context';
 import { nodeAssetStatusLoader } from '../loaders/node-asset-status.loader';
 import { nodeKey } from '../loaders/node-key';
@@ -111,5 +114,31 @@ export class DagResolver {
   ): Promise<JobView[]> {
     const rows = await jobsByDagLoader(ctx.loaders).load(dag.id);
     return rows.filter((r) => !state || r.state === (state as string)).map(toJob);
+  }
+
+  @FieldResolver(() => JobConnection, { description: 'The jobs a page at a time, for big DAGs.' })
+  async jobPage(
+    @Root() dag: DagView,
+    @Ctx() ctx: AppContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 100 }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('level', () => Int, { nullable: true }) level?: number | null,
+    @Arg('executor', () => String, { nullable: true }) executor?: string | null,
+    @Arg('state', () => JobState, { nullable: true }) state?: JobState | null,
+  ): Promise<JobConnection> {
+    const page = await jobPageLoader(ctx.loaders).load({
+      dagId: dag.id,
+      first: first ?? null,
+      after: after ?? null,
+      level: level ?? null,
+      executor: executor ?? null,
+      state: state ?? null,
+    });
+    return mapConnection(page, toJob);
+  }
+
+  @FieldResolver(() => [JobGroup], { description: 'Counts per (level, executor): how a big DAG is drawn collapsed.' })
+  jobGroups(@Root() dag: DagView, @Ctx() ctx: AppContext): Promise<JobGroupView[]> {
+    return jobGroupsLoader(ctx.loaders).load(dag.id);
   }
 }

@@ -4,7 +4,8 @@ import { Asset } from '../schema/asset.type';
 import { ImpactReport, LineageDirection, LineageGraph, LineageNode } from '../schema/lineage.type';
 import type { AppContext } from './context';
 import { tenantOf } from './context';
-import type { AssetView } from '../services/assets/asset-views';
+import type { AssetView, LineageRefView } from '../services/assets/asset-views';
+import { LineageRef } from '../schema/materialization.type';
 import type { ImpactReportView, LineageGraphView } from '../services/assets/lineage.service';
 
 @Resolver(() => LineageNode)
@@ -17,8 +18,17 @@ export class LineageResolver {
     @Arg('direction', () => LineageDirection, { nullable: true, defaultValue: LineageDirection.UPSTREAM })
     direction: LineageDirection,
     @Arg('depth', () => Int, { nullable: true, defaultValue: 10 }) depth: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 500 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<LineageGraphView> {
-    return ctx.services.lineage.lineage(tenantOf(ctx), assetKey, direction ?? LineageDirection.UPSTREAM, depth ?? 10);
+    return ctx.services.lineage.lineage(
+      tenantOf(ctx),
+      assetKey,
+      direction ?? LineageDirection.UPSTREAM,
+      depth ?? 10,
+      first ?? 500,
+      after ?? null,
+    );
   }
 
   @Authorized('read')
@@ -35,11 +45,20 @@ export class LineageResolver {
 
 @Resolver(() => LineageGraph)
 export class LineageGraphResolver {
-  /** Walked only when selected, for an UPSTREAM graph (see LineageService.lineage). */
+  /** Read only when selected (see LineageService.lineage). */
+  @FieldResolver(() => [LineageRef], {
+    description:
+      'Direct upstream inputs of the root (with the versions its latest materialization used), whatever the direction.',
+  })
+  upstream(@Root() graph: LineageGraphView): Promise<LineageRefView[]> {
+    return graph.upstream();
+  }
+
+  /** Walked only when selected (see LineageService.lineage). */
   @FieldResolver(() => [String], {
     description: 'Keys of every asset downstream of the root within depth, whatever the direction.',
   })
-  downstream(@Root() graph: LineageGraphView): string[] | Promise<string[]> {
-    return typeof graph.downstream === 'function' ? graph.downstream() : graph.downstream;
+  downstream(@Root() graph: LineageGraphView): Promise<string[]> {
+    return graph.downstream();
   }
 }

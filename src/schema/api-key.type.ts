@@ -49,3 +49,21 @@ export class CreateApiKeyInput {
   @Field(() => Role)
   role!: Role;
 }
+
+@ObjectType({ description: 'The caller: its key, tenant and role, and what that role may do.' })
+export class Viewer {
+  @Field(() => String, { description: "The calling key's name." })
+  keyName!: string;
+
+  @Field(() => String, { description: "The tenant's slug." })
+  tenant!: string;
+
+  @Field(() => Role)
+  role!: Role;
+
+  @Field(() => [String], {
+    description:
+      'The actions its role allows (read, subscribe, dag.submit, dag.cancel, dag.retry, …): what a client may offer.',
+  })
+  allowed!: string[];
+}

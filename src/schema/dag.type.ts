@@ -141,3 +141,15 @@ export class DagConnection {
   @Field(() => Int)
   totalCount!: number;
 }
+
+@ObjectType()
+export class JobGroup {
+  @Field(() => Int)
+  level!: number;
+
+  @Field(() => String)
+  executor!: string;
+
+  @Field(() => DagProgress)
+  progress!: DagProgress;
+}

@@ -1,6 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { AttemptOutcome, JobState } from './dag.type';
 import { JSONScalar } from './scalars';
+import { PageInfo } from './page-info.type';
 
 @ObjectType()
 export class JobAttempt {
@@ -111,4 +112,25 @@ export class Job {
 
   @Field(() => String, { nullable: true })
   progressMessage!: string | null;
+}
+
+@ObjectType()
+export class JobEdge {
+  @Field(() => Job)
+  node!: Job;
+
+  @Field(() => String)
+  cursor!: string;
+}
+
+@ObjectType()
+export class JobConnection {
+  @Field(() => [JobEdge])
+  edges!: JobEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int)
+  totalCount!: number;
 }

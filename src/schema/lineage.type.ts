@@ -1,5 +1,6 @@
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { LineageRef } from './materialization.type';
+import { PageInfo } from './page-info.type';
 
 export enum LineageDirection {
   UPSTREAM = 'UPSTREAM',
@@ -59,6 +60,15 @@ export class LineageGraph {
       'True when one more hop would find an asset not yet seen, or the node cap (10,000 by default) stopped the walk.',
   })
   truncated!: boolean;
+
+  @Field(() => Int, { description: 'Every node within depth (the root included), whatever the page.' })
+  totalNodes!: number;
+
+  @Field(() => PageInfo, {
+    description:
+      "Nodes are paged in order of |distance|, then key; each page's edges join its nodes to each other and to nodes of earlier pages.",
+  })
+  pageInfo!: PageInfo;
 }
 
 @ObjectType()

@@ -102,7 +102,9 @@ export async function startApollo(
       // resolver to collect them. No federation traces either: timing data is not for clients.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
-      ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // No landing page: Apollo's loads from a CDN. A browser's GET /graphql goes to the
+      // bundled GraphiQL instead (static-ui.ts).
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();

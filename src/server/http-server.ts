@@ -7,6 +7,7 @@ import { buildAppSchema } from './build-schema';
 import { installRestRoutes } from './routes';
 import { installGraphqlRoute, startApollo } from './apollo';
 import { installHealthRoutes } from './health';
+import { installStaticUi } from './static-ui';
 import { startWsEndpoint } from './ws';
 import { validationRules, type Limits } from './limits';
 import type { Metrics } from './metrics';
@@ -53,6 +54,7 @@ export async function startApiServer(
   installHealthRoutes(app, services, metrics);
   installRestRoutes(app, services);
   for (const install of opts.routes ?? []) install(app, services);
+  installStaticUi(app, config);
   installGraphqlRoute(app, apollo, services);
 
   // Body too large, malformed JSON and the like: a coded error, not an HTML page.

@@ -4,13 +4,21 @@ import type { AppConfig } from '../config/config';
 import { badInput, conflict, notFound } from '../errors/domain-error';
 import { appendEvents } from '../events/event-log';
 import type { Principal } from '../core/policy';
-import { assertFirst, decodeTimeIdCursor, encodeTimeIdCursor } from '../lib/pagination';
-import type { DagRow, DagsRepository } from '../repositories/dags.repository';
-import type { AttemptRow, JobRow, JobRowsRepository } from '../repositories/job-rows.repository';
+import {
+  assertFirst,
+  decodeCursorKey,
+  decodeTimeIdCursor,
+  encodeCursor,
+  encodeTimeIdCursor,
+  toConnection,
+  type ConnectionView,
+} from '../lib/pagination';
+import type { DagCounters, DagRow, DagsRepository } from '../repositories/dags.repository';
+import type { AttemptRow, JobPageQuery, JobRow, JobRowsRepository } from '../repositories/job-rows.repository';
 import { ID_PATTERN, validateDag, type SubmitDagInputLike } from './dag-validation';
 import { pastDeadlineField } from './sla-marks';
-import type { DagState } from '../core/states';
-import { progressOf, type DagProgressView } from './engine/dag-transitions';
+import type { DagState, JobState } from '../core/states';
+import { bucket, progressOf, type DagProgressView } from './engine/dag-transitions';
 import type { ServiceTxHandlers } from './tx-events';
 
 export type { DagRow } from '../repositories/dags.repository';
@@ -39,6 +47,42 @@ export interface DagListFilter {
   createdBefore?: Date | null;
   first: number;
   after?: string | null;
+}
+
+/** The jobs of one (level, executor) of a DAG, with their counts per state. */
+export interface JobGroupView {
+  level: number;
+  executor: string;
+  progress: DagProgressView;
+}
+
+/** `Dag.jobPage(...)` of one DAG: the arguments as given. */
+export interface JobPageKey {
+  dagId: string;
+  first: number | null;
+  after: string | null;
+  level: number | null;
+  executor: string | null;
+  state: JobState | null;
+}
+
+export const JOB_PAGE_DEFAULT = 100;
+
+/** The cursor of a job in a job page: its (level, task id). */
+const jobCursor = (j: JobRow): string => encodeCursor(String(j.job_level), j.task_id);
+
+/** A page request checked and decoded: `first`, `after` and `level` are BAD_USER_INPUT naming the argument. */
+function jobPageQuery(k: JobPageKey): JobPageQuery & { first: number } {
+  const first = assertFirst('first', k.first, JOB_PAGE_DEFAULT);
+  if (k.level !== null && (!Number.isInteger(k.level) || k.level < 0)) throw badInput('level', 'must be 0 or more');
+  let after: [number, string] | null = null;
+  const key = decodeCursorKey('after', k.after, 2);
+  if (key) {
+    const [level, taskId] = key as [string, string];
+    if (!/^\d{1,9}$/.test(level) || !ID_PATTERN.test(taskId)) throw badInput('after', 'not a cursor this query gave');
+    after = [Number(level), taskId];
+  }
+  return { dagId: k.dagId, level: k.level, executor: k.executor, state: k.state, after, first, limit: first + 1 };
 }
 
 /** Submissions at least this big check whether the job tables' planner statistics are stale. */
@@ -211,6 +255,66 @@ export class DagService {
     relation: 'dependencies' | 'dependents',
   ): Promise<Array<JobRow & { of: string }>> {
     return this.jobRows.related(this.ds, tenantId, jobIds, relation);
+  }
+
+  /**
+   * Each DAG's jobs counted per (level, executor) and state, ordered by level then
+   * executor: one grouped statement for the whole batch.
+   */
+  async jobGroups(tenantId: string, dagIds: readonly string[]): Promise<Map<string, JobGroupView[]>> {
+    const rows = await this.jobRows.groupCounts(this.ds, tenantId, dagIds);
+    const by = new Map<string, Map<string, { level: number; executor: string; c: DagCounters }>>();
+    for (const r of rows) {
+      let groups = by.get(r.dag_id);
+      if (!groups) by.set(r.dag_id, (groups = new Map()));
+      const id = `${r.job_level}\u0000${r.executor}`;
+      let g = groups.get(id);
+      if (!g) {
+        const c = { n_total: 0, n_pending: 0, n_active: 0, n_completed: 0, n_failed: 0, n_skipped: 0 };
+        groups.set(id, (g = { level: r.job_level, executor: r.executor, c }));
+      }
+      g.c.n_total += r.n;
+      g.c[`n_${bucket(r.state)}`] += r.n;
+    }
+    const order = (a: JobGroupView, b: JobGroupView) =>
+      a.level - b.level || (a.executor < b.executor ? -1 : a.executor > b.executor ? 1 : 0);
+    return new Map(
+      dagIds.map((d) => [
+        d,
+        [...(by.get(d)?.values() ?? [])]
+          .map((g) => ({ level: g.level, executor: g.executor, progress: progressOf(g.c) }))
+          .sort(order),
+      ]),
+    );
+  }
+
+  /**
+   * Pages of jobs, ordered by (level, task id), of several DAGs in one statement. A request
+   * with a bad argument gets its error (BAD_USER_INPUT naming it); the others their page.
+   */
+  async jobPages(tenantId: string, keys: readonly JobPageKey[]): Promise<Array<ConnectionView<JobRow> | Error>> {
+    const checked = keys.map((k) => {
+      try {
+        return jobPageQuery(k);
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    });
+    const queries = checked.filter((q): q is Exclude<typeof q, Error> => !(q instanceof Error));
+    const rows = queries.length ? await this.jobRows.pages(this.ds, tenantId, queries) : [];
+    const pages = queries.map(() => ({ rows: [] as JobRow[], total: 0 }));
+    for (const r of rows) {
+      const page = pages[r.ord - 1];
+      if (!page) continue;
+      page.total = r.total;
+      if (r.id !== null) page.rows.push(r);
+    }
+    let i = 0;
+    return checked.map((q) => {
+      if (q instanceof Error) return q;
+      const page = pages[i++];
+      return toConnection(page.rows, q.first, page.total, jobCursor, q.after !== null);
+    });
   }
 
   async attempts(tenantId: string, jobIds: readonly string[]): Promise<AttemptRow[]> {

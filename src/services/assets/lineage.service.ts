@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { badInput, notFound } from '../../errors/domain-error';
+import { assertFirst, decodeCursorKey, encodeCursor, type PageInfoView } from '../../lib/pagination';
+import type { AssetGraphRepository, GraphWalk } from '../../repositories/asset-graph.repository';
 import type { AssetService } from './asset.service';
 import { ASSET_KEY, type LineageRefView, type StaleReasonView } from './asset-views';
 import type { MaterializationService } from './materialization.service';
@@ -13,10 +15,12 @@ export interface LineageGraphView {
   depth: number;
   nodes: Array<{ assetKey: string; distance: number }>;
   edges: Array<{ fromAssetKey: string; toAssetKey: string }>;
-  upstream: LineageRefView[];
-  /** Computed only when asked for (GraphQL's default resolver calls it) unless the walk went downstream anyway. */
-  downstream: string[] | (() => Promise<string[]>);
+  /** Read only when asked for, as `downstream` (a field resolver calls them). */
+  upstream: () => Promise<LineageRefView[]>;
+  downstream: () => Promise<string[]>;
   truncated: boolean;
+  totalNodes: number;
+  pageInfo: PageInfoView;
 }
 
 export interface ImpactReportView {
@@ -26,14 +30,6 @@ export interface ImpactReportView {
   recentJobCount: number;
   recentDagCount: number;
   affectedMaterializations: number;
-}
-
-interface WalkResult {
-  up: Map<string, number>;
-  down: Map<string, number>;
-  upEdges: Map<string, { fromAssetKey: string; toAssetKey: string }>;
-  downEdges: Map<string, { fromAssetKey: string; toAssetKey: string }>;
-  truncated: boolean;
 }
 
 interface ClosureEdge {
@@ -51,6 +47,13 @@ interface ClosureNode {
 }
 
 export const MAX_LINEAGE_DEPTH = 50;
+/** The most nodes one lineage page may hold (the default node cap: a page can hold a whole walk). */
+export const MAX_LINEAGE_FIRST = 10_000;
+/** A walk to the end of the graph (impact): deeper than any path the node cap lets through. */
+const UNBOUNDED_DEPTH = 1_000_000;
+
+/** The cursor of a lineage node: its (|distance|, key). */
+const nodeCursor = (key: string, distance: number): string => encodeCursor(String(Math.abs(distance)), key);
 
 /** Walks of the asset graph, staleness of materializations and impact analysis. */
 export class LineageService {
@@ -59,124 +62,93 @@ export class LineageService {
     private readonly config: AppConfig,
     private readonly assets: AssetService,
     private readonly materializations: MaterializationService,
+    private readonly graph: AssetGraphRepository,
   ) {}
 
-  /**
-   * Breadth-first over the deduplicated edge table, one statement per hop (both directions
-   * at once), each asset visited once, so cycles are harmless. `truncated` when one more hop
-   * finds an asset not yet seen, or the node cap stopped the walk.
-   */
-  private async walk(tenantId: string, root: string, wantUp: boolean, wantDown: boolean, depth: number) {
-    const cap = this.config.lineageNodeCap;
-    const r: WalkResult = {
-      up: new Map([[root, 0]]),
-      down: new Map([[root, 0]]),
-      upEdges: new Map(),
-      downEdges: new Map(),
-      truncated: false,
-    };
-    const all = new Set([root]);
-    let upFrontier = wantUp ? [root] : [];
-    let downFrontier = wantDown ? [root] : [];
-    for (let hop = 1; hop <= depth + 1 && (upFrontier.length || downFrontier.length); hop += 1) {
-      const probe = hop === depth + 1;
-      const rows: Array<{ dir: 'u' | 'd'; cur: string; next: string }> = await this.ds.query(
-        `SELECT 'u' AS dir, e.to_key AS cur, e.from_key AS next FROM asset_edges e
-          WHERE e.tenant_id = $1 AND e.to_key = ANY($2::text[])
-         UNION ALL
-         SELECT 'd', e.from_key, e.to_key FROM asset_edges e
-          WHERE e.tenant_id = $1 AND e.from_key = ANY($3::text[])`,
-        [tenantId, upFrontier, downFrontier],
-      );
-      const nextUp: string[] = [];
-      const nextDown: string[] = [];
-      for (const row of rows) {
-        const isUp = row.dir === 'u';
-        const seen = isUp ? r.up : r.down;
-        if (!seen.has(row.next)) {
-          if (probe) {
-            r.truncated = true;
-            continue;
-          }
-          if (!all.has(row.next) && all.size >= cap) {
-            r.truncated = true;
-            continue;
-          }
-          all.add(row.next);
-          seen.set(row.next, hop);
-          (isUp ? nextUp : nextDown).push(row.next);
-        }
-        if (probe) continue;
-        const edge = isUp
-          ? { fromAssetKey: row.next, toAssetKey: row.cur }
-          : { fromAssetKey: row.cur, toAssetKey: row.next };
-        (isUp ? r.upEdges : r.downEdges).set(`${edge.fromAssetKey}\0${edge.toAssetKey}`, edge);
-      }
-      upFrontier = nextUp;
-      downFrontier = nextDown;
-    }
-    return r;
+  /** One page of a walk of the asset graph (see AssetGraphRepository). */
+  private walk(tenantId: string, w: Omit<GraphWalk, 'cap'>) {
+    return this.graph.walk(this.ds, tenantId, { ...w, cap: this.config.lineageNodeCap });
   }
 
+  /** Every key downstream of `root` within `depth` (the root excluded), nearest first, then by key. */
+  private async downstreamKeys(tenantId: string, root: string, depth: number): Promise<string[]> {
+    const all = await this.walk(tenantId, {
+      root,
+      up: false,
+      down: true,
+      depth,
+      after: null,
+      first: MAX_LINEAGE_FIRST,
+      edges: false,
+    });
+    return all.nodes.filter(([k]) => k !== root).map(([k]) => k);
+  }
+
+  /** The inputs recorded with the asset's latest materialization (none when it has none). */
+  private async upstreamRefs(tenantId: string, assetKey: string): Promise<LineageRefView[]> {
+    const latest = (await this.materializations.latest(tenantId, [{ assetKey, partitionKey: null }]))[0];
+    return latest ? ((await this.materializations.upstreamRefs(tenantId, [latest.id])).get(latest.id) ?? []) : [];
+  }
+
+  /**
+   * One page of the asset graph around `assetKey`: nodes in order of |distance|, then key;
+   * the page's edges are those among its nodes and the nodes of earlier pages. The walk,
+   * the page and its edges are one recursive statement.
+   */
   async lineage(
     tenantId: string,
     assetKey: string,
     direction: LineageDirectionName = 'UPSTREAM',
     depth = 10,
+    first: number | null = 500,
+    after: string | null = null,
   ): Promise<LineageGraphView> {
     if (!Number.isInteger(depth) || depth < 1 || depth > MAX_LINEAGE_DEPTH) {
       throw badInput('depth', `must be 1 to ${MAX_LINEAGE_DEPTH}`);
     }
-    if (!ASSET_KEY.test(assetKey) || !(await this.assets.get(tenantId, assetKey))) throw notFound(`Asset ${assetKey}`);
-    const wantUp = direction !== 'DOWNSTREAM';
-    const wantDown = direction !== 'UPSTREAM';
-    // The downstream list is part of every answer, but an UPSTREAM walk only pays for it
-    // when the client selects it.
-    const w = await this.walk(tenantId, assetKey, wantUp, wantDown, depth);
-    const nodes = new Map<string, number>();
-    const edges = new Map<string, { fromAssetKey: string; toAssetKey: string }>();
-    if (direction !== 'UPSTREAM') {
-      for (const [k, d] of w.down) nodes.set(k, d);
-      for (const [k, e] of w.downEdges) edges.set(k, e);
+    const n = assertFirst('first', first, 500, MAX_LINEAGE_FIRST);
+    const cursor = decodeCursorKey('after', after, 2);
+    let from: [number, string] | null = null;
+    if (cursor) {
+      const [d, k] = cursor as [string, string];
+      if (!/^\d{1,2}$/.test(d) || !ASSET_KEY.test(k)) throw badInput('after', 'not a cursor this query gave');
+      from = [Number(d), k];
     }
-    if (wantUp) {
-      for (const [k, d] of w.up) if (!nodes.has(k) || (nodes.get(k) ?? 0) >= d) nodes.set(k, -d);
-      for (const [k, e] of w.upEdges) edges.set(k, e);
-    }
-    nodes.set(assetKey, 0);
-    const latest = (await this.materializations.latest(tenantId, [{ assetKey, partitionKey: null }]))[0];
-    const upstream = latest
-      ? ((await this.materializations.upstreamRefs(tenantId, [latest.id])).get(latest.id) ?? [])
-      : [];
-    const byDistance = (a: [string, number], b: [string, number]) =>
-      Math.abs(a[1]) - Math.abs(b[1]) || a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-    const downstreamKeys = (down: Map<string, number>) =>
-      [...down.entries()]
-        .filter(([k]) => k !== assetKey)
-        .sort(byDistance)
-        .map(([k]) => k);
+    if (!ASSET_KEY.test(assetKey)) throw notFound(`Asset ${assetKey}`);
+    const page = await this.walk(tenantId, {
+      root: assetKey,
+      up: direction !== 'DOWNSTREAM',
+      down: direction !== 'UPSTREAM',
+      depth,
+      after: from,
+      first: n,
+      edges: true,
+    });
+    if (!page.found) throw notFound(`Asset ${assetKey}`);
+    const first_ = page.nodes[0];
+    const last = page.nodes[page.nodes.length - 1];
     return {
       assetKey,
       direction,
       depth,
-      nodes: [...nodes.entries()].sort(byDistance).map(([k, distance]) => ({ assetKey: k, distance })),
-      edges: [...edges.values()].sort((a, b) =>
-        a.fromAssetKey === b.fromAssetKey
-          ? a.toAssetKey.localeCompare(b.toAssetKey)
-          : a.fromAssetKey.localeCompare(b.fromAssetKey),
-      ),
-      upstream,
-      downstream: wantDown
-        ? downstreamKeys(w.down)
-        : async () => downstreamKeys((await this.walk(tenantId, assetKey, false, true, depth)).down),
-      truncated: w.truncated,
+      nodes: page.nodes.map(([k, distance]) => ({ assetKey: k, distance })),
+      edges: page.edges.map(([fromAssetKey, toAssetKey]) => ({ fromAssetKey, toAssetKey })),
+      upstream: () => this.upstreamRefs(tenantId, assetKey),
+      downstream: () => this.downstreamKeys(tenantId, assetKey, depth),
+      truncated: page.truncated,
+      totalNodes: page.total,
+      pageInfo: {
+        hasNextPage: page.before + page.nodes.length < page.total,
+        hasPreviousPage: page.before > 0,
+        startCursor: first_ ? nodeCursor(...first_) : null,
+        endCursor: last ? nodeCursor(...last) : null,
+      },
     };
   }
 
   async impact(tenantId: string, assetKey: string): Promise<ImpactReportView> {
     if (!ASSET_KEY.test(assetKey) || !(await this.assets.get(tenantId, assetKey))) throw notFound(`Asset ${assetKey}`);
-    const w = await this.walk(tenantId, assetKey, false, true, Number.MAX_SAFE_INTEGER - 1);
-    const downstreamAssets = [...w.down.keys()].filter((k) => k !== assetKey).sort();
+    const downstreamAssets = (await this.downstreamKeys(tenantId, assetKey, UNBOUNDED_DEPTH)).sort();
     const [recent]: Array<{ jobs: number; dags: number }> = await this.ds.query(
       `SELECT count(DISTINCT job_id)::int AS jobs, count(DISTINCT dag_id)::int AS dags FROM materializations
         WHERE tenant_id = $1 AND asset_key = $2 AND created_at > now() - interval '24 hours'`,

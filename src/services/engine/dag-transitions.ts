@@ -48,7 +48,8 @@ export const cancelledOf = (r: CancelledJob): Transition => ({
       : undefined,
 });
 
-const bucket = (s: JobState): 'pending' | 'active' | 'completed' | 'failed' | 'skipped' =>
+/** The DagProgress counter a job in state `s` counts in. */
+export const bucket = (s: JobState): 'pending' | 'active' | 'completed' | 'failed' | 'skipped' =>
   s === 'CREATED' || s === 'RETRY'
     ? 'pending'
     : s === 'ACTIVE'
