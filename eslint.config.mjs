@@ -69,6 +69,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'dist.next/**',
+      'dist.old/**',
       'node_modules/**',
       '.data/**',
       'coverage/**',
@@ -83,7 +85,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.mjs'] },
+        projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
