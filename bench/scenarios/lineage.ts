@@ -94,7 +94,7 @@ export const lineage: Scenario = {
   anchor:
     'targets: first page p50 under 20 ms; the whole answer within 1.5× of the baseline. Marquez users report 10–15 s for deep lineage',
   whenMissed:
-    'The machine is two cores shared with several other engineers’ builds and tests (see the load average above), so absolute latencies are inflated several-fold against a quiet run and vary from run to run; the ratio rows compare with the baseline measured at the same moments. The first page still walks the whole neighbourhood (its `totalNodes` counts every node within depth): one recursive statement whose iterations carry the frontier and the keys seen so far, so each asset and edge is touched once, then ranks the ~4,000 keys and joins the page’s 500 to their edges. The profile row shows how much of the latency is that statement alone; the rest is HTTP, GraphQL execution and JSON of the page (~500 nodes and their edges).',
+    'The machine is two cores shared with several other engineers’ builds and test runs (load average above), so absolute latencies are inflated against a quiet run and vary between runs; the ratios compare with the baseline measured at the same moments. First page: most of the latency is the one SQL statement (the “LineageService alone” row); HTTP and GraphQL add a few milliseconds. That statement walks the whole neighbourhood, since `totalNodes` counts every node within depth: breadth first, each iteration one index scan over the frontier’s edges and a hashed `EXCEPT` of the keys already seen, so each of the ~4,000 assets and ~40,000 edges is touched once (the naive CTE touches each asset once per depth at which it is reached, which is why ours is faster than the baseline), then it ranks the keys and fetches the page’s edges. Going under 20 ms here needs less work per request than a full walk: a materialised closure, or a cached `totalNodes` per (root, direction, depth). Whole answer: the statement is about half of the time (the service row), and, returning ~37,000 edges the baseline does not, it alone takes about twice the baseline; the other half is GraphQL execution and JSON of ~4,000 nodes and ~37,000 edges (graphql-js builds a resolve-info and completes each of the ~80,000 edge fields one by one), which the baseline, returning nodes only and no edges, does not do. Meeting 1.5× would need the edges in a cheaper shape than one object per edge (a contract change) or a compiled executor such as graphql-jit.',
   async run(env) {
     const [layers, width, edges] = pick(env.opts.size, {
       tiny: [8, 25, 500],
@@ -138,6 +138,9 @@ export const lineage: Scenario = {
         const svc = await sequential(n, (i) =>
           b.app.services.lineage.lineage(t.tenantId, roots[i], dir, 10, 500, null),
         );
+        const svcFull = await sequential(n, (i) =>
+          b.app.services.lineage.lineage(t.tenantId, roots[i], dir, 10, 5000, null),
+        );
         const lower = dir.toLowerCase();
         rows.push({
           metric: `${lower}, first page (first: 500), p50 / p99 ms (${n} roots)`,
@@ -155,14 +158,19 @@ export const lineage: Scenario = {
           target: '≤ 1.5× baseline',
           verdict: median(full) <= 1.5 * median(rawFull) ? ('met' as const) : ('missed' as const),
         });
-        rows.push({
-          metric: `${lower}, first page: LineageService alone (no HTTP/GraphQL), p50 / p99 ms`,
-          ours: `${fmt(median(svc))} / ${fmt(p99(svc))}`,
-          baseline: '',
-          ratio: '',
-          target: '',
-          verdict: 'info' as const,
-        });
+        for (const [what, v] of [
+          ['first page', svc],
+          ['whole answer', svcFull],
+        ] as const) {
+          rows.push({
+            metric: `${lower}, ${what}: LineageService alone (its one SQL statement, no HTTP/GraphQL), p50 / p99 ms`,
+            ours: `${fmt(median(v))} / ${fmt(p99(v))}`,
+            baseline: '',
+            ratio: '',
+            target: '',
+            verdict: 'info' as const,
+          });
+        }
         notes.push(
           `${dir}: ${fmt(pg1.last.totalNodes, 0)} nodes within depth; the first page held ${fmt(pg1.last.nodes.length, 0)} nodes and ${fmt(pg1.last.edges.length, 0)} edges, the whole answer ${fmt(all.last.nodes.length, 0)} nodes and ${fmt(all.last.edges.length, 0)} edges (the CTE returned ${fmt(rawNodes, 0)} nodes and no edges).`,
         );

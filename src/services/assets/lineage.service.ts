@@ -78,7 +78,7 @@ export class LineageService {
       down: true,
       depth,
       after: null,
-      first: MAX_LINEAGE_FIRST,
+      first: this.config.lineageNodeCap,
       edges: false,
     });
     return all.nodes.filter(([k]) => k !== root).map(([k]) => k);
