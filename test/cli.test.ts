@@ -180,7 +180,7 @@ describe('marie dag', () => {
     const again = await marie(['dag', 'retry', failing]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^marie: CONFLICT: .*no failed/);
-  });
+  }, 90_000); // a dozen CLI processes, each a cold Node start
 
   it('fails with one line on stderr and exit 1: unknown DAG, bad input, bad key, unreachable server', async () => {
     const missing = await marie(['dag', 'show', 'no-such-dag']);

@@ -18,6 +18,7 @@ import {
 } from '../src/sdk/index';
 import { RemoteExecutor } from '../src/worker/remote';
 import { jobOf, submitDag, waitFor, waitForDag } from './support/dag-helpers';
+import { documentPipelineDag, expectClaimsLineage } from './support/document-pipeline';
 import { freePort } from './support/python-remote';
 import { killGroup, launch, ROOT, type Spawned } from './support/spawned';
 import { ok, startTestApp, type TestApp } from './support/test-app';
@@ -77,49 +78,6 @@ afterAll(async () => {
   await storage?.close();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
-
-function pipelineDag(id: string) {
-  return {
-    id,
-    name: 'claims-pipeline',
-    jobs: [
-      {
-        id: 'ocr',
-        executor: 'ocr',
-        name: '/ocr',
-        data: { docs: [{ id: 'claim-1', uri: pdfUri, mimeType: 'application/pdf' }] },
-        assets: [{ key: 'ocr/text', isPrimary: true }, { key: 'ocr/bboxes' }, { key: 'ocr/confidence' }],
-      },
-      {
-        id: 'classify',
-        executor: 'classify',
-        name: '/classify',
-        dependencies: ['ocr'],
-        assets: [{ key: 'classify/document_type', isPrimary: true }],
-      },
-      {
-        id: 'extract',
-        executor: 'extract',
-        name: '/extract',
-        dependencies: ['ocr'],
-        assets: [
-          { key: 'extract/claims', isPrimary: true },
-          { key: 'extract/headers' },
-          { key: 'extract/service_lines' },
-          { key: 'extract/metadata' },
-        ],
-      },
-      {
-        id: 'store',
-        executor: 'store',
-        name: '/store',
-        dependencies: ['classify', 'extract'],
-        data: { docs: [{ id: 'claim-1' }] },
-        assets: [{ key: 'store/record', isPrimary: true }],
-      },
-    ],
-  };
-}
 
 interface Mat {
   assetKey: string;
@@ -181,7 +139,7 @@ describe('the example pipeline in two languages (Python classify and extract as 
 
     const { key } = await t.tenant('submitter');
     const dagId = `claims-py-${randomUUID()}`;
-    await submitDag(t, key, pipelineDag(dagId));
+    await submitDag(t, key, documentPipelineDag(dagId, pdfUri));
     const d = await waitForDag(t, key, dagId, ['COMPLETED', 'FAILED'], 90_000);
     expect(d.jobs.map((j) => [j.taskId, j.state, j.error]).sort(), py.output()).toEqual([
       ['classify', 'COMPLETED', null],
@@ -248,31 +206,7 @@ describe('the example pipeline in two languages (Python classify and extract as 
     });
 
     // Lineage crosses the languages: extract/claims (Python) ← ocr/text (TS) ← source/document.
-    const lineage = ok(
-      await t.gql<{
-        lineage: {
-          nodes: Array<{ assetKey: string; distance: number }>;
-          edges: Array<{ fromAssetKey: string; toAssetKey: string }>;
-        };
-      }>(
-        `{ lineage(assetKey: "extract/claims", direction: UPSTREAM, depth: 5) { nodes { assetKey distance } edges { fromAssetKey toAssetKey } } }`,
-        {},
-        key,
-      ),
-    ).lineage;
-    expect(lineage.nodes).toEqual(
-      expect.arrayContaining([
-        { assetKey: 'extract/claims', distance: 0 },
-        { assetKey: 'ocr/text', distance: -1 },
-        { assetKey: 'source/document', distance: -2 },
-      ]),
-    );
-    expect(lineage.edges).toEqual(
-      expect.arrayContaining([
-        { fromAssetKey: 'ocr/text', toAssetKey: 'extract/claims' },
-        { fromAssetKey: 'source/document', toAssetKey: 'ocr/text' },
-      ]),
-    );
+    await expectClaimsLineage(t, key);
 
     // TypeScript store read what Python wrote.
     const store = jobOf(d, 'store').output as { record: { documentType: string; claims: unknown[] } };

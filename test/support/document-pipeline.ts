@@ -1,3 +1,6 @@
+import { expect } from 'vitest';
+import { ok, type TestApp } from './test-app';
+
 /** An expected asset of a node. */
 const expect_ = (key: string, more: Record<string, unknown> = {}) => ({ key, ...more });
 
@@ -54,4 +57,33 @@ export function documentPipelineDag(id: string, pdfUri: string) {
       },
     ],
   };
+}
+
+/** Lineage of the claims reaches the OCR text and, through it, the source document. */
+export async function expectClaimsLineage(t: TestApp, key: string): Promise<void> {
+  const lineage = ok(
+    await t.gql<{
+      lineage: {
+        nodes: Array<{ assetKey: string; distance: number }>;
+        edges: Array<{ fromAssetKey: string; toAssetKey: string }>;
+      };
+    }>(
+      `{ lineage(assetKey: "extract/claims", direction: UPSTREAM, depth: 5) { nodes { assetKey distance } edges { fromAssetKey toAssetKey } } }`,
+      {},
+      key,
+    ),
+  ).lineage;
+  expect(lineage.nodes).toEqual(
+    expect.arrayContaining([
+      { assetKey: 'extract/claims', distance: 0 },
+      { assetKey: 'ocr/text', distance: -1 },
+      { assetKey: 'source/document', distance: -2 },
+    ]),
+  );
+  expect(lineage.edges).toEqual(
+    expect.arrayContaining([
+      { fromAssetKey: 'ocr/text', toAssetKey: 'extract/claims' },
+      { fromAssetKey: 'source/document', toAssetKey: 'ocr/text' },
+    ]),
+  );
 }

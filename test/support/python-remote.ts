@@ -5,23 +5,14 @@ import path from 'node:path';
 import { environment } from '../../src/config/config';
 import { RemoteExecutor, type RemoteWith } from '../../src/worker/remote';
 import { waitFor } from './dag-helpers';
+import { freePort } from './private-stores';
 import { launch, ROOT, type Spawned } from './spawned';
+
+export { freePort };
 
 export const PY_EXECUTORS = path.join(ROOT, 'test/fixtures/python/remote_executors.py');
 export const PY_GATEWAY = path.join(ROOT, 'test/fixtures/python/marie_gateway.py');
 export const FAKE_SMI = path.join(ROOT, 'test/fixtures/bin/nvidia-smi');
-
-/** A port nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts connections on the port. */
 export function portOpen(port: number): Promise<boolean> {
