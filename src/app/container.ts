@@ -10,6 +10,8 @@ import { AssetService } from '../services/assets/asset.service';
 import { LineageService } from '../services/assets/lineage.service';
 import { MaterializationService } from '../services/assets/materialization.service';
 import { NodeStatusService } from '../services/assets/node-status.service';
+import { OpenLineageService } from '../services/openlineage/openlineage.service';
+import { OpenLineageRepository } from '../repositories/openlineage.repository';
 import { FleetService } from '../services/fleet.service';
 import { DeploymentService } from '../services/deployment.service';
 import { TaskStateService } from '../services/task-state.service';
@@ -90,6 +92,7 @@ export function createServices(infra: Infrastructure): Services {
     lineage,
     expectations,
     nodeStatus,
+    openLineage: new OpenLineageService(ds, new OpenLineageRepository(), materializations),
     dags,
     jobCommands,
     attempts,

@@ -24,6 +24,7 @@ export const ACTIONS = Object.freeze({
   'asset.register': 'submitter',
   'asset.record': 'executor',
   'state.write': 'executor',
+  'lineage.ingest': 'executor',
   'apikey.manage': 'admin',
 } satisfies Record<string, RoleName>);
 

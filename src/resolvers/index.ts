@@ -15,6 +15,7 @@ import { JobResolver } from './job.resolver';
 import { LineageGraphResolver, LineageResolver } from './lineage.resolver';
 import { MaterializationResolver } from './materialization.resolver';
 import { NodeStatusResolver } from './node-status.resolver';
+import { OpenLineageResolver } from './openlineage.resolver';
 import { TaskStateResolver } from './task-state.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -30,6 +31,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   LineageResolver,
   LineageGraphResolver,
   NodeStatusResolver,
+  OpenLineageResolver,
   EventResolver,
   DagEventResolver,
   JobEventResolver,

@@ -5,6 +5,7 @@ import type { Services } from '../services/process-services';
 import { sendOutage } from './outage';
 import { assertAllowed, type Action, type Principal } from '../core/policy';
 import { bearer } from './auth';
+import { installOpenLineageRoutes } from './openlineage-routes';
 
 const STATUS: Record<string, number> = {
   UNAUTHENTICATED: 401,
@@ -39,6 +40,7 @@ function sendError(res: express.Response, err: unknown, services: Services): voi
  * time, 503 with the reply when the only answers are unhealthy) and GET /api/deployment-status.
  */
 export function installRestRoutes(app: express.Express, services: Services): void {
+  installOpenLineageRoutes(app, services);
   app.get('/api/executors/:name/status', async (req, res) => {
     try {
       await principalFor(services, req, 'read');

@@ -9,6 +9,7 @@ import type { JobCommands } from './engine/job-commands.service';
 import type { DagService } from './dag.service';
 import type { FleetService } from './fleet.service';
 import type { TaskStateService } from './task-state.service';
+import type { OpenLineageService } from './openlineage/openlineage.service';
 
 /**
  * The services a request reaches through its context (resolvers) and its DataLoaders
@@ -27,6 +28,8 @@ export interface RequestServices {
   materializations: MaterializationService;
   lineage: LineageService;
   nodeStatus: NodeStatusService;
+  /** OpenLineage ingest and its reads. */
+  openLineage: OpenLineageService;
   /** Live events for subscriptions: one Redis subscription per tenant, replay + live. */
   events: SubscriptionService;
 }

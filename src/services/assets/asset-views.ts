@@ -53,14 +53,14 @@ export interface StaleReasonView {
 /** A node's asset status; what an ASSETS_INCOMPLETE event lists is the same view. */
 export type NodeAssetStatusView = IncompleteNodePayload;
 
-/** `[A-Za-z0-9_./-]`, 1 to 255 characters (DESIGN.md "Assets"). */
-export const ASSET_KEY = /^[A-Za-z0-9_./-]{1,255}$/;
+/** `[A-Za-z0-9_./-]`, 1 to 255 characters (DESIGN.md "Assets"); `~` too, the OpenLineage collision suffix. */
+export const ASSET_KEY = /^[A-Za-z0-9_./~-]{1,255}$/;
 /** 1 to 128 printable ASCII characters. */
 export const VERSION = /^[\x20-\x7E]{1,128}$/;
 
 export function assertAssetKey(field: string, key: unknown): asserts key is string {
   if (typeof key !== 'string' || !ASSET_KEY.test(key)) {
-    throw badInput(field, 'an asset key is 1 to 255 characters of [A-Za-z0-9_./-]');
+    throw badInput(field, 'an asset key is 1 to 255 characters of [A-Za-z0-9_./~-]');
   }
 }
 
