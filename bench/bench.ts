@@ -9,6 +9,7 @@ import { dashboard } from './scenarios/dashboard';
 import { fanout } from './scenarios/fanout';
 import { ingest } from './scenarios/ingest';
 import { lineage } from './scenarios/lineage';
+import { openlineage } from './scenarios/openlineage';
 import { read } from './scenarios/read';
 import { remoteStep } from './scenarios/remote-step';
 import { taskState } from './scenarios/task-state';
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   fanout,
   taskState,
   dashboard,
+  openlineage,
 ];
 
 export interface RunBenchOptions {
