@@ -326,6 +326,25 @@ describe('OpenLineage ingest', () => {
       expect((await asset(ex.key, r.asset_key))?.openLineage).toEqual({ namespace: r.namespace, name: r.name });
   });
 
+  it('maps colliding datasets that arrive at the same time in separate batches', async () => {
+    const ex = await t.tenant('executor');
+    for (let round = 0; round < 5; round++) {
+      const pairs = [`r${round} x`, `r${round}:x`, `r${round}/x`].map((ns) => ({ namespace: ns, name: 't' }));
+      const res = await Promise.all(
+        pairs.map((o) =>
+          post(ex.key, runEvent('COMPLETE', randomUUID(), { namespace: 'ns', name: 'race' }, { outputs: [o] })),
+        ),
+      );
+      expect(res.map((r) => r.status)).toEqual([201, 201, 201]);
+      const keys = await sql<{ asset_key: string }>(
+        `SELECT asset_key FROM ol_datasets WHERE tenant_id = $1 AND namespace = ANY($2::text[])`,
+        [ex.tenantId, pairs.map((p) => p.namespace)],
+      );
+      expect(new Set(keys.map((k) => k.asset_key)).size).toBe(3);
+      expect(keys.filter((k) => k.asset_key === `ol/r${round}-x/t`)).toHaveLength(1);
+    }
+  });
+
   it('groups a child run under its parent when the child arrives first', async () => {
     const ex = await t.tenant('executor');
     const parentRun = randomUUID();

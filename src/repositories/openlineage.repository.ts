@@ -131,7 +131,8 @@ export class OpenLineageRepository {
   }
 
   /**
-   * Map new datasets to their keys (a pair mapped meanwhile keeps its key), and make sure
+   * Map new datasets to their keys (a pair mapped meanwhile keeps its key; a key another
+   * transaction took meanwhile leaves the pair unmapped, for the caller to retry), and make sure
    * each asset exists with the original namespace and name in its tags.
    */
   async mapDatasets(m: SqlRunner, tenantId: string, maps: readonly OlDatasetKey[]): Promise<void> {
@@ -140,7 +141,7 @@ export class OpenLineageRepository {
     await m.query(
       `INSERT INTO ol_datasets (tenant_id, namespace, name, asset_key)
        SELECT $1, u.ns, u.n, u.k FROM unnest($2::text[], $3::text[], $4::text[]) AS u(ns, n, k)
-       ON CONFLICT (tenant_id, namespace, name) DO NOTHING`,
+       ON CONFLICT DO NOTHING`,
       [tenantId, sorted.map((d) => d.namespace), sorted.map((d) => d.name), sorted.map((d) => d.assetKey)],
     );
     await m.query(

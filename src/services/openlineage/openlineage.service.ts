@@ -9,6 +9,7 @@ import type {
 import { baseKey, datasetVersionOf, framed, mergeFacets, olVersion, suffixedKey } from './ol-keys';
 import type { OlDataset, OlEvent } from './ol-validate';
 import { computeAssetVersion } from '../../core/asset-version';
+import { conflict } from '../../errors/domain-error';
 
 const pairId = (namespace: string, name: string): string => `${namespace}\0${name}`;
 
@@ -94,6 +95,20 @@ export class OpenLineageService {
       await this.repo.mapDatasets(m, tenantId, maps);
       for (const k of await this.repo.datasetKeys(m, tenantId, fresh))
         keys.set(pairId(k.namespace, k.name), k.assetKey);
+      // A concurrent batch took a plain key meanwhile: those pairs get the suffixed one.
+      const raced = fresh.filter((p) => !keys.has(pairId(p.namespace, p.name)));
+      if (raced.length) {
+        await this.repo.mapDatasets(
+          m,
+          tenantId,
+          raced.map((p) => ({ ...p, assetKey: suffixedKey(p.namespace, p.name) })),
+        );
+        for (const k of await this.repo.datasetKeys(m, tenantId, raced)) {
+          keys.set(pairId(k.namespace, k.name), k.assetKey);
+        }
+        const lost = raced.find((p) => !keys.has(pairId(p.namespace, p.name)));
+        if (lost) throw conflict(`dataset ${lost.namespace} ${lost.name}: no free asset key, try again`);
+      }
     }
     return keys;
   }
