@@ -1,3 +1,5 @@
+import { QuotaRepository } from '../repositories/quota.repository';
+import { QuotaService } from '../services/quota.service';
 import { QuotaPolicyService } from '../services/quota-policy.service';
 import { SubscriptionService } from '../events/subscription.service';
 import { Dispatcher } from '../jobs/dispatcher';
@@ -108,6 +110,7 @@ export function createServices(infra: Infrastructure): Services {
     queues,
     dispatcher,
     quotas,
+    quota: new QuotaService(ds, new QuotaRepository(), quotas),
     callbacks,
     taskState,
     events: new SubscriptionService(ds, bus, log, config.eventSubscriberBuffer),
