@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { Authorized, Ctx, Info, Query, Resolver } from 'type-graphql';
 import { QueueStats, Worker } from '../schema/fleet.type';
 import type { AppContext } from './context';
@@ -28,8 +28,8 @@ export class FleetResolver {
 /** Whether a selection set (with its fragments) selects the field `name`. */
 function selects(set: SelectionSetNode | undefined, name: string, info: GraphQLResolveInfo): boolean {
   return (set?.selections ?? []).some((s) => {
-    if (s.kind === 'Field') return s.name.value === name;
-    if (s.kind === 'InlineFragment') return selects(s.selectionSet, name, info);
+    if (s.kind === Kind.FIELD) return s.name.value === name;
+    if (s.kind === Kind.INLINE_FRAGMENT) return selects(s.selectionSet, name, info);
     return selects(info.fragments[s.name.value]?.selectionSet, name, info);
   });
 }
