@@ -77,6 +77,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
   const bus = new RedisBus(redis, subscriber, config.queuePrefix, log);
   const services = createServices({ config, log, ds, redis, bus, sql });
   const metrics = createMetrics(config.metricsEnabled);
+  await services.quotas.start();
 
   if (config.authBootstrapKey) {
     await services.apiKeys.ensureKey('default', config.authBootstrapKey, 'admin', 'bootstrap');
@@ -104,6 +105,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
         await api?.stop();
         await worker?.stop(config.workerGraceMs);
         await scheduler?.stop();
+        services.quotas.stop();
         await services.dispatcher.close();
         await services.queues.close();
         await services.taskState.close();

@@ -1,3 +1,6 @@
+import { QuotaRepository } from '../repositories/quota.repository';
+import { QuotaService } from '../services/quota.service';
+import { QuotaPolicyService } from '../services/quota-policy.service';
 import { SubscriptionService } from '../events/subscription.service';
 import { Dispatcher } from '../jobs/dispatcher';
 import { QueueRegistry } from '../jobs/queues';
@@ -52,10 +55,19 @@ export function createServices(infra: Infrastructure): Services {
   const nodeStatus = new NodeStatusService(ds);
   const dags = new DagService(ds, config, txHandlers, dagsRepo, new JobRowsRepository());
   const queues = new QueueRegistry(redis, config.queuePrefix);
-  const dispatcher = new Dispatcher(ds, queues, new JobDispatchRepository(), config, log);
+  const quotas = new QuotaPolicyService(config.quotasFile, log);
+  const dispatcher = new Dispatcher(ds, queues, new JobDispatchRepository(), quotas, config, log);
   const afterCommit = new AfterCommit(dispatcher, bus, log);
   const transitions = new DagTransitions(dagsRepo, config, txHandlers);
-  const attempts = new AttemptService(ds, config, jobsRepo, new JobAttemptsRepository(), transitions, afterCommit);
+  const attempts = new AttemptService(
+    ds,
+    config,
+    jobsRepo,
+    new JobAttemptsRepository(),
+    transitions,
+    afterCommit,
+    () => !quotas.enabled,
+  );
   const attemptTokens = new AttemptTokenService(
     ds,
     new JobRowsRepository(),
@@ -100,6 +112,8 @@ export function createServices(infra: Infrastructure): Services {
     txHandlers,
     queues,
     dispatcher,
+    quotas,
+    quota: new QuotaService(ds, new QuotaRepository(), quotas),
     callbacks,
     taskState,
     events: new SubscriptionService(ds, bus, log, config.eventSubscriberBuffer),

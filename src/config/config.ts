@@ -79,6 +79,7 @@ const schema = z.object({
   TASK_STATE_S3_FORCE_PATH_STYLE: bool.default(false),
   STORAGE_URL: z.string().default('file://.data/storage'),
   METRICS_ENABLED: bool.default(true),
+  QUOTAS_FILE: z.string().min(1).optional(),
   GRAPHIQL: bool.optional(),
 });
 
@@ -145,6 +146,8 @@ export type AppConfig = Readonly<{
   }>;
   storageUrl: string;
   metricsEnabled: boolean;
+  /** The fair-share policy file (YAML), re-read on SIGHUP and every minute; unset: equal weights, no caps. */
+  quotasFile: string | undefined;
   /** GraphiQL at /graphiql: on outside production; in production only with GRAPHIQL=true. */
   graphiql: boolean;
 }>;
@@ -251,6 +254,7 @@ export function loadConfig(
     },
     storageUrl: c.STORAGE_URL,
     metricsEnabled: c.METRICS_ENABLED,
+    quotasFile: c.QUOTAS_FILE,
     graphiql: c.GRAPHIQL ?? c.NODE_ENV !== 'production',
   });
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { isOutageError, StoreUnavailableError } from '../errors/outage';
+import type { QuotaPolicy } from '../core/quota-policy';
 import { CoalescedTask } from '../lib/coalesced-task';
 import type { ClaimedDispatch, JobDispatchRepository, QueuedDispatch } from '../repositories/job-dispatch.repository';
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
@@ -23,6 +24,7 @@ export class Dispatcher {
     private readonly ds: DataSource,
     private readonly queues: QueueRegistry,
     private readonly repo: JobDispatchRepository,
+    private readonly quotas: { readonly policy: QuotaPolicy; readonly enabled: boolean },
     private readonly config: AppConfig,
     private readonly log: Logger,
   ) {
@@ -75,7 +77,15 @@ export class Dispatcher {
 
   async dispatchReady(limit: number): Promise<number> {
     if (!this.redisReady()) return 0; // claimed by the next kick or sweep once Redis is back
-    const claimed = await this.repo.claimReady(this.ds, limit);
+    const { policy, enabled } = this.quotas;
+    const stale = this.config.timings.workerStaleMs;
+    // Fair share on: one claim at a time (every limit exact across schedulers), shallow queues.
+    const claimed = enabled
+      ? await this.ds.transaction(async (m) => {
+          await this.repo.lockClaims(m);
+          return this.repo.claimReady(m, limit, policy, { workerStaleMs: stale, shallowQueues: true });
+        })
+      : await this.repo.claimReady(this.ds, limit, policy, { workerStaleMs: stale, shallowQueues: false });
     if (claimed.length === 0) return 0;
     await this.enqueueClaimed(claimed);
     return claimed.length;

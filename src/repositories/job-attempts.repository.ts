@@ -45,8 +45,10 @@ export class JobAttemptsRepository {
    * reach zero and are due. Row locks on the dependents serialise concurrent parents:
    * exactly one transaction sees zero and claims the child.
    */
-  async completeBatch(m: SqlRunner, items: CompletionInput[]): Promise<CompletedBatch> {
-    const claimable = `j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
+  async completeBatch(m: SqlRunner, items: CompletionInput[], directClaims: boolean): Promise<CompletedBatch> {
+    // Under fair-share limits (or a concurrency key) the dispatcher's fair claim takes them instead.
+    const claimable = `$6::boolean AND j.concurrency_key IS NULL
+        AND j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
         AND (j.run_after IS NULL OR j.run_after <= now())`;
     const [out] = await sqlRows<{
       done: Array<DoneRow & { dispatch: number }> | null;
@@ -80,6 +82,7 @@ export class JobAttemptsRepository {
         items.map((r) => r.ref.dispatch),
         items.map((r) => r.ref.workerId),
         items.map((r) => r.outputJson),
+        directClaims,
       ],
     );
     const ready = out?.ready ?? [];

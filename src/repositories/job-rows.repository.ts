@@ -24,6 +24,8 @@ export interface JobRow {
   hard_sla: Date | null;
   requires_gpu: boolean;
   partition_key: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
   output: unknown;
   error: string | null;
   progress_percent: number | null;
@@ -35,7 +37,7 @@ export interface JobRow {
 
 export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, priority, data, state, job_level, try_number, retry_limit,
   retry_delay, retry_backoff, start_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
-  output, error, progress_percent, progress_message, created_at, started_at, completed_at`;
+  concurrency_key, concurrency_limit, output, error, progress_percent, progress_message, created_at, started_at, completed_at`;
 
 /** A job of a submitted DAG, validated and normalised. */
 export interface NewJob {
@@ -56,6 +58,8 @@ export interface NewJob {
   hardSla: Date | null;
   requiresGpu: boolean;
   partitionKey: string | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
 }
 
 /** An attempt's row, as the API reads it. */
@@ -99,14 +103,16 @@ export class JobRowsRepository {
     const idOf = new Map(J.map((j, i) => [j.taskId, ids[i]]));
     await m.query(
       `INSERT INTO jobs (id, tenant_id, dag_id, task_id, name, executor, priority, data, job_level, pending_deps, retry_limit,
-         retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key)
+         retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
+         concurrency_key, concurrency_limit)
        SELECT u.id, $1, $2, u.task_id, u.name, u.executor, u.priority, u.data, u.level, u.deps, u.retry_limit, u.retry_delay,
-         u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key
+         u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key,
+         u.ckey, u.climit
        FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::jsonb[], $9::int[], $10::int[], $11::int[],
          $12::int[], $13::boolean[], $14::timestamptz[], $15::int[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
-         $19::boolean[], $20::text[])
+         $19::boolean[], $20::text[], $21::text[], $22::int[])
          AS u(id, task_id, name, executor, priority, data, level, deps, retry_limit, retry_delay, retry_backoff, start_after,
-              expire, keep_until, soft_sla, hard_sla, gpu, partition_key)`,
+              expire, keep_until, soft_sla, hard_sla, gpu, partition_key, ckey, climit)`,
       [
         tenantId,
         dagId,
@@ -128,6 +134,8 @@ export class JobRowsRepository {
         J.map((j) => j.hardSla),
         J.map((j) => j.requiresGpu),
         J.map((j) => j.partitionKey),
+        J.map((j) => j.concurrencyKey),
+        J.map((j) => j.concurrencyLimit),
       ],
     );
     const from: string[] = [];

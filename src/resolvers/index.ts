@@ -16,12 +16,14 @@ import { LineageGraphResolver, LineageResolver } from './lineage.resolver';
 import { MaterializationResolver } from './materialization.resolver';
 import { NodeStatusResolver } from './node-status.resolver';
 import { OpenLineageResolver } from './openlineage.resolver';
+import { QuotaResolver } from './quota.resolver';
 import { TaskStateResolver } from './task-state.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const RESOLVERS: NonEmptyArray<Function> = [
   ApiKeyResolver,
   FleetResolver,
+  QuotaResolver,
   DagResolver,
   JobResolver,
   TaskStateResolver,

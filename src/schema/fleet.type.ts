@@ -68,6 +68,9 @@ export class QueueStats {
   @Field(() => Int)
   completed!: number;
 
+  @Field(() => Int, { description: 'Ready but held back by a quota, a concurrency key or a rate limit.' })
+  throttled!: number;
+
   @Field(() => Int, {
     description: 'Live, healthy workers that host this executor now: 0 means its jobs cannot run.',
   })

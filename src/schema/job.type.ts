@@ -89,6 +89,12 @@ export class Job {
   @Field(() => String, { nullable: true })
   partitionKey!: string | null;
 
+  @Field(() => String, { nullable: true })
+  concurrencyKey!: string | null;
+
+  @Field(() => Int, { nullable: true })
+  concurrencyLimit!: number | null;
+
   @Field(() => Date)
   createdAt!: Date;
 

@@ -38,6 +38,8 @@ export interface JobInputLike {
   hardSla?: Date | null;
   requiresGpu?: boolean | null;
   partitionKey?: string | null;
+  concurrencyKey?: string | null;
+  concurrencyLimit?: number | null;
   assets?: AssetExpectationInputLike[] | null;
 }
 
@@ -70,6 +72,8 @@ export interface NormalizedJob {
   hardSla: Date | null;
   requiresGpu: boolean;
   partitionKey: string | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
   assets: Array<{ key: string; kind: string | null; isPrimary: boolean; isRequired: boolean }>;
 }
 
@@ -271,6 +275,7 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
     if (j.partitionKey != null && (j.partitionKey.length < 1 || j.partitionKey.length > 255)) {
       throw badInput(`${p}.partitionKey`, 'must be 1 to 255 characters', { jobId: j.id });
     }
+    const concurrency = concurrencyOf(p, j);
     const assets = (j.assets ?? []).map((a, k) => {
       if (!ASSET_KEY.test(a.key ?? ''))
         throw badInput(`${p}.assets[${k}].key`, 'must be 1-255 chars of [A-Za-z0-9_./-]', { jobId: j.id });
@@ -295,6 +300,7 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
       hardSla: j.hardSla ?? null,
       requiresGpu: j.requiresGpu ?? false,
       partitionKey: j.partitionKey ?? null,
+      ...concurrency,
       assets,
     };
   });
@@ -330,4 +336,16 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
     )
     .digest('hex');
   return { id: input.id ?? null, name, metadata: input.metadata ?? null, softSla, hardSla, callbackUrl, jobs, hash };
+}
+
+/** A job's concurrency key and limit: both or neither; the limit at least 1, the key 1 to 255 characters. */
+function concurrencyOf(p: string, j: JobInputLike): { concurrencyKey: string | null; concurrencyLimit: number | null } {
+  const key = j.concurrencyKey ?? null;
+  const limit = j.concurrencyLimit ?? null;
+  if (key === null && limit === null) return { concurrencyKey: null, concurrencyLimit: null };
+  if (key === null) throw badInput(`${p}.concurrencyKey`, 'is required with concurrencyLimit', { jobId: j.id });
+  if (key.length < 1 || key.length > 255)
+    throw badInput(`${p}.concurrencyKey`, 'must be 1 to 255 characters', { jobId: j.id });
+  if (limit === null) throw badInput(`${p}.concurrencyLimit`, 'is required with concurrencyKey', { jobId: j.id });
+  return { concurrencyKey: key, concurrencyLimit: intIn(`${p}.concurrencyLimit`, limit, 1, 1, 1_000_000) };
 }

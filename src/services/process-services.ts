@@ -12,6 +12,7 @@ import type { DeploymentService } from './deployment.service';
 import type { RequestServices } from './request-services';
 import type { AttemptService } from './engine/attempt.service';
 import type { AfterCommit } from './engine/effects';
+import type { QuotaPolicyService } from './quota-policy.service';
 import type { ServiceTxHandlers } from './tx-events';
 
 /*
@@ -43,6 +44,8 @@ export interface Services extends Infrastructure, RequestServices {
   txHandlers: ServiceTxHandlers;
   queues: QueueRegistry;
   dispatcher: Dispatcher;
+  /** The fair-share policy (QUOTAS_FILE), re-read on SIGHUP and every minute. */
+  quotas: QuotaPolicyService;
   callbacks: CallbackService;
   expectations: AssetExpectationService;
 }

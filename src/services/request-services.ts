@@ -8,6 +8,7 @@ import type { NodeStatusService } from './assets/node-status.service';
 import type { JobCommands } from './engine/job-commands.service';
 import type { DagService } from './dag.service';
 import type { FleetService } from './fleet.service';
+import type { QuotaService } from './quota.service';
 import type { TaskStateService } from './task-state.service';
 import type { OpenLineageService } from './openlineage/openlineage.service';
 
@@ -21,6 +22,8 @@ export interface RequestServices {
   /** Attempt tokens: minted by workers, authenticated through apiKeys, guards of their writes. */
   attemptTokens: AttemptTokenService;
   fleet: FleetService;
+  /** The caller's fair-share policy and usage. */
+  quota: QuotaService;
   dags: DagService;
   jobCommands: JobCommands;
   taskState: TaskStateService;

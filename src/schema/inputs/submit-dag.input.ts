@@ -55,6 +55,15 @@ export class JobInput {
   @Field(() => String, { nullable: true })
   partitionKey?: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'At most concurrencyLimit jobs of the tenant with this key are ACTIVE at once.',
+  })
+  concurrencyKey?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  concurrencyLimit?: number | null;
+
   @Field(() => [AssetExpectationInput], { nullable: true, defaultValue: [] })
   assets?: AssetExpectationInput[] | null;
 }

@@ -58,6 +58,8 @@ export function toJob(r: JobRow): JobView {
     hardSla: r.hard_sla,
     requiresGpu: r.requires_gpu,
     partitionKey: r.partition_key,
+    concurrencyKey: r.concurrency_key,
+    concurrencyLimit: r.concurrency_limit,
     createdAt: r.created_at,
     startedAt: r.started_at,
     completedAt: r.completed_at,

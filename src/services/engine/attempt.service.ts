@@ -99,6 +99,8 @@ export class AttemptService {
     private readonly attempts: JobAttemptsRepository,
     private readonly transitions: DagTransitions,
     private readonly afterCommit: AfterCommit,
+    /** Whether a completion may claim its ready dependents itself (fair share off: no QUOTAS_FILE). */
+    private readonly directClaims: () => boolean,
   ) {}
 
   /** How many transactions the starts and completions of this process took, and for how many. */
@@ -168,7 +170,8 @@ export class AttemptService {
     const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
     await this.afterCommit.apply({
       claimed: done.claimed,
-      dispatch: done.readyJobIds.length > done.claimed.length,
+      // Under fair share a completion frees a slot: jobs held back by a limit may be claimable now.
+      dispatch: done.readyJobIds.length > done.claimed.length || (done.accepted && !this.directClaims()),
     });
     return done;
   }
@@ -222,6 +225,7 @@ export class AttemptService {
       const { done, counted, claimed } = await this.attempts.completeBatch(
         m,
         completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>),
+        this.directClaims(),
       );
       const readyJobIds = counted
         .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
@@ -308,7 +312,7 @@ export class AttemptService {
             error: message,
           },
         ]);
-        return { accepted: true, retryAt, effects: { wakeAt: [retryAt] } };
+        return { accepted: true, retryAt, effects: { wakeAt: [retryAt], dispatch: true } };
       }
       const to: JobState = opts.expired ? 'EXPIRED' : 'FAILED';
       await this.jobs.markFailed(m, j.id, to, message);
@@ -317,7 +321,8 @@ export class AttemptService {
         { jobId: j.id, taskId: j.taskId, name: j.name, from: 'ACTIVE', to, tryNumber: j.tryNumber, error: message },
         ...skipped.map((s) => transitionOf(s, 'SKIPPED')),
       ]);
-      return { accepted: true, retryAt: null, effects: {} };
+      // A slot freed: jobs held back by a limit may be claimable now.
+      return { accepted: true, retryAt: null, effects: { dispatch: true } };
     });
   }
 
