@@ -4,6 +4,7 @@ import { DagEngine1763842000000 } from './1763842000000-dag-engine';
 import { TaskState1763843000000 } from './1763843000000-task-state';
 import { EventTrimMark1763845000000 } from './1763845000000-event-trim-mark';
 import { WorkerExecutorSlots1763846140000 } from './1763846140000-worker-executor-slots';
+import { MemoisedExecution1763847000000 } from './1763847000000-memoised-execution';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   TaskState1763843000000,
   EventTrimMark1763845000000,
   WorkerExecutorSlots1763846140000,
+  MemoisedExecution1763847000000,
 ];

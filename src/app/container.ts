@@ -23,6 +23,8 @@ import { JobsRepository } from '../repositories/jobs.repository';
 import { WorkersRepository } from '../repositories/workers.repository';
 import { AssetGraphRepository } from '../repositories/asset-graph.repository';
 import { AttemptService } from '../services/engine/attempt.service';
+import { CacheService } from '../services/engine/cache.service';
+import { JobCacheRepository } from '../repositories/job-cache.repository';
 import { DagTransitions } from '../services/engine/dag-transitions';
 import { AfterCommit } from '../services/engine/effects';
 import { JobCommands } from '../services/engine/job-commands.service';
@@ -54,6 +56,14 @@ export function createServices(infra: Infrastructure): Services {
   const afterCommit = new AfterCommit(dispatcher, bus, log);
   const transitions = new DagTransitions(dagsRepo, config, txHandlers);
   const attempts = new AttemptService(ds, config, jobsRepo, new JobAttemptsRepository(), transitions, afterCommit);
+  const cache = new CacheService(
+    ds,
+    new JobCacheRepository(),
+    new JobAttemptsRepository(),
+    transitions,
+    afterCommit,
+    materializations,
+  );
   const attemptTokens = new AttemptTokenService(
     ds,
     new JobRowsRepository(),
@@ -92,6 +102,7 @@ export function createServices(infra: Infrastructure): Services {
     nodeStatus,
     dags,
     jobCommands,
+    cache,
     attempts,
     afterCommit,
     txHandlers,

@@ -31,11 +31,13 @@ export interface JobRow {
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  cache_key: string | null;
 }
 
 export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, priority, data, state, job_level, try_number, retry_limit,
   retry_delay, retry_backoff, start_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
-  output, error, progress_percent, progress_message, created_at, started_at, completed_at`;
+  output, error, progress_percent, progress_message, created_at, started_at, completed_at,
+  CASE WHEN cache_enabled THEN cache_key END AS cache_key`;
 
 /** A job of a submitted DAG, validated and normalised. */
 export interface NewJob {
@@ -56,6 +58,7 @@ export interface NewJob {
   hardSla: Date | null;
   requiresGpu: boolean;
   partitionKey: string | null;
+  cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
 }
 
 /** An attempt's row, as the API reads it. */
@@ -67,6 +70,9 @@ export interface AttemptRow {
   started_at: Date;
   finished_at: Date | null;
   error: string | null;
+  cached_from_dag_id: string | null;
+  cached_from_task_id: string | null;
+  cached_from_try: number | null;
 }
 
 /** How many jobs of a DAG are in one state at one (level, executor). */
@@ -75,6 +81,8 @@ export interface JobGroupCount {
   job_level: number;
   executor: string;
   state: JobState;
+  /** Completed from the cache. */
+  cached: boolean;
   n: number;
 }
 
@@ -99,14 +107,16 @@ export class JobRowsRepository {
     const idOf = new Map(J.map((j, i) => [j.taskId, ids[i]]));
     await m.query(
       `INSERT INTO jobs (id, tenant_id, dag_id, task_id, name, executor, priority, data, job_level, pending_deps, retry_limit,
-         retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key)
+         retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
+         cache_enabled, cache_ttl_seconds, cache_given_key)
        SELECT u.id, $1, $2, u.task_id, u.name, u.executor, u.priority, u.data, u.level, u.deps, u.retry_limit, u.retry_delay,
-         u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key
+         u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key,
+         u.cache_enabled, u.cache_ttl, u.cache_key
        FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::jsonb[], $9::int[], $10::int[], $11::int[],
          $12::int[], $13::boolean[], $14::timestamptz[], $15::int[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
-         $19::boolean[], $20::text[])
+         $19::boolean[], $20::text[], $21::boolean[], $22::int[], $23::text[])
          AS u(id, task_id, name, executor, priority, data, level, deps, retry_limit, retry_delay, retry_backoff, start_after,
-              expire, keep_until, soft_sla, hard_sla, gpu, partition_key)`,
+              expire, keep_until, soft_sla, hard_sla, gpu, partition_key, cache_enabled, cache_ttl, cache_key)`,
       [
         tenantId,
         dagId,
@@ -128,6 +138,9 @@ export class JobRowsRepository {
         J.map((j) => j.hardSla),
         J.map((j) => j.requiresGpu),
         J.map((j) => j.partitionKey),
+        J.map((j) => j.cache.enabled),
+        J.map((j) => j.cache.ttlSeconds),
+        J.map((j) => j.cache.key),
       ],
     );
     const from: string[] = [];
@@ -190,9 +203,9 @@ export class JobRowsRepository {
   async groupCounts(m: SqlRunner, tenantId: string, dagIds: readonly string[]): Promise<JobGroupCount[]> {
     return sqlRows(
       m,
-      `SELECT dag_id, job_level, executor, state, count(*)::int AS n FROM jobs
+      `SELECT dag_id, job_level, executor, state, (cached AND state = 'COMPLETED') AS cached, count(*)::int AS n FROM jobs
         WHERE tenant_id = $1 AND dag_id = ANY($2::text[])
-        GROUP BY dag_id, job_level, executor, state`,
+        GROUP BY dag_id, job_level, executor, state, 5`,
       [tenantId, dagIds],
     );
   }
@@ -265,7 +278,8 @@ export class JobRowsRepository {
   async attempts(m: SqlRunner, tenantId: string, jobIds: readonly string[]): Promise<AttemptRow[]> {
     return sqlRows(
       m,
-      `SELECT a.job_id, a.try_number, a.outcome, a.worker_id, a.started_at, a.finished_at, a.error
+      `SELECT a.job_id, a.try_number, a.outcome, a.worker_id, a.started_at, a.finished_at, a.error,
+         a.cached_from_dag_id, a.cached_from_task_id, a.cached_from_try
        FROM job_attempts a JOIN jobs j ON j.id = a.job_id
        WHERE a.job_id = ANY($2::uuid[]) AND j.tenant_id = $1 ORDER BY a.id`,
       [tenantId, jobIds],

@@ -46,6 +46,8 @@ export interface ExecutorMetas {
   description?: string;
   /** Root folder of executor workspaces; `<cwd>/.data/workspace` by default. */
   workspace?: string;
+  /** The code version cache keys are computed with (YAML `metas.version`); none: its jobs never hit the cache. */
+  version?: string;
 }
 
 export interface RuntimeArgs {
@@ -145,7 +147,7 @@ export abstract class Executor<W = Record<string, unknown>> {
   static withSchema?: ZodType;
 
   readonly with: W;
-  readonly metas: { name: string; description?: string; workspace?: string };
+  readonly metas: { name: string; description?: string; workspace?: string; version?: string };
   readonly runtimeArgs: RuntimeArgs;
   /** Code fingerprint recorded with persisted assets (e.g. `git:abcd1234`). */
   codeFingerprint?: string;
@@ -194,6 +196,8 @@ export interface ExecutorHostOptions {
   storage?: Storage;
   /** Whether `close()` closes the storage too; by default only one the host made itself. */
   closeStorage?: boolean;
+  /** The code version (overrides `metas.version` and the class's static `codeVersion`). */
+  codeVersion?: string | null;
   /** Told about asset-recording failures (they never fail the job). */
   log?: { warn(obj: object, msg: string): void };
 }
@@ -207,6 +211,8 @@ export class ExecutorHost implements ExecutorInvoker {
   readonly name: string;
   readonly concurrency: number;
   readonly requiresGpu: boolean;
+  /** Its cache keys' code version: the option, else `metas.version`, else the class's static `codeVersion`. */
+  codeVersion: string | null;
   readonly storage: Storage;
   /** The executor instances, one per replica (`runtimeArgs.replicaId`). */
   readonly replicas: Executor<unknown>[];
@@ -227,6 +233,9 @@ export class ExecutorHost implements ExecutorInvoker {
     this.name = opts.name ?? first.metas.name;
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
     this.requiresGpu = opts.requiresGpu ?? false;
+    const classVersion = (first.constructor as { codeVersion?: unknown }).codeVersion;
+    this.codeVersion =
+      opts.codeVersion ?? first.metas.version ?? (typeof classVersion === 'string' ? classVersion : null);
     this.ownsStorage = opts.closeStorage ?? !opts.storage;
     this.storage = opts.storage ?? createStorage(`file://${path.resolve('.data', 'storage')}`);
     this.log = opts.log;

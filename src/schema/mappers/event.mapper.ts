@@ -25,7 +25,7 @@ function build(e: LoggedEvent): EventView {
         name: p.name ?? '',
         state: p.state,
         previousState: p.previousState ?? null,
-        progress: p.progress,
+        progress: { ...p.progress, cached: p.progress.cached ?? 0 },
         at: date(p.at, e.createdAt),
       });
     }
