@@ -151,6 +151,8 @@ export abstract class Executor<W = Record<string, unknown>> {
   readonly runtimeArgs: RuntimeArgs;
   /** Code fingerprint recorded with persisted assets (e.g. `git:abcd1234`). */
   codeFingerprint?: string;
+  /** The code version its jobs' cache keys are computed with; YAML `metas.version` by default. None: never a cache hit. */
+  codeVersion?: string;
   /** Prompt / model fingerprint recorded with persisted assets (e.g. `craft-ocr-v2`). */
   promptFingerprint?: string;
   private workspaceDir: string | null = null;
@@ -211,8 +213,7 @@ export class ExecutorHost implements ExecutorInvoker {
   readonly name: string;
   readonly concurrency: number;
   readonly requiresGpu: boolean;
-  /** Its cache keys' code version: the option, else `metas.version`, else the class's static `codeVersion`. */
-  codeVersion: string | null;
+  private readonly givenCodeVersion: string | null;
   readonly storage: Storage;
   /** The executor instances, one per replica (`runtimeArgs.replicaId`). */
   readonly replicas: Executor<unknown>[];
@@ -233,14 +234,17 @@ export class ExecutorHost implements ExecutorInvoker {
     this.name = opts.name ?? first.metas.name;
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
     this.requiresGpu = opts.requiresGpu ?? false;
-    const classVersion = (first.constructor as { codeVersion?: unknown }).codeVersion;
-    this.codeVersion =
-      opts.codeVersion ?? first.metas.version ?? (typeof classVersion === 'string' ? classVersion : null);
+    this.givenCodeVersion = opts.codeVersion ?? null;
     this.ownsStorage = opts.closeStorage ?? !opts.storage;
     this.storage = opts.storage ?? createStorage(`file://${path.resolve('.data', 'storage')}`);
     this.log = opts.log;
     this.routes = routesOf(first);
     this.inFlight = this.replicas.map(() => 0);
+  }
+
+  /** Its cache keys' code version: the option, else the executor's `codeVersion`, else `metas.version`. */
+  get codeVersion(): string | null {
+    return this.givenCodeVersion ?? this.replicas[0].codeVersion ?? this.replicas[0].metas.version ?? null;
   }
 
   /** The first (or only) executor instance. */
