@@ -40,7 +40,7 @@ beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'marie-cache-e2e-'));
   storage = createStorage(`file://${tmp}/storage`);
   const executors = await loadExecutorConfig(CONFIG, { storage });
-  hosts = executors as ExecutorHost[];
+  hosts = executors;
   t = await startTestApp({ roles: ['api', 'scheduler', 'worker'], executors: executors.map(counted) });
   await mkdir(path.join(tmp, 'inbox'));
   await writeFile(path.join(tmp, 'inbox', 'claim-1.pdf'), await generateClaimsPdf());
