@@ -37,7 +37,7 @@ export interface JobRow {
 export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, priority, data, state, job_level, try_number, retry_limit,
   retry_delay, retry_backoff, start_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
   output, error, progress_percent, progress_message, created_at, started_at, completed_at,
-  CASE WHEN cache_enabled THEN cache_key END AS cache_key`;
+  cache_key`;
 
 /** A job of a submitted DAG, validated and normalised. */
 export interface NewJob {
