@@ -116,6 +116,23 @@ describe('memoised execution on noop', () => {
       expect(j.materializations).toEqual(f[j.taskId].materializations);
     }
     expect(second.assetStatus.every((s) => s.isComplete)).toBe(true);
+    // cachedFrom comes with the attempt rows: no statement more than the attempts alone
+    // (counted on an api-only app, no sweeps in the background).
+    const api = await startTestApp();
+    try {
+      const count = async (fields: string, ids: string[]) => {
+        const before = api.app.services.sql.total;
+        const q = ids.map((id, i) => `d${i}: dag(id: "${id}") { jobs { attempts { ${fields} } } }`).join(' ');
+        ok(await api.gql(`{ ${q} }`, {}, key));
+        return api.app.services.sql.total - before;
+      };
+      await count('outcome', [a]); // warm-up
+      const plain = await count('outcome', [a, b]);
+      expect(await count('outcome cachedFrom { dagId taskId tryNumber }', [a, b])).toBe(plain);
+      expect(await count('outcome cachedFrom { dagId }', [b])).toBe(await count('outcome', [b]));
+    } finally {
+      await api.stop();
+    }
     // Different data: another key, so it runs.
     const c = `c-${randomUUID()}`;
     await submitDag(t, key, pipeline(c, { enabled: true }, 'doc-2'));
