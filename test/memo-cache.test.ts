@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorCallContext, ExecutorInvoker } from '../src/core/executor-call';
 import { createNoopExecutor } from '../src/sdk/builtin/noop.executor';
+import { createMetrics } from '../src/server/metrics';
 import { seedPipeline, submitDag, waitFor } from './support/dag-helpers';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 
@@ -103,6 +104,12 @@ describe('memoised execution on noop', () => {
     expect(second.jobGroups.reduce((n, g) => n + g.progress.cached, 0)).toBe(4);
     expect(second.savedSeconds).toBeGreaterThan(0);
     expect(t.app.services.cache.stats.hits - hitsBefore).toBe(4);
+    // The Prometheus counters read this process's totals at each scrape.
+    const { hits, savedSeconds } = t.app.services.cache.stats;
+    const scraped = await createMetrics(false, t.app.services.cache.stats).registry.metrics();
+    expect(scraped).toContain(`marie_cache_hits_total ${hits}`);
+    expect(scraped).toContain(`marie_cache_saved_seconds_total ${savedSeconds}`);
+    expect(savedSeconds).toBeGreaterThan(0);
     const f = byTask(first);
     for (const j of second.jobs) {
       expect(j.state).toBe('COMPLETED');
