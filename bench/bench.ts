@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { createBenchEnv, type Size } from './lib/env';
 import type { Scenario, ScenarioResult } from './lib/scenario';
 import { fmt } from './lib/stats';
+import { cache } from './scenarios/cache';
 import { stepLatency, throughput } from './scenarios/dags';
 import { dashboard } from './scenarios/dashboard';
 import { fanout } from './scenarios/fanout';
@@ -25,6 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   taskState,
   dashboard,
   openlineage,
+  cache,
 ];
 
 export interface RunBenchOptions {

@@ -5,6 +5,7 @@ import { TaskState1763843000000 } from './1763843000000-task-state';
 import { EventTrimMark1763845000000 } from './1763845000000-event-trim-mark';
 import { WorkerExecutorSlots1763846140000 } from './1763846140000-worker-executor-slots';
 import { OpenLineage1763847000000 } from './1763847000000-openlineage';
+import { MemoisedExecution1763847100000 } from './1763847100000-memoised-execution';
 import { FairShare1763847200000 } from './1763847200000-fair-share';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   EventTrimMark1763845000000,
   WorkerExecutorSlots1763846140000,
   OpenLineage1763847000000,
+  MemoisedExecution1763847100000,
   FairShare1763847200000,
 ];

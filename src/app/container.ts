@@ -28,6 +28,8 @@ import { JobsRepository } from '../repositories/jobs.repository';
 import { WorkersRepository } from '../repositories/workers.repository';
 import { AssetGraphRepository } from '../repositories/asset-graph.repository';
 import { AttemptService } from '../services/engine/attempt.service';
+import { CacheService } from '../services/engine/cache.service';
+import { JobCacheRepository } from '../repositories/job-cache.repository';
 import { DagTransitions } from '../services/engine/dag-transitions';
 import { AfterCommit } from '../services/engine/effects';
 import { JobCommands } from '../services/engine/job-commands.service';
@@ -66,6 +68,15 @@ export function createServices(infra: Infrastructure): Services {
     new JobAttemptsRepository(),
     transitions,
     afterCommit,
+    () => !quotas.enabled,
+  );
+  const cache = new CacheService(
+    ds,
+    new JobCacheRepository(),
+    new JobAttemptsRepository(),
+    transitions,
+    afterCommit,
+    materializations,
     () => !quotas.enabled,
   );
   const attemptTokens = new AttemptTokenService(
@@ -107,6 +118,7 @@ export function createServices(infra: Infrastructure): Services {
     openLineage: new OpenLineageService(ds, new OpenLineageRepository(), materializations),
     dags,
     jobCommands,
+    cache,
     attempts,
     afterCommit,
     txHandlers,

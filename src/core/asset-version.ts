@@ -15,7 +15,8 @@ const FRAMED_PREFIX = Buffer.from('marie-asset-version/2\0', 'utf8');
 const bytesOf = (v: Buffer | Uint8Array | string | null | undefined): Buffer =>
   v == null ? Buffer.alloc(0) : typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
 
-function u64(n: number): Buffer {
+/** A field's length as FRAMED versions frame it (8 bytes, big-endian). */
+export function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;

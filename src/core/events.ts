@@ -13,6 +13,8 @@ export interface DagProgressPayload {
   completed: number;
   failed: number;
   skipped: number;
+  /** Completed from the cache (counted in completed too). */
+  cached: number;
   percent: number;
 }
 

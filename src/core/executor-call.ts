@@ -85,6 +85,8 @@ export interface ExecutorInvoker {
   readonly name: string;
   readonly concurrency: number;
   readonly requiresGpu?: boolean;
+  /** The code version its cache keys are computed with; none: its jobs never hit the cache. */
+  readonly codeVersion?: string | null;
   invoke(data: unknown, ctx: ExecutorCallContext): Promise<unknown>;
   close?(): Promise<void>;
 }

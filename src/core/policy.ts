@@ -21,6 +21,7 @@ export const ACTIONS = Object.freeze({
   'dag.submit': 'submitter',
   'dag.cancel': 'submitter',
   'dag.retry': 'submitter',
+  'cache.invalidate': 'submitter',
   'asset.register': 'submitter',
   'asset.record': 'executor',
   'state.write': 'executor',

@@ -28,6 +28,7 @@ export const ATTEMPT_OUTCOMES = [
   'CANCELLED',
   'LOST',
   'HANDED_BACK',
+  'CACHED',
 ] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 

@@ -21,6 +21,8 @@ export interface DagRow {
   n_completed: number;
   n_failed: number;
   n_skipped: number;
+  n_cached: number;
+  saved_seconds: number;
   callback_url: string | null;
   callback_state: string | null;
   callback_attempts: number;
@@ -62,6 +64,7 @@ export interface DagCounters {
   n_completed: number;
   n_failed: number;
   n_skipped: number;
+  n_cached?: number;
 }
 
 /** Counter deltas of one transaction's transitions on one DAG. */
@@ -71,6 +74,9 @@ export interface CounterDelta {
   completed: number;
   failed: number;
   skipped: number;
+  /** Jobs completed from the cache, and the seconds they saved. */
+  cached?: number;
+  savedSeconds?: number;
 }
 
 /** The DAG row after its counters were applied. */
@@ -150,10 +156,11 @@ export class DagsRepository {
       `WITH old AS (SELECT state FROM dags WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
          UPDATE dags d SET n_pending = n_pending + $3, n_active = n_active + $4, n_completed = n_completed + $5,
            n_failed = n_failed + $6, n_skipped = n_skipped + $7,
+           n_cached = n_cached + $10, saved_seconds = saved_seconds + $11,
            state = CASE WHEN d.state = 'CREATED' AND $8 THEN 'ACTIVE' ELSE d.state END,
            started_at = CASE WHEN d.started_at IS NULL AND $8 THEN now() ELSE d.started_at END
          FROM old WHERE d.tenant_id = $1 AND d.id = $2
-         RETURNING d.n_total, d.n_pending, d.n_active, d.n_completed, d.n_failed, d.n_skipped, d.state, old.state AS old_state,
+         RETURNING d.n_total, d.n_pending, d.n_active, d.n_completed, d.n_failed, d.n_skipped, d.n_cached, d.state, old.state AS old_state,
            d.name, d.callback_url, ${slaDueColumns('$9')}`,
       [
         tenantId,
@@ -165,6 +172,8 @@ export class DagsRepository {
         delta.skipped,
         activated,
         endedJobIds,
+        delta.cached ?? 0,
+        delta.savedSeconds ?? 0,
       ],
     );
     return rows[0] ?? null;

@@ -33,6 +33,7 @@ export interface StartedRow extends JobRef {
   dispatch: number;
   dagName: string;
   upstream: string[];
+  cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
 }
 
 type DoneRow = { id: string; tenant_id: string; dag_id: string; task_id: string; name: string; try_number: number };
@@ -61,9 +62,18 @@ export class JobAttemptsRepository {
          UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
              lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
            FROM r WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
-           RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch),
+           RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch, j.executor,
+             CASE WHEN j.cache_enabled THEN j.cache_key END AS cache_key, j.cache_code_version),
        closed AS (
-         UPDATE job_attempts a SET outcome = 'SUCCEEDED', finished_at = now(), error = NULL
+         -- The cache key is stored on SUCCEEDED attempts only, with how many materializations
+         -- the attempt recorded (a hit needs them all still there).
+         UPDATE job_attempts a SET outcome = 'SUCCEEDED', finished_at = now(), error = NULL,
+             cache_key = done.cache_key, cache_tenant_id = CASE WHEN done.cache_key IS NOT NULL THEN done.tenant_id END,
+             cache_executor = CASE WHEN done.cache_key IS NOT NULL THEN done.executor END,
+             cache_code_version = CASE WHEN done.cache_key IS NOT NULL THEN done.cache_code_version END,
+             cache_materializations = CASE WHEN done.cache_key IS NOT NULL THEN
+               (SELECT count(*)::int FROM materializations mt WHERE mt.tenant_id = done.tenant_id
+                  AND mt.dag_id = done.dag_id AND mt.node_task_id = done.task_id AND mt.try_number = done.try_number) END
            FROM done WHERE a.job_id = done.id AND a.try_number = done.try_number AND a.dispatch = done.dispatch
              AND a.outcome = 'RUNNING'),
        c AS (SELECT jd.job_id, count(*)::int AS n FROM job_dependencies jd JOIN done ON jd.depends_on = done.id
@@ -104,6 +114,9 @@ export class JobAttemptsRepository {
         dispatch: number;
         dag_name: string;
         upstream: string[] | null;
+        cache_enabled: boolean;
+        cache_ttl_seconds: number | null;
+        cache_given_key: string | null;
       }
     > = await sqlRows(
       m,
@@ -118,7 +131,7 @@ export class JobAttemptsRepository {
            progress_percent = NULL, progress_message = NULL, error = NULL
          FROM prev WHERE j.id = prev.id
          RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
-           j.try_number, j.dispatch, j.lease_owner,
+           j.try_number, j.dispatch, j.lease_owner, j.cache_enabled, j.cache_ttl_seconds, j.cache_given_key,
            (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
            (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
              WHERE jd.job_id = j.id) AS upstream),
@@ -142,6 +155,7 @@ export class JobAttemptsRepository {
       dispatch: r.dispatch,
       dagName: r.dag_name,
       upstream: r.upstream ?? [],
+      cache: { enabled: r.cache_enabled, ttlSeconds: r.cache_ttl_seconds, key: r.cache_given_key },
     }));
   }
 }

@@ -33,11 +33,13 @@ export interface JobRow {
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  cache_key: string | null;
 }
 
 export const JOB_COLUMNS = `id, tenant_id, dag_id, task_id, name, executor, priority, data, state, job_level, try_number, retry_limit,
   retry_delay, retry_backoff, start_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
-  concurrency_key, concurrency_limit, output, error, progress_percent, progress_message, created_at, started_at, completed_at`;
+  concurrency_key, concurrency_limit, output, error, progress_percent, progress_message, created_at, started_at, completed_at,
+  cache_key`;
 
 /** A job of a submitted DAG, validated and normalised. */
 export interface NewJob {
@@ -60,6 +62,7 @@ export interface NewJob {
   partitionKey: string | null;
   concurrencyKey: string | null;
   concurrencyLimit: number | null;
+  cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
 }
 
 /** An attempt's row, as the API reads it. */
@@ -71,6 +74,9 @@ export interface AttemptRow {
   started_at: Date;
   finished_at: Date | null;
   error: string | null;
+  cached_from_dag_id: string | null;
+  cached_from_task_id: string | null;
+  cached_from_try: number | null;
 }
 
 /** How many jobs of a DAG are in one state at one (level, executor). */
@@ -79,6 +85,8 @@ export interface JobGroupCount {
   job_level: number;
   executor: string;
   state: JobState;
+  /** Completed from the cache. */
+  cached: boolean;
   n: number;
 }
 
@@ -104,15 +112,15 @@ export class JobRowsRepository {
     await m.query(
       `INSERT INTO jobs (id, tenant_id, dag_id, task_id, name, executor, priority, data, job_level, pending_deps, retry_limit,
          retry_delay, retry_backoff, start_after, run_after, expire_in_seconds, keep_until, soft_sla, hard_sla, requires_gpu, partition_key,
-         concurrency_key, concurrency_limit)
+         concurrency_key, concurrency_limit, cache_enabled, cache_ttl_seconds, cache_given_key)
        SELECT u.id, $1, $2, u.task_id, u.name, u.executor, u.priority, u.data, u.level, u.deps, u.retry_limit, u.retry_delay,
          u.retry_backoff, u.start_after, u.start_after, u.expire, u.keep_until, u.soft_sla, u.hard_sla, u.gpu, u.partition_key,
-         u.ckey, u.climit
+         u.ckey, u.climit, u.cache_enabled, u.cache_ttl, u.cache_key
        FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::jsonb[], $9::int[], $10::int[], $11::int[],
          $12::int[], $13::boolean[], $14::timestamptz[], $15::int[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
-         $19::boolean[], $20::text[], $21::text[], $22::int[])
+         $19::boolean[], $20::text[], $21::text[], $22::int[], $23::boolean[], $24::int[], $25::text[])
          AS u(id, task_id, name, executor, priority, data, level, deps, retry_limit, retry_delay, retry_backoff, start_after,
-              expire, keep_until, soft_sla, hard_sla, gpu, partition_key, ckey, climit)`,
+              expire, keep_until, soft_sla, hard_sla, gpu, partition_key, ckey, climit, cache_enabled, cache_ttl, cache_key)`,
       [
         tenantId,
         dagId,
@@ -136,6 +144,9 @@ export class JobRowsRepository {
         J.map((j) => j.partitionKey),
         J.map((j) => j.concurrencyKey),
         J.map((j) => j.concurrencyLimit),
+        J.map((j) => j.cache.enabled),
+        J.map((j) => j.cache.ttlSeconds),
+        J.map((j) => j.cache.key),
       ],
     );
     const from: string[] = [];
@@ -198,9 +209,9 @@ export class JobRowsRepository {
   async groupCounts(m: SqlRunner, tenantId: string, dagIds: readonly string[]): Promise<JobGroupCount[]> {
     return sqlRows(
       m,
-      `SELECT dag_id, job_level, executor, state, count(*)::int AS n FROM jobs
+      `SELECT dag_id, job_level, executor, state, (cached AND state = 'COMPLETED') AS cached, count(*)::int AS n FROM jobs
         WHERE tenant_id = $1 AND dag_id = ANY($2::text[])
-        GROUP BY dag_id, job_level, executor, state`,
+        GROUP BY dag_id, job_level, executor, state, 5`,
       [tenantId, dagIds],
     );
   }
@@ -273,7 +284,8 @@ export class JobRowsRepository {
   async attempts(m: SqlRunner, tenantId: string, jobIds: readonly string[]): Promise<AttemptRow[]> {
     return sqlRows(
       m,
-      `SELECT a.job_id, a.try_number, a.outcome, a.worker_id, a.started_at, a.finished_at, a.error
+      `SELECT a.job_id, a.try_number, a.outcome, a.worker_id, a.started_at, a.finished_at, a.error,
+         a.cached_from_dag_id, a.cached_from_task_id, a.cached_from_try
        FROM job_attempts a JOIN jobs j ON j.id = a.job_id
        WHERE a.job_id = ANY($2::uuid[]) AND j.tenant_id = $1 ORDER BY a.id`,
       [tenantId, jobIds],

@@ -2,6 +2,7 @@ import type { NonEmptyArray } from 'type-graphql';
 import { ApiKeyResolver } from './api-key.resolver';
 import { AssetResolver } from './asset.resolver';
 import { AttemptResolver } from './attempt.resolver';
+import { CacheResolver } from './cache.resolver';
 import { DagResolver } from './dag.resolver';
 import {
   AssetMaterializedEventResolver,
@@ -25,6 +26,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   FleetResolver,
   QuotaResolver,
   DagResolver,
+  CacheResolver,
   JobResolver,
   TaskStateResolver,
   AttemptResolver,

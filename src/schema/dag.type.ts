@@ -34,6 +34,9 @@ registerEnumType(AttemptOutcome, {
     HANDED_BACK: {
       description: 'A worker stopping gracefully gave it back: the same try ran again; not a failed attempt.',
     },
+    CACHED: {
+      description: 'Completed from an earlier attempt with the same cache key, without calling the executor.',
+    },
   },
 });
 
@@ -56,6 +59,9 @@ export class DagProgress {
 
   @Field(() => Int)
   skipped!: number;
+
+  @Field(() => Int, { description: 'Completed from the cache, without an executor call (counted in completed too).' })
+  cached!: number;
 
   @Field(() => Float, { description: 'Jobs in terminal states over all jobs, 0 to 100.' })
   percent!: number;
@@ -119,6 +125,9 @@ export class Dag {
 
   @Field(() => DagProgress)
   progress!: DagProgress;
+
+  @Field(() => Float, { description: "Seconds of executor time that cache hits saved (the sources' run times)." })
+  savedSeconds!: number;
 }
 
 @ObjectType()

@@ -4,6 +4,18 @@ import { JSONScalar } from './scalars';
 import { PageInfo } from './page-info.type';
 
 @ObjectType()
+export class CachedFrom {
+  @Field(() => ID)
+  dagId!: string;
+
+  @Field(() => String)
+  taskId!: string;
+
+  @Field(() => Int)
+  tryNumber!: number;
+}
+
+@ObjectType()
 export class JobAttempt {
   @Field(() => Int)
   tryNumber!: number;
@@ -22,6 +34,9 @@ export class JobAttempt {
 
   @Field(() => String, { nullable: true })
   error!: string | null;
+
+  @Field(() => CachedFrom, { nullable: true, description: 'For a CACHED attempt: the attempt whose result it took.' })
+  cachedFrom!: CachedFrom | null;
 }
 
 @ObjectType()
@@ -118,6 +133,9 @@ export class Job {
 
   @Field(() => String, { nullable: true })
   progressMessage!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The cache key of its latest attempt, when caching is on.' })
+  cacheKey!: string | null;
 }
 
 @ObjectType()

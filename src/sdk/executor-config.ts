@@ -70,6 +70,7 @@ const entrySchema = z.strictObject({
         .optional(),
       description: z.string().optional(),
       workspace: z.string().optional(),
+      version: z.string().min(1).max(128).optional(),
     })
     .nullish(),
   modules: z.union([z.string(), z.array(z.string())]).nullish(),
@@ -225,6 +226,7 @@ async function loadExecutors(
         name: e.metas?.name ?? e.jtype,
         description: e.metas?.description,
         workspace: e.metas?.workspace ? path.resolve(dir, e.metas.workspace) : undefined,
+        version: e.metas?.version,
       };
       if (names.has(metas.name))
         fail(formatPath(prefix(i), ['metas', 'name']), `duplicate executor name "${metas.name}"`);

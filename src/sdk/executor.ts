@@ -46,6 +46,8 @@ export interface ExecutorMetas {
   description?: string;
   /** Root folder of executor workspaces; `<cwd>/.data/workspace` by default. */
   workspace?: string;
+  /** The code version cache keys are computed with (YAML `metas.version`); none: its jobs never hit the cache. */
+  version?: string;
 }
 
 export interface RuntimeArgs {
@@ -145,10 +147,12 @@ export abstract class Executor<W = Record<string, unknown>> {
   static withSchema?: ZodType;
 
   readonly with: W;
-  readonly metas: { name: string; description?: string; workspace?: string };
+  readonly metas: { name: string; description?: string; workspace?: string; version?: string };
   readonly runtimeArgs: RuntimeArgs;
   /** Code fingerprint recorded with persisted assets (e.g. `git:abcd1234`). */
   codeFingerprint?: string;
+  /** The code version its jobs' cache keys are computed with; YAML `metas.version` by default. None: never a cache hit. */
+  codeVersion?: string;
   /** Prompt / model fingerprint recorded with persisted assets (e.g. `craft-ocr-v2`). */
   promptFingerprint?: string;
   private workspaceDir: string | null = null;
@@ -194,6 +198,8 @@ export interface ExecutorHostOptions {
   storage?: Storage;
   /** Whether `close()` closes the storage too; by default only one the host made itself. */
   closeStorage?: boolean;
+  /** The code version (overrides `metas.version` and the class's static `codeVersion`). */
+  codeVersion?: string | null;
   /** Told about asset-recording failures (they never fail the job). */
   log?: { warn(obj: object, msg: string): void };
 }
@@ -207,6 +213,7 @@ export class ExecutorHost implements ExecutorInvoker {
   readonly name: string;
   readonly concurrency: number;
   readonly requiresGpu: boolean;
+  private readonly givenCodeVersion: string | null;
   readonly storage: Storage;
   /** The executor instances, one per replica (`runtimeArgs.replicaId`). */
   readonly replicas: Executor<unknown>[];
@@ -227,11 +234,17 @@ export class ExecutorHost implements ExecutorInvoker {
     this.name = opts.name ?? first.metas.name;
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
     this.requiresGpu = opts.requiresGpu ?? false;
+    this.givenCodeVersion = opts.codeVersion ?? null;
     this.ownsStorage = opts.closeStorage ?? !opts.storage;
     this.storage = opts.storage ?? createStorage(`file://${path.resolve('.data', 'storage')}`);
     this.log = opts.log;
     this.routes = routesOf(first);
     this.inFlight = this.replicas.map(() => 0);
+  }
+
+  /** Its cache keys' code version: the option, else the executor's `codeVersion`, else `metas.version`. */
+  get codeVersion(): string | null {
+    return this.givenCodeVersion ?? this.replicas[0].codeVersion ?? this.replicas[0].metas.version ?? null;
   }
 
   /** The first (or only) executor instance. */

@@ -6,9 +6,17 @@ export interface Metrics {
   graphqlRequests: Counter<'type' | 'outcome'>;
   graphqlDuration: Histogram<'type'>;
   wsConnections: Gauge;
+  cacheHits: Counter;
+  cacheSavedSeconds: Counter;
 }
 
-export function createMetrics(enabledDefaults = true): Metrics {
+/** This process's cache hits and the executor seconds they saved (read at each scrape). */
+export interface CacheCounts {
+  readonly hits: number;
+  readonly savedSeconds: number;
+}
+
+export function createMetrics(enabledDefaults = true, cache?: CacheCounts): Metrics {
   const registry = new Registry();
   if (enabledDefaults) collectDefaultMetrics({ register: registry, prefix: 'marie_' });
   return {
@@ -30,6 +38,24 @@ export function createMetrics(enabledDefaults = true): Metrics {
       name: 'marie_ws_connections',
       help: 'Open graphql-ws connections',
       registers: [registry],
+    }),
+    cacheHits: new Counter({
+      name: 'marie_cache_hits_total',
+      help: 'Attempts completed from the cache (CACHED) by this process, without an executor call',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(cache?.hits ?? 0);
+      },
+    }),
+    cacheSavedSeconds: new Counter({
+      name: 'marie_cache_saved_seconds_total',
+      help: "Executor seconds that cache hits of this process saved (the sources' run times)",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(cache?.savedSeconds ?? 0);
+      },
     }),
   };
 }

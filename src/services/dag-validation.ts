@@ -41,6 +41,31 @@ export interface JobInputLike {
   concurrencyKey?: string | null;
   concurrencyLimit?: number | null;
   assets?: AssetExpectationInputLike[] | null;
+  cache?: CachePolicyLike | null;
+}
+
+/** A cache policy as submitted (DESIGN.md "Memoised execution"). */
+export interface CachePolicyLike {
+  enabled?: boolean | null;
+  ttlSeconds?: number | null;
+  key?: string | null;
+}
+
+/** A job's effective cache policy: its own, else the DAG's; off when neither gives one. */
+export interface CachePolicy {
+  enabled: boolean;
+  /** Null: the default (7 days). */
+  ttlSeconds: number | null;
+  key: string | null;
+}
+
+/** The cache policy at `path`, checked (ttlSeconds 0 to 10 years, key 1 to 255 characters). */
+function cachePolicyOf(path: string, c: CachePolicyLike | null | undefined): CachePolicy | null {
+  if (c == null) return null;
+  const ttlSeconds = c.ttlSeconds == null ? null : intIn(`${path}.ttlSeconds`, c.ttlSeconds, 0, 0, 10 * 365 * 86_400);
+  if (c.key != null && (c.key.length < 1 || c.key.length > 255))
+    throw badInput(`${path}.key`, 'must be 1 to 255 characters');
+  return { enabled: c.enabled ?? true, ttlSeconds, key: c.key ?? null };
 }
 
 export interface SubmitDagInputLike {
@@ -50,6 +75,7 @@ export interface SubmitDagInputLike {
   softSla?: Date | null;
   hardSla?: Date | null;
   callbackUrl?: string | null;
+  cache?: CachePolicyLike | null;
   jobs: JobInputLike[];
 }
 
@@ -75,6 +101,7 @@ export interface NormalizedJob {
   concurrencyKey: string | null;
   concurrencyLimit: number | null;
   assets: Array<{ key: string; kind: string | null; isPrimary: boolean; isRequired: boolean }>;
+  cache: CachePolicy;
 }
 
 export interface NormalizedDag {
@@ -234,6 +261,7 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
     throw badInput('input.jobs', 'a DAG needs at least one job');
   if (input.jobs.length > LIMITS.maxJobs) throw badInput('input.jobs', `at most ${LIMITS.maxJobs} jobs per DAG`);
 
+  const dagCache = cachePolicyOf('input.cache', input.cache);
   const seen = new Set<string>();
   let totalBytes = 0;
   const jobs: NormalizedJob[] = input.jobs.map((j, i) => {
@@ -281,6 +309,7 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
         throw badInput(`${p}.assets[${k}].key`, 'must be 1-255 chars of [A-Za-z0-9_./-]', { jobId: j.id });
       return { key: a.key, kind: a.kind ?? null, isPrimary: a.isPrimary ?? false, isRequired: a.isRequired ?? true };
     });
+    const cache = cachePolicyOf(`${p}.cache`, j.cache) ?? dagCache ?? { enabled: false, ttlSeconds: null, key: null };
     return {
       taskId: j.id,
       name: jobName,
@@ -302,6 +331,7 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
       partitionKey: j.partitionKey ?? null,
       ...concurrency,
       assets,
+      cache,
     };
   });
   if (totalBytes > LIMITS.maxTotalDataBytes)

@@ -270,11 +270,12 @@ export class DagService {
       const id = `${r.job_level}\u0000${r.executor}`;
       let g = groups.get(id);
       if (!g) {
-        const c = { n_total: 0, n_pending: 0, n_active: 0, n_completed: 0, n_failed: 0, n_skipped: 0 };
+        const c = { n_total: 0, n_pending: 0, n_active: 0, n_completed: 0, n_failed: 0, n_skipped: 0, n_cached: 0 };
         groups.set(id, (g = { level: r.job_level, executor: r.executor, c }));
       }
       g.c.n_total += r.n;
       g.c[`n_${bucket(r.state)}`] += r.n;
+      if (r.cached) g.c.n_cached = (g.c.n_cached ?? 0) + r.n;
     }
     const order = (a: JobGroupView, b: JobGroupView) =>
       a.level - b.level || (a.executor < b.executor ? -1 : a.executor > b.executor ? 1 : 0);

@@ -5,6 +5,7 @@ import type { AssetService } from './assets/asset.service';
 import type { LineageService } from './assets/lineage.service';
 import type { MaterializationService } from './assets/materialization.service';
 import type { NodeStatusService } from './assets/node-status.service';
+import type { CacheService } from './engine/cache.service';
 import type { JobCommands } from './engine/job-commands.service';
 import type { DagService } from './dag.service';
 import type { FleetService } from './fleet.service';
@@ -26,6 +27,8 @@ export interface RequestServices {
   quota: QuotaService;
   dags: DagService;
   jobCommands: JobCommands;
+  /** Memoised execution: look-ups at attempt start, hits, invalidation. */
+  cache: CacheService;
   taskState: TaskStateService;
   assets: AssetService;
   materializations: MaterializationService;

@@ -14,6 +14,7 @@ import { mergeGpus, QueueConsumers } from './queue-consumers';
 import type { GpuInfo } from '../core/bus-channels';
 import type { ExecutorSlots } from '../entities/worker.entity';
 import { RemoteExecutor } from './remote/remote-executor';
+import { fromCache } from './cache-lookup';
 
 export interface WorkerRuntimeOptions {
   /** The GraphQL URL remote executors call back (their context's `apiUrl`). */
@@ -304,6 +305,7 @@ export class WorkerRuntime {
     }, this.services.config.timings.heartbeatMs);
     try {
       if (started.isRerun) await this.contexts?.clearTaskState?.(this.services, started);
+      if (await fromCache(this.services, inv, started, ref, controller.signal)) return;
       const ctx: ExecutorCallContext = {
         tenantId: started.tenantId,
         dagId: started.dagId,

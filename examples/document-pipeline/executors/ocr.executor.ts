@@ -197,10 +197,12 @@ export class OcrExecutor extends Executor {
       wordCount: words.length,
     });
     await ctx.progress(100, 'ocr done');
+    // The output names versions, not this run's storage URIs (the materializations hold those):
+    // a rerun on the same document gives the same output, so its dependents hit the cache.
     return {
       documents: results.map((r) => ({ docId: r.docId, source: r.source, pages: r.pages.length })),
       text,
-      assets: assets.map(({ assetKey, version, uri }) => ({ assetKey, version, uri })),
+      assets: assets.map(({ assetKey, version }) => ({ assetKey, version })),
       recorded: record.ok,
     };
   }

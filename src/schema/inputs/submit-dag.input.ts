@@ -3,6 +3,18 @@ import { JSONScalar } from '../scalars';
 import { AssetExpectationInput } from './asset-expectation.input';
 
 @InputType()
+export class CachePolicyInput {
+  @Field(() => Boolean, { nullable: true, defaultValue: true })
+  enabled?: boolean | null;
+
+  @Field(() => Int, { nullable: true, description: 'How old a cached result may be; 7 days when absent.' })
+  ttlSeconds?: number | null;
+
+  @Field(() => String, { nullable: true, description: "A key of the caller's choosing, instead of the computed one." })
+  key?: string | null;
+}
+
+@InputType()
 export class JobInput {
   @Field(() => ID, { description: 'Unique within the DAG (e.g. "ocr_extractor"); dependencies name these ids.' })
   id!: string;
@@ -66,6 +78,9 @@ export class JobInput {
 
   @Field(() => [AssetExpectationInput], { nullable: true, defaultValue: [] })
   assets?: AssetExpectationInput[] | null;
+
+  @Field(() => CachePolicyInput, { nullable: true, description: "Overrides the DAG's cache policy for this job." })
+  cache?: CachePolicyInput | null;
 }
 
 @InputType()
@@ -93,6 +108,12 @@ export class SubmitDagInput {
     description: "Called with the DAG's final state when it reaches one (POST, JSON body, retried).",
   })
   callbackUrl?: string | null;
+
+  @Field(() => CachePolicyInput, {
+    nullable: true,
+    description: 'The default cache policy of its jobs (off when absent).',
+  })
+  cache?: CachePolicyInput | null;
 
   @Field(() => [JobInput])
   jobs!: JobInput[];

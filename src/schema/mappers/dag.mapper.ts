@@ -32,6 +32,7 @@ export function toDag(r: DagRow): DagView {
         }
       : null,
     progress: dagProgress(r),
+    savedSeconds: Number(r.saved_seconds ?? 0),
   });
 }
 
@@ -67,6 +68,7 @@ export function toJob(r: JobRow): JobView {
     error: r.error,
     progressPercent: r.progress_percent,
     progressMessage: r.progress_message,
+    cacheKey: r.cache_key ?? null,
   });
 }
 
@@ -78,4 +80,8 @@ export const toJobAttempt = (r: AttemptRow): JobAttempt => ({
   startedAt: r.started_at,
   finishedAt: r.finished_at,
   error: r.error,
+  cachedFrom:
+    r.cached_from_dag_id != null && r.cached_from_task_id != null && r.cached_from_try != null
+      ? { dagId: r.cached_from_dag_id, taskId: r.cached_from_task_id, tryNumber: r.cached_from_try }
+      : null,
 });

@@ -25,7 +25,8 @@ function build(e: LoggedEvent): EventView {
         name: p.name ?? '',
         state: p.state,
         previousState: p.previousState ?? null,
-        progress: p.progress,
+        // Events written before the cache counted no `cached`.
+        progress: (p.progress as typeof p.progress | undefined) && { ...p.progress, cached: p.progress.cached ?? 0 },
         at: date(p.at, e.createdAt),
       });
     }

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ExecutorCallContext, ExecutorInvoker, MaterializationSpec } from '../../core/executor-call';
 
 /** What the built-in `noop` executor reads from a job's `data`. */
@@ -28,6 +30,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The version in this package's package.json: the noop executor's code version. */
+export function noopCodeVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (path.dirname(dir) === dir) return '0.0.0';
+  }
+}
+
 /**
  * The built-in executor every worker hosts, for tests, demos and benchmarks. In order:
  * sleep `sleepMs`; set `state` (every try) and `stateByTry[try]`; pull `pullState` (what it
@@ -38,6 +49,7 @@ export function createNoopExecutor(concurrency = 8): ExecutorInvoker {
   return {
     name: 'noop',
     concurrency,
+    codeVersion: noopCodeVersion(),
     async invoke(raw: unknown, ctx: ExecutorCallContext): Promise<unknown> {
       const data = (raw && typeof raw === 'object' ? raw : {}) as NoopData;
       if (data.sleepMs && data.sleepMs > 0) await sleep(data.sleepMs, ctx.signal);

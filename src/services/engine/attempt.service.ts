@@ -26,6 +26,8 @@ export interface StartedAttempt {
   /** A rerun of an earlier try or dispatch: the task's earlier state must be cleared first. */
   isRerun: boolean;
   upstreamTaskIds: string[];
+  /** Its cache policy (DESIGN.md "Memoised execution"). */
+  cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
 }
 
 /** What a completion reports: whether it counted, and (on one completion per batch) what became ready. */
@@ -78,6 +80,7 @@ const startedOf = (r: StartedRow): StartedAttempt => ({
   partitionKey: r.partitionKey,
   isRerun: r.tryNumber > 1 || r.dispatch > 1,
   upstreamTaskIds: r.upstream,
+  cache: r.cache,
 });
 
 const keyOf = (r: { jobId: string; tryNumber: number; dispatch: number }) => `${r.jobId}.${r.tryNumber}.${r.dispatch}`;

@@ -23,6 +23,8 @@ export interface Transition {
   tryNumber: number;
   error?: string | null;
   progressPercent?: number | null;
+  /** Completed from the cache: counted in `cached`, its source's run time in the DAG's saved seconds. */
+  cached?: { savedSeconds: number };
   /** A cancelled job's dispatch that may still sit in its BullMQ queue. */
   queued?: QueuedDispatch;
 }
@@ -69,6 +71,7 @@ export function progressOf(r: DagCounters): DagProgressView {
     completed: r.n_completed,
     failed: r.n_failed,
     skipped: r.n_skipped,
+    cached: r.n_cached ?? 0,
     percent: r.n_total === 0 ? 100 : Math.round((done / r.n_total) * 10_000) / 100,
   };
 }
@@ -97,10 +100,14 @@ export class DagTransitions {
     transitions: Transition[],
     opts: { finalState?: DagState } = {},
   ): Promise<{ progress: DagProgressView; state: DagState; finished: boolean }> {
-    const delta = { pending: 0, active: 0, completed: 0, failed: 0, skipped: 0 };
+    const delta = { pending: 0, active: 0, completed: 0, failed: 0, skipped: 0, cached: 0, savedSeconds: 0 };
     for (const t of transitions) {
       delta[bucket(t.from)] -= 1;
       delta[bucket(t.to)] += 1;
+      if (t.cached) {
+        delta.cached += 1;
+        delta.savedSeconds += t.cached.savedSeconds;
+      }
     }
     const activated = transitions.some((t) => t.to === 'ACTIVE');
     const ended = transitions.filter((t) => TERMINAL_JOB_STATES.includes(t.to)).map((t) => t.jobId);

@@ -103,6 +103,11 @@ export class RemoteExecutor implements ExecutorInvoker {
     return this.state.healthy;
   }
 
+  /** The code version its last `/_marie/status` reported: its jobs' cache keys are computed with it. */
+  get codeVersion(): string | null {
+    return this.state.codeVersion;
+  }
+
   /** Healthy with at least one GPU: it takes `requiresGpu` jobs. */
   get hasGpu(): boolean {
     return this.state.healthy && this.state.gpus.length > 0;

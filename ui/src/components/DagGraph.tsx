@@ -17,7 +17,7 @@ const JOB_W = 170;
 const JOB_H = 54;
 const GROUP_W = 220;
 const GROUP_H = 78;
-const COUNTS = ['completed', 'active', 'pending', 'failed', 'skipped'] as const;
+const COUNTS = ['completed', 'cached', 'active', 'pending', 'failed', 'skipped'] as const;
 
 type JobNodeT = Node<{ unit: JobUnit }, 'job'>;
 // Not 'group': React Flow styles its own group nodes under that name.
@@ -27,17 +27,21 @@ type MoreNodeT = Node<{ unit: MoreUnit }, 'more'>;
 const JobNode = memo(function JobNode({ data, selected }: NodeProps<JobNodeT>) {
   const j = data.unit.job;
   const pct = j.state === 'ACTIVE' && j.progressPercent != null ? `${Math.round(j.progressPercent)}%` : '';
+  // Completed from the cache (no executor call): drawn apart from a job that ran.
+  const cached = j.state === 'COMPLETED' && j.attempts?.at(-1)?.outcome === 'CACHED';
   return (
     <div
-      className={`job-node state-${j.state.toLowerCase()}${selected ? ' selected' : ''}`}
+      className={`job-node state-${j.state.toLowerCase()}${cached ? ' cached' : ''}${selected ? ' selected' : ''}`}
       data-task={j.taskId}
       data-state={j.state}
-      title={`${j.taskId} · ${j.state.toLowerCase()} · try ${j.tryNumber}`}
+      data-cached={cached || undefined}
+      title={`${j.taskId} · ${cached ? 'cached' : j.state.toLowerCase()} · try ${j.tryNumber}`}
     >
       <Handle type="target" position={Position.Left} />
       <strong>{j.taskId}</strong>
       <span className="meta">
-        {j.state.toLowerCase()} {pct && <b>{pct}</b>} · try {j.tryNumber}
+        {cached ? <b className="badge-cached">cached</b> : j.state.toLowerCase()} {pct && <b>{pct}</b>} · try{' '}
+        {j.tryNumber}
       </span>
       <Handle type="source" position={Position.Right} />
     </div>

@@ -102,6 +102,9 @@ export const GraphJobFields = graphql(`
     dependencies {
       taskId
     }
+    attempts {
+      outcome
+    }
   }
 `);
 
@@ -116,6 +119,7 @@ export const GroupFields = graphql(`
       active
       pending
       skipped
+      cached
       percent
     }
   }

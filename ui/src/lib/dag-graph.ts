@@ -12,12 +12,22 @@ export interface GraphJob {
   tryNumber: number;
   progressPercent?: number | null;
   dependencies: Array<{ taskId: string }>;
+  /** Its attempts (oldest first): a CACHED last one is drawn apart from a run one. */
+  attempts?: Array<{ outcome: string }>;
 }
 
 export interface GroupCounts {
   level: number;
   executor: string;
-  progress: { total: number; completed: number; failed: number; active: number; pending: number; skipped: number };
+  progress: {
+    total: number;
+    completed: number;
+    failed: number;
+    active: number;
+    pending: number;
+    skipped: number;
+    cached?: number;
+  };
 }
 
 /** What is loaded of an opened group. */
@@ -123,7 +133,7 @@ export function groupedGraph(
   return { units, edges, structureKey: key(units, edges) };
 }
 
-type Bucket = keyof Omit<GroupCounts['progress'], 'total'>;
+type Bucket = keyof Omit<GroupCounts['progress'], 'total' | 'cached'>;
 
 /** The DagProgress counter a job state counts in (as the engine's `bucket`). */
 export function bucketOf(state: string): Bucket {

@@ -126,6 +126,8 @@ export type AttemptContext = {
 };
 
 export type AttemptOutcome =
+  /** Completed from an earlier attempt with the same cache key, without calling the executor. */
+  | 'CACHED'
   | 'CANCELLED'
   | 'EXPIRED'
   | 'FAILED'
@@ -135,6 +137,21 @@ export type AttemptOutcome =
   | 'LOST'
   | 'RUNNING'
   | 'SUCCEEDED';
+
+export type CachePolicyInput = {
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A key of the caller's choosing, instead of the computed one. */
+  key?: InputMaybe<Scalars['String']['input']>;
+  /** How old a cached result may be; 7 days when absent. */
+  ttlSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CachedFrom = {
+  __typename?: 'CachedFrom';
+  dagId: Scalars['ID']['output'];
+  taskId: Scalars['String']['output'];
+  tryNumber: Scalars['Int']['output'];
+};
 
 export type CallbackStatus = {
   __typename?: 'CallbackStatus';
@@ -182,6 +199,8 @@ export type Dag = {
   metadata?: Maybe<Scalars['JSON']['output']>;
   name: Scalars['String']['output'];
   progress: DagProgress;
+  /** Seconds of executor time that cache hits saved (the sources' run times). */
+  savedSeconds: Scalars['Float']['output'];
   slaStatus: SlaStatus;
   softSla?: Maybe<Scalars['DateTime']['output']>;
   startedAt?: Maybe<Scalars['DateTime']['output']>;
@@ -233,6 +252,8 @@ export type DagEvent = {
 export type DagProgress = {
   __typename?: 'DagProgress';
   active: Scalars['Int']['output'];
+  /** Completed from the cache, without an executor call (counted in completed too). */
+  cached: Scalars['Int']['output'];
   completed: Scalars['Int']['output'];
   failed: Scalars['Int']['output'];
   pending: Scalars['Int']['output'];
@@ -285,6 +306,8 @@ export type Job = {
   assetStatus: NodeAssetStatus;
   /** Every attempt, oldest first. */
   attempts: Array<JobAttempt>;
+  /** The cache key of its latest attempt, when caching is on. */
+  cacheKey?: Maybe<Scalars['String']['output']>;
   completedAt?: Maybe<Scalars['DateTime']['output']>;
   createdAt: Scalars['DateTime']['output'];
   dag: Dag;
@@ -325,6 +348,8 @@ export type Job = {
 
 export type JobAttempt = {
   __typename?: 'JobAttempt';
+  /** For a CACHED attempt: the attempt whose result it took. */
+  cachedFrom?: Maybe<CachedFrom>;
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   outcome: AttemptOutcome;
@@ -371,6 +396,8 @@ export type JobGroup = {
 
 export type JobInput = {
   assets?: InputMaybe<Array<AssetExpectationInput>>;
+  /** Overrides the DAG's cache policy for this job. */
+  cache?: InputMaybe<CachePolicyInput>;
   data?: InputMaybe<Scalars['JSON']['input']>;
   dependencies?: InputMaybe<Array<Scalars['ID']['input']>>;
   executor?: InputMaybe<Scalars['String']['input']>;
@@ -515,6 +542,8 @@ export type Mutation = {
   cancelJob: Job;
   /** Admin role. The key itself is returned once, here. */
   createApiKey: CreatedApiKey;
+  /** Submitter role and up: forget the tenant's cache keys of an executor (of one code version, or all); returns how many. */
+  invalidateCache: Scalars['Int']['output'];
   recordMaterializations: RecordMaterializationsPayload;
   /** Create or update an asset's registry entry (kind, description, tags) before or after it is materialized. */
   registerAsset: Asset;
@@ -543,6 +572,12 @@ export type MutationCancelJobArgs = {
 
 export type MutationCreateApiKeyArgs = {
   input: CreateApiKeyInput;
+};
+
+
+export type MutationInvalidateCacheArgs = {
+  codeVersion?: InputMaybe<Scalars['String']['input']>;
+  executor: Scalars['String']['input'];
 };
 
 
@@ -841,6 +876,8 @@ export type StaleReason = {
 };
 
 export type SubmitDagInput = {
+  /** The default cache policy of its jobs (off when absent). */
+  cache?: InputMaybe<CachePolicyInput>;
   /** Called with the DAG's final state when it reaches one (POST, JSON body, retried). */
   callbackUrl?: InputMaybe<Scalars['String']['input']>;
   hardSla?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1015,9 +1052,9 @@ export type DagStatusSubscriptionVariables = Exact<{
 
 export type DagStatusSubscription = { __typename?: 'Subscription', dagStatusChanged: { __typename?: 'DagEvent', cursor: string, dagId: string, state: DagState, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number }, dag?: { __typename?: 'Dag', id: string, name: string, state: DagState, slaStatus: SlaStatus, softSla?: string | null, hardSla?: string | null, createdAt: string, startedAt?: string | null, completedAt?: string | null, submittedBy?: string | null, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } } | null } };
 
-export type GraphJobFragment = { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> };
+export type GraphJobFragment = { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }>, attempts: Array<{ __typename?: 'JobAttempt', outcome: AttemptOutcome }> };
 
-export type GroupFragment = { __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } };
+export type GroupFragment = { __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, cached: number, percent: number } };
 
 export type RunDetailQueryVariables = Exact<{
   id: Scalars['ID']['input'];
@@ -1025,7 +1062,7 @@ export type RunDetailQueryVariables = Exact<{
 }>;
 
 
-export type RunDetailQuery = { __typename?: 'Query', eventCursor: string, dag?: { __typename?: 'Dag', id: string, name: string, state: DagState, slaStatus: SlaStatus, softSla?: string | null, hardSla?: string | null, createdAt: string, startedAt?: string | null, completedAt?: string | null, submittedBy?: string | null, jobGroups: Array<{ __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } }>, jobPage: { __typename?: 'JobConnection', totalCount: number, edges: Array<{ __typename?: 'JobEdge', node: { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> } }> }, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } } | null };
+export type RunDetailQuery = { __typename?: 'Query', eventCursor: string, dag?: { __typename?: 'Dag', id: string, name: string, state: DagState, slaStatus: SlaStatus, softSla?: string | null, hardSla?: string | null, createdAt: string, startedAt?: string | null, completedAt?: string | null, submittedBy?: string | null, jobGroups: Array<{ __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, cached: number, percent: number } }>, jobPage: { __typename?: 'JobConnection', totalCount: number, edges: Array<{ __typename?: 'JobEdge', node: { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }>, attempts: Array<{ __typename?: 'JobAttempt', outcome: AttemptOutcome }> } }> }, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } } | null };
 
 export type GroupJobsQueryVariables = Exact<{
   id: Scalars['ID']['input'];
@@ -1036,14 +1073,14 @@ export type GroupJobsQueryVariables = Exact<{
 }>;
 
 
-export type GroupJobsQuery = { __typename?: 'Query', dag?: { __typename?: 'Dag', id: string, jobPage: { __typename?: 'JobConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'JobEdge', node: { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }> } }> } } | null };
+export type GroupJobsQuery = { __typename?: 'Query', dag?: { __typename?: 'Dag', id: string, jobPage: { __typename?: 'JobConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'JobEdge', node: { __typename?: 'Job', taskId: string, executor: string, jobLevel: number, state: JobState, tryNumber: number, progressPercent?: number | null, dependencies: Array<{ __typename?: 'Job', taskId: string }>, attempts: Array<{ __typename?: 'JobAttempt', outcome: AttemptOutcome }> } }> } } | null };
 
 export type JobGroupsQueryVariables = Exact<{
   id: Scalars['ID']['input'];
 }>;
 
 
-export type JobGroupsQuery = { __typename?: 'Query', dag?: { __typename?: 'Dag', id: string, jobGroups: Array<{ __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, percent: number } }> } | null };
+export type JobGroupsQuery = { __typename?: 'Query', dag?: { __typename?: 'Dag', id: string, jobGroups: Array<{ __typename?: 'JobGroup', level: number, executor: string, progress: { __typename?: 'DagProgress', total: number, completed: number, failed: number, active: number, pending: number, skipped: number, cached: number, percent: number } }> } | null };
 
 export type JobStatusSubscriptionVariables = Exact<{
   dagId: Scalars['ID']['input'];
@@ -1160,6 +1197,9 @@ export const GraphJobFragmentDoc = new TypedDocumentString(`
   dependencies {
     taskId
   }
+  attempts {
+    outcome
+  }
 }
     `, {"fragmentName":"GraphJob"}) as unknown as TypedDocumentString<GraphJobFragment, unknown>;
 export const GroupFragmentDoc = new TypedDocumentString(`
@@ -1173,6 +1213,7 @@ export const GroupFragmentDoc = new TypedDocumentString(`
     active
     pending
     skipped
+    cached
     percent
   }
 }
@@ -1462,6 +1503,9 @@ fragment GraphJob on Job {
   dependencies {
     taskId
   }
+  attempts {
+    outcome
+  }
 }
 fragment Group on JobGroup {
   level
@@ -1473,6 +1517,7 @@ fragment Group on JobGroup {
     active
     pending
     skipped
+    cached
     percent
   }
 }`) as unknown as TypedDocumentString<RunDetailQuery, RunDetailQueryVariables>;
@@ -1504,6 +1549,9 @@ export const GroupJobsDocument = new TypedDocumentString(`
   dependencies {
     taskId
   }
+  attempts {
+    outcome
+  }
 }`) as unknown as TypedDocumentString<GroupJobsQuery, GroupJobsQueryVariables>;
 export const JobGroupsDocument = new TypedDocumentString(`
     query JobGroups($id: ID!) {
@@ -1524,6 +1572,7 @@ export const JobGroupsDocument = new TypedDocumentString(`
     active
     pending
     skipped
+    cached
     percent
   }
 }`) as unknown as TypedDocumentString<JobGroupsQuery, JobGroupsQueryVariables>;
