@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { badInput } from '../errors/domain-error';
+import type { NewJob } from '../repositories/job-rows.repository';
 
 export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 export const LIMITS = Object.freeze({
@@ -79,27 +80,9 @@ export interface SubmitDagInputLike {
   jobs: JobInputLike[];
 }
 
-export interface NormalizedJob {
-  taskId: string;
-  name: string;
-  executor: string;
-  priority: number;
+/** A job as validation leaves it: what the jobs table stores (NewJob), plus its data and assets. */
+export interface NormalizedJob extends NewJob {
   data: unknown;
-  dataJson: string | null;
-  dependencies: string[];
-  jobLevel: number;
-  retryLimit: number;
-  retryDelay: number;
-  retryBackoff: boolean;
-  startAfter: Date | null;
-  expireInSeconds: number | null;
-  keepUntil: Date | null;
-  softSla: Date | null;
-  hardSla: Date | null;
-  requiresGpu: boolean;
-  partitionKey: string | null;
-  concurrencyKey: string | null;
-  concurrencyLimit: number | null;
   assets: Array<{ key: string; kind: string | null; isPrimary: boolean; isRequired: boolean }>;
   cache: CachePolicy;
 }
