@@ -1,6 +1,6 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { Materialization } from './materialization.type';
-import { PageInfo } from './page-info.type';
+import { Connection } from './connection.type';
 import { JSONScalar } from './scalars';
 
 /** A tracked asset. Relation fields are resolved by AssetResolver. */
@@ -29,25 +29,7 @@ export class Asset {
 }
 
 @ObjectType()
-export class AssetEdge {
-  @Field(() => Asset)
-  node!: Asset;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType()
-export class AssetConnection {
-  @Field(() => [AssetEdge])
-  edges!: AssetEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export class AssetConnection extends Connection(Asset, 'Asset') {}
 
 @ObjectType()
 export class Partition {
@@ -59,25 +41,7 @@ export class Partition {
 }
 
 @ObjectType()
-export class PartitionEdge {
-  @Field(() => Partition)
-  node!: Partition;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType()
-export class PartitionConnection {
-  @Field(() => [PartitionEdge])
-  edges!: PartitionEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export class PartitionConnection extends Connection(Partition, 'Partition') {}
 
 @ObjectType({ description: "Per-asset activity over a window: the seed's dashboard and health-summary queries." })
 export class AssetSummary {

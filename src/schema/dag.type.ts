@@ -11,7 +11,7 @@ import {
   type SlaStatus as CoreSlaStatus,
 } from '../core/states';
 import { JSONScalar } from './scalars';
-import { PageInfo } from './page-info.type';
+import { Connection } from './connection.type';
 
 export const DagState = enumOf(DAG_STATES);
 export type DagState = CoreDagState;
@@ -131,25 +131,7 @@ export class Dag {
 }
 
 @ObjectType()
-export class DagEdge {
-  @Field(() => Dag)
-  node!: Dag;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType()
-export class DagConnection {
-  @Field(() => [DagEdge])
-  edges!: DagEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export class DagConnection extends Connection(Dag, 'Dag') {}
 
 @ObjectType()
 export class JobGroup {

@@ -1,7 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { AttemptOutcome, JobState } from './dag.type';
 import { JSONScalar } from './scalars';
-import { PageInfo } from './page-info.type';
+import { Connection } from './connection.type';
 
 @ObjectType()
 export class CachedFrom {
@@ -139,22 +139,4 @@ export class Job {
 }
 
 @ObjectType()
-export class JobEdge {
-  @Field(() => Job)
-  node!: Job;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType()
-export class JobConnection {
-  @Field(() => [JobEdge])
-  edges!: JobEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export class JobConnection extends Connection(Job, 'Job') {}

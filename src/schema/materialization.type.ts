@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfo } from './page-info.type';
+import { Connection } from './connection.type';
 import { BigIntScalar, JSONScalar } from './scalars';
 
 export enum StaleCause {
@@ -109,25 +109,7 @@ export class StaleReason {
 }
 
 @ObjectType()
-export class MaterializationEdge {
-  @Field(() => Materialization)
-  node!: Materialization;
-
-  @Field(() => String)
-  cursor!: string;
-}
-
-@ObjectType()
-export class MaterializationConnection {
-  @Field(() => [MaterializationEdge])
-  edges!: MaterializationEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export class MaterializationConnection extends Connection(Materialization, 'Materialization') {}
 
 @ObjectType()
 export class RecordMaterializationsPayload {

@@ -1,21 +1,12 @@
 import express from 'express';
-import { DomainError } from '../errors/domain-error';
 import type { Services } from '../services/process-services';
 import { OlInvalid, validateBody } from '../services/openlineage/ol-validate';
 import { assertAllowed } from '../core/policy';
 import { bearer } from './auth';
-import { sendOutage } from './outage';
+import { sendRestError } from './rest-errors';
 
 /** The most events one batch may hold. */
 export const OL_BATCH_MAX = 1_000;
-
-const STATUS: Record<string, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  BAD_USER_INPUT: 400,
-  CONFLICT: 409,
-};
 
 /**
  * OpenLineage ingest, at the paths clients already use for Marquez: POST /api/v1/lineage
@@ -49,16 +40,7 @@ export function installOpenLineageRoutes(app: express.Express, services: Service
           res.status(err.status).json({ error: { code, message: err.message, path: err.path } });
           return;
         }
-        if (err instanceof DomainError) {
-          const status = STATUS[err.code] ?? 400;
-          res.status(status).json({ error: { code: err.code, message: err.message, ...err.details } });
-          return;
-        }
-        if (sendOutage(res, err)) return;
-        services.log.error({ err, requestId: res.locals.requestId }, 'openlineage ingest failed');
-        res.status(500).json({
-          error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', requestId: res.locals.requestId },
-        });
+        sendRestError(res, err, services.log, 'openlineage ingest failed');
       }
     };
   app.post('/api/v1/lineage', body, handle(false));

@@ -2,35 +2,15 @@ import type express from 'express';
 import { DomainError } from '../errors/domain-error';
 import { textProblem } from '../schema/scalars/input-text';
 import type { Services } from '../services/process-services';
-import { sendOutage } from './outage';
+import { sendRestError } from './rest-errors';
 import { assertAllowed, type Action, type Principal } from '../core/policy';
 import { bearer } from './auth';
 import { installOpenLineageRoutes } from './openlineage-routes';
-
-const STATUS: Record<string, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  BAD_USER_INPUT: 400,
-  CONFLICT: 409,
-};
 
 /** Authenticate a REST call with the same keys and the same policy module as GraphQL. */
 async function principalFor(services: Services, req: express.Request, action: Action): Promise<Principal> {
   const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization));
   return assertAllowed(principal, action);
-}
-
-function sendError(res: express.Response, err: unknown, services: Services): void {
-  if (err instanceof DomainError) {
-    res.status(STATUS[err.code] ?? 400).json({ error: { code: err.code, message: err.message } });
-    return;
-  }
-  if (sendOutage(res, err)) return;
-  services.log.error({ err, requestId: res.locals.requestId }, 'rest route failed');
-  res.status(500).json({
-    error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', requestId: res.locals.requestId },
-  });
 }
 
 /**
@@ -52,7 +32,7 @@ export function installRestRoutes(app: express.Express, services: Services): voi
       }
       res.status(reply.status === 'ok' ? 200 : 503).json(reply);
     } catch (err) {
-      sendError(res, err, services);
+      sendRestError(res, err, services.log, 'rest route failed');
     }
   });
 
@@ -61,7 +41,7 @@ export function installRestRoutes(app: express.Express, services: Services): voi
       await principalFor(services, req, 'read');
       res.json(await services.deployment.deploymentStatus());
     } catch (err) {
-      sendError(res, err, services);
+      sendRestError(res, err, services.log, 'rest route failed');
     }
   });
 
@@ -97,7 +77,7 @@ export function installRestRoutes(app: express.Express, services: Services): voi
         })),
       });
     } catch (err) {
-      sendError(res, err, services);
+      sendRestError(res, err, services.log, 'rest route failed');
     }
   });
 }
