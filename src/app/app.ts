@@ -54,8 +54,13 @@ export async function resolveDatabase(
   return { url: embedded.url, embedded };
 }
 
-export async function openDatabase(url: string, sql: SqlCounter, runMigrations = true): Promise<DataSource> {
-  const ds = createDataSource({ url, logger: sql });
+export async function openDatabase(
+  url: string,
+  sql: SqlCounter,
+  runMigrations = true,
+  pool: { size?: number; applicationName?: string } = {},
+): Promise<DataSource> {
+  const ds = createDataSource({ url, logger: sql, poolSize: pool.size, applicationName: pool.applicationName });
   await ds.initialize();
   if (runMigrations) await ds.runMigrations({ transaction: 'each' });
   return ds;
@@ -68,7 +73,11 @@ export async function startApp(opts: StartOptions): Promise<App> {
 
   const { url, embedded } = await resolveDatabase(config, log);
   const sql = new SqlCounter(log);
-  const ds = await openDatabase(url, sql, true);
+  // Named by role and pid, so pg_stat_activity shows which process holds which connections.
+  const ds = await openDatabase(url, sql, true, {
+    size: config.dbPoolSize,
+    applicationName: `marie ${roles.join('+')} ${process.pid}`,
+  });
   const redis: RedisClient = createRedis(config.redis, FAIL_FAST);
   const subscriber: RedisClient = createRedis(config.redis, FAIL_FAST);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis'));

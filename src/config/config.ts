@@ -56,6 +56,7 @@ const schema = z.object({
   WORKER_ID: z.string().optional(),
   WORKER_GRACE_MS: int(0).default(10_000),
   NOOP_CONCURRENCY: int(1, 1000).default(8),
+  DB_POOL_SIZE: int(1, 1000).default(20),
   WORKER_CONFIG: z.string().optional(),
   NVIDIA_SMI_PATH: z.string().min(1).default('nvidia-smi'),
   PUBLIC_API_URL: z
@@ -92,6 +93,8 @@ export type AppConfig = Readonly<{
   /** Unset: pretty when stdout is a terminal, JSON otherwise (src/lib/logger.ts). */
   logFormat: 'pretty' | 'json' | undefined;
   databaseUrl: string | undefined;
+  /** The most connections this process opens to PostgreSQL (its pool). */
+  dbPoolSize: number;
   dataDir: string;
   /** REDIS_URL as given (default redis://127.0.0.1:6379); a cluster as its redis+cluster:// URL. */
   redisUrl: string;
@@ -204,6 +207,7 @@ export function loadConfig(
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT,
     databaseUrl: c.DATABASE_URL,
+    dbPoolSize: c.DB_POOL_SIZE,
     dataDir: c.DATA_DIR,
     redisUrl: redisTargetUrl(redis.value),
     redis: redis.value,
