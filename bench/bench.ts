@@ -13,6 +13,7 @@ import { lineage } from './scenarios/lineage';
 import { openlineage } from './scenarios/openlineage';
 import { read } from './scenarios/read';
 import { remoteStep } from './scenarios/remote-step';
+import { scaling } from './scenarios/scaling';
 import { taskState } from './scenarios/task-state';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -21,6 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   stepLatency,
   remoteStep,
   throughput,
+  scaling,
   read,
   fanout,
   taskState,

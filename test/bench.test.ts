@@ -42,7 +42,7 @@ describe('bench scripts', () => {
     expect(md).toContain('| scenario | metric | ours | raw baseline | ratio | target | verdict |');
     for (const s of SCENARIOS) expect(md).toContain(`### ${s.name}`);
     expect(lines.some((l) => l.startsWith('▶ ingest'))).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses an unknown scenario name before touching anything', async () => {
     await expect(

@@ -52,7 +52,7 @@ async function rawChain(env: BenchEnv, n: number): Promise<number[]> {
 }
 
 /** Plain BullMQ: `n` no-op jobs added in bulk and processed; jobs/s from the first add to the last completion. */
-async function rawBulk(env: BenchEnv, n: number): Promise<number> {
+export async function rawBulk(env: BenchEnv, n: number): Promise<number> {
   const connection = env.redis();
   const name = 'raw-bulk';
   const queue = new Queue(name, { connection, prefix: `${env.queuePrefix}-raw` });

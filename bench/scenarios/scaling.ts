@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuMeter, pidsOf } from '../lib/cpu';
+import { SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
+import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
+import { fmt, nowMs } from '../lib/stats';
+import { rawBulk } from './dags';
+
+/** The total noop concurrency, split evenly over the worker processes (the throughput scenario's). */
+const TOTAL_CONCURRENCY = 128;
+const ROOT = path.resolve(__dirname, '../..');
+
+const noop = (id: string, dependencies: string[] = []) => ({ id, name: 'noop', executor: 'noop', dependencies });
+
+/** `n` worker processes as deployed: `node dist/src/main.js --role worker`, sharing the total concurrency. */
+function spawnWorkers(env: BenchEnv, n: number): ChildProcess[] {
+  return Array.from({ length: n }, (_, i) =>
+    spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), '--role', 'worker'], {
+      cwd: ROOT,
+      stdio: 'ignore',
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        ATTEMPT_TOKEN_SECRET: 'bench-attempt-token-secret-0123456789abcd',
+        DATABASE_URL: env.databaseUrl,
+        REDIS_URL: env.opts.redisUrl,
+        QUEUE_PREFIX: env.queuePrefix,
+        WORKER_ID: `bench-${n}-${i}`,
+        NOOP_CONCURRENCY: String(TOTAL_CONCURRENCY / n),
+        LOG_LEVEL: 'warn',
+        METRICS_ENABLED: 'false',
+      },
+    }),
+  );
+}
+
+async function liveWorkers(env: BenchEnv, prefix: string): Promise<number> {
+  const { rows } = await env.pg.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM workers WHERE id LIKE $1 AND last_seen_at > now() - interval '10 seconds'`,
+    [`${prefix}%`],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function walSyncs(env: BenchEnv): Promise<number> {
+  const { rows } = await env.pg.query<{ n: string }>(`SELECT wal_sync::text AS n FROM pg_stat_wal`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** One fan-out/fan-in DAG of `jobs` noop jobs on `n` worker processes; jobs/s and CPU by component. */
+async function runOn(env: BenchEnv, n: number, jobs: number) {
+  const b = await env.startApp(['api', 'scheduler']);
+  const children = spawnWorkers(env, n);
+  try {
+    const deadline = Date.now() + 60_000;
+    while ((await liveWorkers(env, `bench-${n}-`)) < n) {
+      if (Date.now() > deadline) throw new Error(`${n} worker processes did not register in 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const t = await b.tenant();
+    const middle = Array.from({ length: jobs - 2 }, (_, i) => `m${i}`);
+    const input = {
+      name: `scale-${n}`,
+      jobs: [noop('root'), ...middle.map((id) => noop(id, ['root'])), noop('sink', middle)],
+    };
+    const backends = async () =>
+      (
+        await env.pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+      ).rows.map((r) => r.pid);
+    const meter = cpuMeter({
+      workers: () => children.map((c) => c.pid ?? 0).filter((p) => p > 0),
+      apiScheduler: () => [process.pid],
+      postgres: backends,
+      redis: () => pidsOf('redis-server'),
+    });
+    const wal0 = await walSyncs(env);
+    await meter.begin();
+    const t0 = nowMs();
+    const d = await b.gql(SUBMIT_DAG, { input }, t.key);
+    await waitForDag(env.pg, d.submitDag.id, 600_000);
+    const seconds = (nowMs() - t0) / 1000;
+    const cpu = await meter.end();
+    const wal = (await walSyncs(env)) - wal0;
+    return { rate: jobs / seconds, cpu, walPerSecond: wal / seconds };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+    await b.stop();
+  }
+}
+
+export const scaling: Scenario = {
+  name: 'scaling',
+  ours: `the throughput scenario’s fan-out/fan-in DAG run by 1, 2 and 4 worker processes (\`node dist/src/main.js --role worker\`, noop concurrency ${TOTAL_CONCURRENCY} split between them), the api and scheduler roles in the benchmark’s process`,
+  baseline: `plain BullMQ, the same N jobs added in bulk and processed at concurrency ${TOTAL_CONCURRENCY} in one process`,
+  anchor: 'issue 18: what binds at each step (Postgres CPU, WAL flush, Redis, Node), measured',
+  async run(env) {
+    const jobs = pick(env.opts.size, { tiny: 200, quick: 2_000, full: 10_000 });
+    const raw = await rawBulk(env, jobs);
+    const rows: ResultRow[] = [];
+    const notes: string[] = [];
+    for (const n of [1, 2, 4]) {
+      const r = await runOn(env, n, jobs);
+      rows.push({
+        metric: `jobs/s, ${n} worker process${n > 1 ? 'es' : ''} × ${TOTAL_CONCURRENCY / n} (${fmt(jobs, 0)} jobs)`,
+        ours: fmt(r.rate, 0),
+        baseline: fmt(raw, 0),
+        ratio: ratioText(r.rate, raw),
+        target: '',
+        verdict: 'info',
+      });
+      notes.push(
+        `${n} worker process${n > 1 ? 'es' : ''}: CPU over the run, % of one core: workers ${fmt(r.cpu.workers, 0)}, api + scheduler (and the benchmark’s client) ${fmt(r.cpu.apiScheduler, 0)}, PostgreSQL backends of the benchmark database ${fmt(r.cpu.postgres, 0)}, Redis ${fmt(r.cpu.redis, 0)}; the machine ${fmt(r.cpu.machine, 0)}% busy over its ${os.cpus().length} cores; WAL flushes ${fmt(r.walPerSecond, 0)}/s (server-wide).`,
+      );
+    }
+    return { rows, notes };
+  },
+};
