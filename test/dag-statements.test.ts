@@ -47,6 +47,23 @@ it('costs the same number of statements for a 10-job and a 1,000-job DAG', async
   expect(a.statements).toBeLessThanOrEqual(12);
 });
 
+it('batches aliased dag(id:) fields: five DAGs with their jobs cost what one does', async () => {
+  const { key } = await t.tenant('submitter');
+  const ids = await Promise.all([10, 10, 10, 10, 10].map(() => layeredDag(key, 10)));
+  const one = `query ($a: ID!) { a: dag(id: $a) { id jobs { taskId dependencies { taskId } } progress { percent } } }`;
+  const five = `query ($a: ID!, $b: ID!, $c: ID!, $d: ID!, $e: ID!) {
+    ${['a', 'b', 'c', 'd', 'e'].map((v) => `${v}: dag(id: $${v}) { id jobs { taskId dependencies { taskId } } progress { percent } }`).join('\n')} }`;
+  const count = async (q: string, vars: Record<string, string>) => {
+    const before = t.app.services.sql.total;
+    const data = ok(await t.gql<Record<string, { id: string; jobs: unknown[] }>>(q, vars, key));
+    return { statements: t.app.services.sql.total - before, data };
+  };
+  const a = await count(one, { a: ids[0] });
+  const b = await count(five, { a: ids[0], b: ids[1], c: ids[2], d: ids[3], e: ids[4] });
+  expect(Object.values(b.data).map((d) => [d.id, d.jobs.length])).toEqual(ids.map((id) => [id, 10]));
+  expect(b.statements).toBe(a.statements);
+});
+
 // The dashboard's two big reads (ui/): the Runs page and a Run's detail.
 const RUNS_PAGE = `query ($name: String) { dags(name: $name, first: 50) { totalCount pageInfo { hasNextPage endCursor }
   edges { cursor node { id name state slaStatus createdAt progress { total pending active completed failed skipped percent }

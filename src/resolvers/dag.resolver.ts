@@ -1,3 +1,4 @@
+import { dagByIdLoader } from '../loaders/dag-by-id.loader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { jobsByDagLoader } from '../loaders/jobs-by-dag.loader';
 import { toDag, toJob, type DagView, type JobView } from '../schema/mappers/dag.mapper';
@@ -20,7 +21,8 @@ export class DagResolver {
   @Authorized('read')
   @Query(() => Dag, { nullable: true })
   async dag(@Arg('id', () => ID) id: string, @Ctx() ctx: AppContext): Promise<DagView | null> {
-    const row = await ctx.services.dags.get(tenantOf(ctx), id);
+    // Through the loader: aliased dag(id:) fields of one request are one statement.
+    const row = await dagByIdLoader(ctx.loaders).load(id);
     return row ? toDag(row) : null;
   }
 
