@@ -50,6 +50,7 @@ it('costs the same number of statements for a 10-job and a 1,000-job DAG', async
 it('batches aliased dag(id:) fields: five DAGs with their jobs cost what one does', async () => {
   const { key } = await t.tenant('submitter');
   const ids = await Promise.all([10, 10, 10, 10, 10].map(() => layeredDag(key, 10)));
+  await t.app.services.jobCommands.settled(); // submitDag's after-commit effects issue statements too
   const one = `query ($a: ID!) { a: dag(id: $a) { id jobs { taskId dependencies { taskId } } progress { percent } } }`;
   const five = `query ($a: ID!, $b: ID!, $c: ID!, $d: ID!, $e: ID!) {
     ${['a', 'b', 'c', 'd', 'e'].map((v) => `${v}: dag(id: $${v}) { id jobs { taskId dependencies { taskId } } progress { percent } }`).join('\n')} }`;
