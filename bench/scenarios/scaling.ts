@@ -90,6 +90,20 @@ async function runOn(env: BenchEnv, n: number, jobs: number) {
   }
 }
 
+/** What one finished job leaves in PostgreSQL, by table (heap + indexes + TOAST), over every job of the runs. */
+async function storagePerJob(env: BenchEnv): Promise<string> {
+  await env.pg.query('VACUUM ANALYZE jobs, job_attempts, job_dependencies, event_log');
+  const { rows } = await env.pg.query<{ t: string; bytes: string }>(
+    `SELECT t, pg_total_relation_size(t::regclass)::text AS bytes
+       FROM unnest(ARRAY['jobs', 'job_attempts', 'job_dependencies', 'event_log']) AS t`,
+  );
+  const { rows: c } = await env.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM jobs');
+  const n = Math.max(1, c[0]?.n ?? 1);
+  const per = rows.map((r) => ({ t: r.t, b: Number(r.bytes) / n }));
+  const total = per.reduce((a, r) => a + r.b, 0);
+  return `Storage per finished job (${fmt(n, 0)} jobs, indexes included): ${per.map((r) => `${r.t} ${fmt(r.b, 0)} B`).join(', ')}; ${fmt(total, 0)} B in all.`;
+}
+
 export const scaling: Scenario = {
   name: 'scaling',
   ours: `the throughput scenario’s fan-out/fan-in DAG run by 1, 2 and 4 worker processes (\`node dist/src/main.js --role worker\`, noop concurrency ${TOTAL_CONCURRENCY} split between them), the api and scheduler roles in the benchmark’s process`,
@@ -114,6 +128,7 @@ export const scaling: Scenario = {
         `${n} worker process${n > 1 ? 'es' : ''}: CPU over the run, % of one core: workers ${fmt(r.cpu.workers, 0)}, api + scheduler (and the benchmark’s client) ${fmt(r.cpu.apiScheduler, 0)}, PostgreSQL backends of the benchmark database ${fmt(r.cpu.postgres, 0)}, Redis ${fmt(r.cpu.redis, 0)}; the machine ${fmt(r.cpu.machine, 0)}% busy over its ${os.cpus().length} cores; WAL flushes ${fmt(r.walPerSecond, 0)}/s (server-wide).`,
       );
     }
+    notes.push(await storagePerJob(env));
     return { rows, notes };
   },
 };
