@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config';
 import type { LoggedEvent } from '../src/core/events';
 import { attemptRunId, buildRunEvent, dagRunId, plan } from '../src/services/openlineage/ol-emit-events';
 import { validateEvent } from '../src/services/openlineage/ol-validate';
@@ -69,5 +70,33 @@ describe('OpenLineage out: the plan', () => {
     expect(v.runFacets.errorMessage).toMatchObject({ message: 'boom' });
     expect(v.inputs[0].facets.version).toMatchObject({ datasetVersion: 'v:sha256:aa' });
     expect(v.outputs[0]).toMatchObject({ namespace: 'marie/acme', name: 'ocr/text' });
+  });
+
+  it('reads its settings: off without OPENLINEAGE_URL, arrays for a /batch endpoint, tenants, no credentials in the URL', () => {
+    const cfg = (env: Record<string, string>) =>
+      loadConfig({}, { ATTEMPT_TOKEN_SECRET: 'x'.repeat(32), ...env }).openLineage;
+    expect(cfg({})).toBeNull();
+    expect(cfg({ OPENLINEAGE_URL: 'http://marquez:5000/' })).toMatchObject({
+      endpointUrl: 'http://marquez:5000/api/v1/lineage',
+      batch: false,
+      namespace: 'marie',
+      tenants: null,
+    });
+    expect(
+      cfg({
+        OPENLINEAGE_URL: 'https://m.example',
+        OPENLINEAGE_ENDPOINT: '/api/v1/lineage/batch',
+        OPENLINEAGE_TENANTS: 'acme, beta',
+        OPENLINEAGE_RETRY_BASE_MS: '5000',
+        OPENLINEAGE_RETRY_MAX_MS: '100',
+      }),
+    ).toMatchObject({
+      endpointUrl: 'https://m.example/api/v1/lineage/batch',
+      batch: true,
+      tenants: ['acme', 'beta'],
+      retryMaxMs: 5000,
+    });
+    expect(() => cfg({ OPENLINEAGE_URL: 'http://user:secret@marquez:5000' })).toThrow(/OPENLINEAGE_URL.*credentials/);
+    expect(() => cfg({ OPENLINEAGE_URL: 'marquez:5000' })).toThrow(/OPENLINEAGE_URL/);
   });
 });

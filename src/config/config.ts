@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { OPENLINEAGE_ENV, openLineageConfig, type OpenLineageEmitConfig } from './openlineage-config';
 import { redisTarget, redisTargetUrl, type RedisTarget } from './redis-target';
 
 export type { ClusterNode, RedisTarget } from './redis-target';
+export type { OpenLineageEmitConfig } from './openlineage-config';
 
 /**
  * The only reader of process.env. Every variable is validated once; all bad ones are
@@ -81,18 +83,7 @@ const schema = z.object({
   METRICS_ENABLED: bool.default(true),
   QUOTAS_FILE: z.string().min(1).optional(),
   GRAPHIQL: bool.optional(),
-  OPENLINEAGE_URL: z
-    .string()
-    .trim()
-    .regex(/^https?:\/\/[^\s/]+/, 'an http(s) URL, e.g. http://marquez:5000')
-    .optional(),
-  OPENLINEAGE_ENDPOINT: z.string().trim().min(1).default('api/v1/lineage'),
-  OPENLINEAGE_API_KEY: z.string().min(1).optional(),
-  OPENLINEAGE_NAMESPACE: z.string().trim().min(1).max(200).default('marie'),
-  OPENLINEAGE_TENANTS: z.string().optional(),
-  OPENLINEAGE_TIMEOUT_MS: int(100, 600_000).default(10_000),
-  OPENLINEAGE_RETRY_BASE_MS: int(1).default(1_000),
-  OPENLINEAGE_RETRY_MAX_MS: int(1).default(60_000),
+  ...OPENLINEAGE_ENV,
 });
 
 export type AppConfig = Readonly<{
@@ -164,22 +155,6 @@ export type AppConfig = Readonly<{
   graphiql: boolean;
   /** OpenLineage out (OPENLINEAGE_URL); null: our runs are not emitted. */
   openLineage: OpenLineageEmitConfig | null;
-}>;
-
-export type OpenLineageEmitConfig = Readonly<{
-  /** The full URL events are POSTed to: OPENLINEAGE_URL joined with OPENLINEAGE_ENDPOINT. */
-  endpointUrl: string;
-  /** The receiver as the emitter's watermark names it: `endpointUrl` without credentials. */
-  sink: string;
-  /** The endpoint takes arrays (its path ends in `/batch`, as ours does). */
-  batch: boolean;
-  apiKey: string | undefined;
-  namespace: string;
-  /** The slugs of the tenants whose runs are emitted (OPENLINEAGE_TENANTS); null: every tenant. */
-  tenants: readonly string[] | null;
-  timeoutMs: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -286,37 +261,8 @@ export function loadConfig(
     metricsEnabled: c.METRICS_ENABLED,
     quotasFile: c.QUOTAS_FILE,
     graphiql: c.GRAPHIQL ?? c.NODE_ENV !== 'production',
-    openLineage: c.OPENLINEAGE_URL
-      ? {
-          ...olEndpoint(c.OPENLINEAGE_URL, c.OPENLINEAGE_ENDPOINT),
-          batch: /\/batch\/?$/.test(c.OPENLINEAGE_ENDPOINT),
-          apiKey: c.OPENLINEAGE_API_KEY,
-          namespace: c.OPENLINEAGE_NAMESPACE,
-          tenants: listOrNull(c.OPENLINEAGE_TENANTS),
-          timeoutMs: c.OPENLINEAGE_TIMEOUT_MS,
-          retryBaseMs: c.OPENLINEAGE_RETRY_BASE_MS,
-          retryMaxMs: Math.max(c.OPENLINEAGE_RETRY_MAX_MS, c.OPENLINEAGE_RETRY_BASE_MS),
-        }
-      : null,
+    openLineage: openLineageConfig(c),
   });
-}
-
-/** OPENLINEAGE_URL joined with OPENLINEAGE_ENDPOINT, and the same without credentials. */
-function olEndpoint(base: string, endpoint: string): { endpointUrl: string; sink: string } {
-  const endpointUrl = `${base.replace(/\/+$/, '')}/${endpoint.replace(/^\/+/, '')}`;
-  const u = new URL(endpointUrl);
-  u.username = '';
-  u.password = '';
-  return { endpointUrl, sink: u.toString() };
-}
-
-/** A comma-separated list; null when it names nothing. */
-function listOrNull(v: string | undefined): string[] | null {
-  const items = (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return items.length ? items : null;
 }
 
 /** Where the generated attempt-token secret lives when ATTEMPT_TOKEN_SECRET is unset (outside production). */
