@@ -9,6 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback } from '../src/services/callback.service';
 import { dagSnapshot, jobOf, submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { ok, startTestApp, testConfig, type TestApp } from './support/test-app';
+import { toLoggedEvent, type EventRow } from '../src/repositories/event-log.repository';
+import { plan } from '../src/services/openlineage/ol-emit-events';
 
 const SECRET = 'test-callback-secret-0123456789';
 const apps: TestApp[] = [];
@@ -310,6 +312,24 @@ describe('graceful stop', () => {
     expect(jobOf(d, 'long').attempts.map((a) => [a.tryNumber, a.outcome, a.workerId])).toEqual([
       [1, 'HANDED_BACK', 'leaving'],
       [1, 'SUCCEEDED', 'staying'],
+    ]);
+    // The hand-back is no failed try: its JOB event says requeued, and OpenLineage out sends no FAIL for it.
+    const rows: EventRow[] = await t.app.services.ds.query(
+      `SELECT position, tenant_id, type, dag_id, payload, created_at FROM event_log
+        WHERE dag_id = $1 AND type = 'JOB' ORDER BY id`,
+      [id],
+    );
+    const logged = rows.map(toLoggedEvent);
+    expect(logged.map((e) => (e.type === 'JOB' ? [e.payload.state, e.payload.requeued ?? false] : null))).toEqual([
+      ['ACTIVE', false],
+      ['RETRY', true],
+      ['ACTIVE', false],
+      ['COMPLETED', false],
+    ]);
+    expect(logged.flatMap(plan).map((p) => `${p.eventType}#${p.attempt?.tryNumber}`)).toEqual([
+      'START#1',
+      'START#1',
+      'COMPLETE#1',
     ]);
   }, 40_000);
 });

@@ -15,6 +15,8 @@ import { MaterializationService } from '../services/assets/materialization.servi
 import { NodeStatusService } from '../services/assets/node-status.service';
 import { OpenLineageService } from '../services/openlineage/openlineage.service';
 import { OpenLineageRepository } from '../repositories/openlineage.repository';
+import { OpenLineageEmitRepository } from '../repositories/openlineage-emit.repository';
+import { OpenLineageEmitter } from '../services/openlineage/ol-emitter.service';
 import { FleetService } from '../services/fleet.service';
 import { DeploymentService } from '../services/deployment.service';
 import { TaskStateService } from '../services/task-state.service';
@@ -127,6 +129,9 @@ export function createServices(infra: Infrastructure): Services {
     quotas,
     quota: new QuotaService(ds, new QuotaRepository(), quotas),
     callbacks,
+    openLineageEmitter: config.openLineage
+      ? new OpenLineageEmitter(ds, new OpenLineageEmitRepository(), config.openLineage, log)
+      : null,
     taskState,
     events: new SubscriptionService(ds, bus, log, config.eventSubscriberBuffer),
   };

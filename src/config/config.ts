@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { OPENLINEAGE_ENV, openLineageConfig, type OpenLineageEmitConfig } from './openlineage-config';
 import { redisTarget, redisTargetUrl, type RedisTarget } from './redis-target';
 
 export type { ClusterNode, RedisTarget } from './redis-target';
+export type { OpenLineageEmitConfig } from './openlineage-config';
 
 /**
  * The only reader of process.env. Every variable is validated once; all bad ones are
@@ -82,6 +84,7 @@ const schema = z.object({
   METRICS_ENABLED: bool.default(true),
   QUOTAS_FILE: z.string().min(1).optional(),
   GRAPHIQL: bool.optional(),
+  ...OPENLINEAGE_ENV,
 });
 
 export type AppConfig = Readonly<{
@@ -153,6 +156,8 @@ export type AppConfig = Readonly<{
   quotasFile: string | undefined;
   /** GraphiQL at /graphiql: on outside production; in production only with GRAPHIQL=true. */
   graphiql: boolean;
+  /** OpenLineage out (OPENLINEAGE_URL); null: our runs are not emitted. */
+  openLineage: OpenLineageEmitConfig | null;
 }>;
 
 export class ConfigError extends Error {
@@ -260,6 +265,7 @@ export function loadConfig(
     metricsEnabled: c.METRICS_ENABLED,
     quotasFile: c.QUOTAS_FILE,
     graphiql: c.GRAPHIQL ?? c.NODE_ENV !== 'production',
+    openLineage: openLineageConfig(c),
   });
 }
 

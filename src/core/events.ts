@@ -54,6 +54,8 @@ export interface EventPayloads {
     error?: string | null;
     progressPercent?: number | null;
     at?: string;
+    /** ACTIVE → RETRY of the same try (a lost lease, a hand-back): no attempt failed. */
+    requeued?: boolean;
   };
   /** A materialization was recorded. */
   ASSET_MATERIALIZED: { assetKey: string; materializationId: string; dagId: string | null; at: string };

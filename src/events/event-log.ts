@@ -18,10 +18,16 @@ export async function appendEvents(m: EntityManager, tenantId: string, events: N
 /**
  * Delete stamped events older than `retentionSeconds` (at most `limit` per call) and
  * raise each tenant's trim mark: a resume cursor below it is refused (CURSOR_EXPIRED).
- * Returns the rows deleted.
+ * Returns the rows deleted. `keepUnemittedFor` (OpenLineage out's receiver, its sink):
+ * events not delivered to it yet stay, whatever their age.
  */
-export function trimEventLog(m: SqlRunner, retentionSeconds: number, limit = 5000): Promise<number> {
-  return trimEvents(m, retentionSeconds, limit);
+export function trimEventLog(
+  m: SqlRunner,
+  retentionSeconds: number,
+  limit = 5000,
+  keepUnemittedFor: string | null = null,
+): Promise<number> {
+  return trimEvents(m, retentionSeconds, limit, keepUnemittedFor);
 }
 
 /**

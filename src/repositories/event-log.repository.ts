@@ -52,14 +52,21 @@ export async function insertEvents(m: SqlRunner, tenantId: string, events: reado
  * Delete stamped events older than `retentionSeconds` (at most `limit` per call) and
  * raise each tenant's `event_log_trim.trimmed_through` to the highest position deleted,
  * in one statement: a resume cursor below that mark is refused (CURSOR_EXPIRED). Returns the rows deleted.
+ * `keepUnemittedFor` (an OpenLineage receiver, its sink): what is not delivered to it yet stays.
  */
-export async function trimEvents(m: SqlRunner, retentionSeconds: number, limit = 5000): Promise<number> {
+export async function trimEvents(
+  m: SqlRunner,
+  retentionSeconds: number,
+  limit = 5000,
+  keepUnemittedFor: string | null = null,
+): Promise<number> {
   const found = await rows<{ n: string }>(
     m,
     `WITH d AS (
        DELETE FROM event_log WHERE id IN (
-         SELECT id FROM event_log
+         SELECT id FROM event_log e
          WHERE created_at < now() - make_interval(secs => $1::double precision) AND position IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM ol_emit_state s WHERE s.sink = $3 AND e.position > s.emitted_through)
          LIMIT $2)
        RETURNING tenant_id, position),
      u AS (
@@ -68,7 +75,7 @@ export async function trimEvents(m: SqlRunner, retentionSeconds: number, limit =
        ON CONFLICT (tenant_id) DO UPDATE
          SET trimmed_through = GREATEST(event_log_trim.trimmed_through, EXCLUDED.trimmed_through))
      SELECT count(*)::text AS n FROM d`,
-    [retentionSeconds, limit],
+    [retentionSeconds, limit, keepUnemittedFor],
   );
   return Number(found[0]?.n ?? 0);
 }

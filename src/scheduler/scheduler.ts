@@ -1,5 +1,6 @@
 import { isOutageError } from '../errors/outage';
 import { EventRelay } from '../events/relay';
+import { OpenLineageEmitLoop } from './openlineage-emit.loop';
 import type { Services } from '../services/process-services';
 import { callbacksSweep } from './sweeps/callbacks.sweep';
 import { dispatchSweep } from './sweeps/dispatch.sweep';
@@ -15,7 +16,7 @@ import { workersSweep } from './sweeps/workers.sweep';
 /**
  * The scheduler role: dispatch of due jobs (startAfter, retry delays), re-enqueueing what
  * Redis lost, lost leases, expiry, SLAs, callbacks, purge, event-log trimming, and the
- * event relay. Several schedulers are safe: each sweep claims rows with SKIP LOCKED or
+ * event relay, and OpenLineage out. Several schedulers are safe: each sweep claims rows with SKIP LOCKED or
  * guarded updates, and the relay holds an advisory lock.
  */
 export class Scheduler {
@@ -24,12 +25,17 @@ export class Scheduler {
   private stopped = false;
   readonly sweeps: Sweep[];
   readonly relay: EventRelay;
+  /** OpenLineage out, when OPENLINEAGE_URL is set. */
+  readonly openLineage: OpenLineageEmitLoop | null;
 
   constructor(
     private readonly services: Services,
     databaseUrl: string,
   ) {
     this.relay = new EventRelay(databaseUrl, services.bus, services.log, services.config.timings.sweepIntervalMs);
+    this.openLineage = services.openLineageEmitter
+      ? new OpenLineageEmitLoop(services.openLineageEmitter, services.log, services.config.timings.sweepIntervalMs)
+      : null;
     // In this order at each tick (sweeps/, one file each).
     this.sweeps = [
       dispatchSweep,
@@ -46,6 +52,7 @@ export class Scheduler {
 
   async start(): Promise<void> {
     await this.relay.start();
+    this.openLineage?.start();
     const loop = () => {
       if (this.stopped) return;
       this.running = this.tick().finally(() => {
@@ -86,6 +93,7 @@ export class Scheduler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.openLineage?.stop();
     await this.relay.stop();
   }
 }

@@ -13,6 +13,7 @@ import type { RequestServices } from './request-services';
 import type { AttemptService } from './engine/attempt.service';
 import type { AfterCommit } from './engine/effects';
 import type { QuotaPolicyService } from './quota-policy.service';
+import type { OpenLineageEmitter } from './openlineage/ol-emitter.service';
 import type { ServiceTxHandlers } from './tx-events';
 
 /*
@@ -47,5 +48,7 @@ export interface Services extends Infrastructure, RequestServices {
   /** The fair-share policy (QUOTAS_FILE), re-read on SIGHUP and every minute. */
   quotas: QuotaPolicyService;
   callbacks: CallbackService;
+  /** OpenLineage out (OPENLINEAGE_URL); null when unset. The scheduler role runs it. */
+  openLineageEmitter: OpenLineageEmitter | null;
   expectations: AssetExpectationService;
 }

@@ -353,7 +353,15 @@ export class AttemptService {
         outcome === 'LOST' ? 'lease expired' : 'handed back by a stopping worker',
       );
       await this.transitions.apply(m, r.tenantId, r.dagId, [
-        { jobId: r.id, taskId: r.taskId, name: r.name, from: 'ACTIVE', to: 'RETRY', tryNumber: r.tryNumber },
+        {
+          jobId: r.id,
+          taskId: r.taskId,
+          name: r.name,
+          from: 'ACTIVE',
+          to: 'RETRY',
+          tryNumber: r.tryNumber,
+          requeued: true,
+        },
       ]);
       return { dispatch: true };
     });

@@ -25,6 +25,8 @@ export interface Transition {
   progressPercent?: number | null;
   /** Completed from the cache: counted in `cached`, its source's run time in the DAG's saved seconds. */
   cached?: { savedSeconds: number };
+  /** The same try goes back to be run again (a lost lease, a hand-back): not a failed attempt. */
+  requeued?: boolean;
   /** A cancelled job's dispatch that may still sit in its BullMQ queue. */
   queued?: QueuedDispatch;
 }
@@ -128,6 +130,7 @@ export class DagTransitions {
         error: t.error ?? null,
         progressPercent: t.progressPercent ?? null,
         at,
+        ...(t.requeued ? { requeued: true } : {}),
       },
     }));
     let state = row.state;
