@@ -108,13 +108,14 @@ export class CacheService {
         throw err;
       }
       if (outcome.kind === 'hit') {
-        const { claimed, readyJobIds } = outcome.claimed;
+        const { claimed, readyJobIds, freedKey } = outcome.claimed;
         this.stats.hits += 1;
         this.stats.savedSeconds += outcome.source.runSeconds;
-        // Under fair share a hit frees a slot too: jobs held back by a limit may be claimable now.
+        // Under fair share (or with a concurrency key) a hit frees a slot too: jobs held back
+        // by a limit may be claimable now.
         await this.afterCommit.apply({
           claimed,
-          dispatch: readyJobIds.length > claimed.length || !this.directClaims(),
+          dispatch: readyJobIds.length > claimed.length || !this.directClaims() || freedKey,
         });
         return { hit: true, key };
       }
@@ -190,7 +191,7 @@ export class CacheService {
     const readyJobIds = counted
       .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
       .map((x) => x.id);
-    return { claimed, readyJobIds };
+    return { claimed, readyJobIds, freedKey: d.keyed };
   }
 
   /** `invalidateCache`: the tenant's keys of an executor (one code version, or all) are forgotten. */
