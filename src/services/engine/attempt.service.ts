@@ -173,13 +173,12 @@ export class AttemptService {
       return { accepted: r.accepted, readyJobIds: [], claimed: [], freedKey: false };
     }
     const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
-    await this.afterCommit.apply({
-      claimed: done.claimed,
-      // Under fair share (or with a concurrency key) a completion frees a slot: jobs held back
-      // by a limit may be claimable now.
-      dispatch:
-        done.readyJobIds.length > done.claimed.length || (done.accepted && (!this.directClaims() || done.freedKey)),
-    });
+    await this.afterCommit.apply({ claimed: done.claimed });
+    // Under fair share (or with a concurrency key) a completion frees a slot: jobs held back
+    // by a limit may be claimable now. The pass runs on its own, not holding the worker's
+    // slot: it goes round for as long as completions keep kicking it.
+    if (done.readyJobIds.length > done.claimed.length || (done.accepted && (!this.directClaims() || done.freedKey)))
+      this.afterCommit.later('dispatch', () => this.afterCommit.apply({ dispatch: true }));
     return done;
   }
 

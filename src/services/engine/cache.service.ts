@@ -112,11 +112,10 @@ export class CacheService {
         this.stats.hits += 1;
         this.stats.savedSeconds += outcome.source.runSeconds;
         // Under fair share (or with a concurrency key) a hit frees a slot too: jobs held back
-        // by a limit may be claimable now.
-        await this.afterCommit.apply({
-          claimed,
-          dispatch: readyJobIds.length > claimed.length || !this.directClaims() || freedKey,
-        });
+        // by a limit may be claimable now (a pass of its own, as after a completion).
+        await this.afterCommit.apply({ claimed });
+        if (readyJobIds.length > claimed.length || !this.directClaims() || freedKey)
+          this.afterCommit.later('dispatch', () => this.afterCommit.apply({ dispatch: true }));
         return { hit: true, key };
       }
       if (outcome.kind === 'stale') return { hit: false, key, stale: true };
