@@ -7,6 +7,7 @@ import { fmt } from './lib/stats';
 import { cache } from './scenarios/cache';
 import { stepLatency, throughput } from './scenarios/dags';
 import { dashboard } from './scenarios/dashboard';
+import { fairShare } from './scenarios/fair-share';
 import { fanout } from './scenarios/fanout';
 import { ingest } from './scenarios/ingest';
 import { lineage } from './scenarios/lineage';
@@ -29,6 +30,7 @@ export const SCENARIOS: readonly Scenario[] = [
   dashboard,
   openlineage,
   cache,
+  fairShare,
 ];
 
 export interface RunBenchOptions {

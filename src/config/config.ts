@@ -82,6 +82,7 @@ const schema = z.object({
   TASK_STATE_S3_FORCE_PATH_STYLE: bool.default(false),
   STORAGE_URL: z.string().default('file://.data/storage'),
   METRICS_ENABLED: bool.default(true),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   QUOTAS_FILE: z.string().min(1).optional(),
   GRAPHIQL: bool.optional(),
   ...OPENLINEAGE_ENV,
@@ -152,6 +153,8 @@ export type AppConfig = Readonly<{
   }>;
   storageUrl: string;
   metricsEnabled: boolean;
+  /** The operator's scrape secret: /metrics with `Authorization: Bearer <it>` adds the per-tenant gauges. */
+  metricsToken: string | undefined;
   /** The fair-share policy file (YAML), re-read on SIGHUP and every minute; unset: equal weights, no caps. */
   quotasFile: string | undefined;
   /** GraphiQL at /graphiql: on outside production; in production only with GRAPHIQL=true. */
@@ -263,6 +266,7 @@ export function loadConfig(
     },
     storageUrl: c.STORAGE_URL,
     metricsEnabled: c.METRICS_ENABLED,
+    metricsToken: c.METRICS_TOKEN,
     quotasFile: c.QUOTAS_FILE,
     graphiql: c.GRAPHIQL ?? c.NODE_ENV !== 'production',
     openLineage: openLineageConfig(c),

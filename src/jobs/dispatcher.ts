@@ -9,11 +9,15 @@ import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueReg
 
 /**
  * Moves ready jobs (every dependency COMPLETED, startAfter / retry delay passed) from
- * Postgres to their executor's BullMQ queue, by priority then level. A claim bumps the
- * job's dispatch number in one guarded UPDATE (SKIP LOCKED), so each dispatch is
- * enqueued once whichever process claims it. Redis is not a store of record: a dispatch
- * whose BullMQ job vanished (Redis flushed, a crash between claim and add) or was taken
- * by a worker that never started it is enqueued again as the next dispatch.
+ * Postgres to their executor's BullMQ queue through the fair claim (JobDispatchRepository:
+ * weighted round-robin over tenants, then priority and level; every limit checked in the
+ * claim). A claim bumps the job's dispatch number in one UPDATE guarded by `dispatched_at
+ * IS NULL`, so each dispatch is enqueued once whichever process claims it; claims that
+ * check a limit (all of them under QUOTAS_FILE, else those that may take jobs with a
+ * concurrency key) run one at a time under an advisory lock. Redis is not a store of
+ * record: a dispatch whose BullMQ job vanished (Redis flushed, a crash between claim and
+ * add) or was taken by a worker that never started it is enqueued again as the next
+ * dispatch.
  */
 export class Dispatcher {
   private readonly task: CoalescedTask;
@@ -75,17 +79,31 @@ export class Dispatcher {
     this.timers.add(t);
   }
 
+  /** The last claim saw jobs with a concurrency key: the next one starts under the claim lock. */
+  private keyedSeen = false;
+
   async dispatchReady(limit: number): Promise<number> {
     if (!this.redisReady()) return 0; // claimed by the next kick or sweep once Redis is back
     const { policy, enabled } = this.quotas;
-    const stale = this.config.timings.workerStaleMs;
-    // Fair share on: one claim at a time (every limit exact across schedulers), shallow queues.
-    const claimed = enabled
-      ? await this.ds.transaction(async (m) => {
-          await this.repo.lockClaims(m);
-          return this.repo.claimReady(m, limit, policy, { workerStaleMs: stale, shallowQueues: true });
-        })
-      : await this.repo.claimReady(this.ds, limit, policy, { workerStaleMs: stale, shallowQueues: false });
+    const opts = { workerStaleMs: this.config.timings.workerStaleMs, shallowQueues: enabled };
+    // Limits hold in the claim itself only if the claims that check them run one at a time:
+    // under QUOTAS_FILE every claim takes the claim lock; without, only claims that may take
+    // jobs with a concurrency key do (an unlocked claim leaves those and says it saw some).
+    const locked = () =>
+      this.ds.transaction(async (m) => {
+        await this.repo.lockClaims(m);
+        return this.repo.claimReady(m, limit, policy, { ...opts, locked: true });
+      });
+    let r =
+      enabled || this.keyedSeen
+        ? await locked()
+        : await this.repo.claimReady(this.ds, limit, policy, { ...opts, locked: false });
+    let claimed = r.claimed;
+    if (r.keyed && !enabled && !this.keyedSeen) {
+      r = await locked();
+      claimed = [...claimed, ...r.claimed];
+    }
+    this.keyedSeen = r.keyed;
     if (claimed.length === 0) return 0;
     await this.enqueueClaimed(claimed);
     return claimed.length;

@@ -19,7 +19,8 @@ export interface CountedDown {
 
 /** What one batch of completions did. */
 export interface CompletedBatch {
-  done: Array<JobRef & { dispatch: number }>;
+  /** `keyed`: the job had a concurrency key (its completion frees a slot of that key). */
+  done: Array<JobRef & { dispatch: number; keyed: boolean }>;
   counted: CountedDown[];
   claimed: ClaimedDispatch[];
 }
@@ -52,7 +53,7 @@ export class JobAttemptsRepository {
         AND j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
         AND (j.run_after IS NULL OR j.run_after <= now())`;
     const [out] = await sqlRows<{
-      done: Array<DoneRow & { dispatch: number }> | null;
+      done: Array<DoneRow & { dispatch: number; keyed: boolean }> | null;
       ready: Array<ClaimedRow & { pending_deps: number; state: JobState; claimed: boolean }> | null;
     }>(
       m,
@@ -63,7 +64,8 @@ export class JobAttemptsRepository {
              lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
            FROM r WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
            RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch, j.executor,
-             CASE WHEN j.cache_enabled THEN j.cache_key END AS cache_key, j.cache_code_version),
+             CASE WHEN j.cache_enabled THEN j.cache_key END AS cache_key, j.cache_code_version,
+             j.concurrency_key IS NOT NULL AS keyed),
        closed AS (
          -- The cache key is stored on SUCCEEDED attempts only, with how many materializations
          -- the attempt recorded (a hit needs them all still there).
@@ -97,7 +99,7 @@ export class JobAttemptsRepository {
     );
     const ready = out?.ready ?? [];
     return {
-      done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch })),
+      done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch, keyed: r.keyed })),
       counted: ready.map((r) => ({ id: r.id, pendingDeps: r.pending_deps, state: r.state })),
       claimed: ready.filter((x) => x.claimed).map(claimedOf),
     };

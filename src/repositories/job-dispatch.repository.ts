@@ -70,7 +70,9 @@ const MIN_DEPTH = 16;
  * carrying each tenant's deficit from one claim to the next. With $4 (shallow queues, fair
  * share on) an executor's queue takes at most twice its live workers' slots (at least
  * MIN_DEPTH) of unstarted dispatches, so the order of starts is decided here, not by a
- * BullMQ backlog.
+ * BullMQ backlog. Jobs with a concurrency key are claimed only with $5 (the claim lock held:
+ * their limit holds across schedulers whether or not QUOTAS_FILE is set); the last row
+ * says whether the candidates held any (`keyed`; a row with a null id when none was claimed).
  */
 const FAIR_CLAIM = `
 WITH tp AS (
@@ -100,7 +102,7 @@ k1 AS (
   SELECT c.* FROM (
     SELECT c.*, row_number() OVER (PARTITION BY c.tenant_id, c.concurrency_key ORDER BY ${ORDER}) AS rk FROM cand c) c
     LEFT JOIN act_k a ON a.tenant_id = c.tenant_id AND a.concurrency_key = c.concurrency_key
-   WHERE c.concurrency_key IS NULL OR coalesce(a.n, 0) + c.rk <= c.concurrency_limit),
+   WHERE c.concurrency_key IS NULL OR ($5::boolean AND coalesce(a.n, 0) + c.rk <= c.concurrency_limit)),
 k2 AS (
   SELECT c.* FROM (
     SELECT k1.*, row_number() OVER (PARTITION BY tenant_id, executor ORDER BY ${ORDER}) AS re FROM k1) c
@@ -134,31 +136,41 @@ claimed AS (
   UPDATE jobs j SET dispatch = j.dispatch + 1, dispatched_at = now()
     FROM pick WHERE j.id = pick.id AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
   RETURNING ${CLAIMED_COLUMNS})
-SELECT * FROM claimed`;
+SELECT c.*, k.keyed FROM (SELECT EXISTS (SELECT 1 FROM cand WHERE concurrency_key IS NOT NULL) AS keyed) k
+  LEFT JOIN claimed c ON true`;
+
+/** A claim's outcome: what it claimed, and whether its candidates held jobs with a concurrency key. */
+export interface ClaimResult {
+  claimed: ClaimedDispatch[];
+  keyed: boolean;
+}
 
 /**
- * The dispatcher's SQL on `jobs`: a claim bumps the job's dispatch number in one guarded
- * UPDATE (SKIP LOCKED), so each dispatch is enqueued once whichever process claims it.
+ * The dispatcher's SQL on `jobs`: a claim bumps the job's dispatch number in one UPDATE
+ * guarded by `dispatched_at IS NULL`, so each dispatch is enqueued once whichever process
+ * claims it.
  */
 export class JobDispatchRepository {
   /**
    * Claim ready jobs (every dependency COMPLETED, due) under the fair-share policy
-   * (`policy`: the QuotaPolicy as JSON, tenants by slug). See FAIR_CLAIM. Run it through
-   * `claimFair`, which serialises claims so that two schedulers never exceed a limit.
+   * (`policy`: the QuotaPolicy as JSON, tenants by slug). See FAIR_CLAIM. With `locked`
+   * (the caller holds `lockClaims` in this transaction) jobs with a concurrency key may be
+   * claimed too; without, they are left for a locked claim (`keyed` says there were some).
    */
   async claimReady(
     m: SqlRunner,
     limit: number,
     policy: unknown,
-    opts: { workerStaleMs: number; shallowQueues: boolean },
-  ): Promise<ClaimedDispatch[]> {
-    const rows: ClaimedRow[] = await sqlRows(m, FAIR_CLAIM, [
+    opts: { workerStaleMs: number; shallowQueues: boolean; locked: boolean },
+  ): Promise<ClaimResult> {
+    const rows: Array<ClaimedRow & { keyed: boolean }> = await sqlRows(m, FAIR_CLAIM, [
       limit,
       JSON.stringify(policy),
       opts.workerStaleMs,
       opts.shallowQueues,
+      opts.locked,
     ]);
-    return rows.map(claimedOf);
+    return { claimed: rows.filter((r) => r.id !== null).map(claimedOf), keyed: rows[0]?.keyed ?? false };
   }
 
   /** Take the claim lock of this transaction: claims (and their limit checks) run one at a time. */

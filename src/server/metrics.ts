@@ -1,8 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics: aggregates only, never tenant data. One registry per app instance. */
+/**
+ * Prometheus metrics. `registry`: aggregates only, never tenant data (the public /metrics).
+ * `tenantRegistry`: the per-tenant gauges, computed at scrape time, served only to a scrape
+ * that presents METRICS_TOKEN. One pair of registries per app instance.
+ */
 export interface Metrics {
   registry: Registry;
+  tenantRegistry: Registry;
   graphqlRequests: Counter<'type' | 'outcome'>;
   graphqlDuration: Histogram<'type'>;
   wsConnections: Gauge;
@@ -16,11 +21,57 @@ export interface CacheCounts {
   readonly savedSeconds: number;
 }
 
-export function createMetrics(enabledDefaults = true, cache?: CacheCounts): Metrics {
+/** One tenant's counts for the gauges (read from Postgres at each operator scrape). */
+export interface TenantGauge {
+  tenant: string;
+  activeJobs: number;
+  /** Ready jobs held back, by the limit that holds them (MAX_ACTIVE, EXECUTOR_CAP, …). */
+  throttled: Readonly<Record<string, number>>;
+}
+
+function tenantRegistryOf(tenants: (() => Promise<TenantGauge[]>) | undefined): Registry {
+  const registry = new Registry();
+  // Both gauges of a scrape come from one read (a scrape collects them at once).
+  let pending: Promise<TenantGauge[]> | null = null;
+  const read = () =>
+    (pending ??= (tenants?.() ?? Promise.resolve([])).finally(() => {
+      pending = null;
+    }));
+  new Gauge({
+    name: 'marie_tenant_active_jobs',
+    help: "A tenant's jobs in flight (ACTIVE, or claimed and not started)",
+    labelNames: ['tenant'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const t of await read()) this.set({ tenant: t.tenant }, t.activeJobs);
+    },
+  });
+  new Gauge({
+    name: 'marie_tenant_throttled_jobs',
+    help: "A tenant's ready jobs held back now, by the limit that holds them",
+    labelNames: ['tenant', 'limit'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const t of await read())
+        for (const [limit, n] of Object.entries(t.throttled))
+          this.set({ tenant: t.tenant, limit: limit.toLowerCase() }, n);
+    },
+  });
+  return registry;
+}
+
+export function createMetrics(
+  enabledDefaults = true,
+  cache?: CacheCounts,
+  tenants?: () => Promise<TenantGauge[]>,
+): Metrics {
   const registry = new Registry();
   if (enabledDefaults) collectDefaultMetrics({ register: registry, prefix: 'marie_' });
   return {
     registry,
+    tenantRegistry: tenantRegistryOf(tenants),
     graphqlRequests: new Counter({
       name: 'marie_graphql_requests_total',
       help: 'GraphQL operations over HTTP by type and outcome',

@@ -233,13 +233,29 @@ describe('dashboard', { timeout: 90_000 }, () => {
     expect(await s.page.getByRole('button', { name: 'Next 100' }).count()).toBe(0);
   });
 
-  it('shows the fleet: the worker and the queues', async () => {
+  it('shows the fleet: the worker, the queues and the quota, live', async () => {
     await signIn(s.page, base, reader);
     await s.page.goto(`${base}/fleet`);
     await s.page.waitForSelector('[data-testid=workers] tbody tr');
     expect(await s.page.textContent('[data-testid=workers]')).toContain('noop');
     await s.page.waitForSelector('[data-testid=queues] tbody tr');
+    await s.page.waitForSelector('[data-testid=quota]');
+    // Submitted after the page opened: 4 jobs of one concurrency key (limit 1) on an
+    // executor no worker hosts, so one is in flight and 3 are held back by the key.
+    const parked = `fleet-parked-${Date.now().toString(36)}`;
+    const keyed = (id: string) => job(id, {}, { executor: parked, concurrencyKey: 'doc-7', concurrencyLimit: 1 });
+    const dagId = await submitDag(t, submitter, { name: 'fleet-quota', jobs: ['k1', 'k2', 'k3', 'k4'].map(keyed) });
+    const row = s.page.locator('[data-testid=queues] tbody tr', { hasText: parked });
+    await row.waitFor({ timeout: 15_000 });
+    // Executor, waiting, active, delayed, failed, completed, throttled, workers.
+    await waitFor(async () => (await row.locator('td').nth(6).textContent()) === '3', 15_000, 'throttled 3');
+    expect(await row.locator('td').nth(7).textContent()).toBe('0');
+    await waitFor(async () => (await s.page.textContent('[data-testid=quota-held]')) === '3', 15_000, 'held 3');
+    const throttled = s.page.locator('[data-testid=throttled] tbody tr', { hasText: 'doc-7' });
+    expect(await throttled.locator('td').allTextContents()).toEqual(['concurrency key', '—', 'doc-7', '3']);
+    expect(Number(await s.page.textContent('[data-testid=quota-active]'))).toBeGreaterThanOrEqual(1);
     await s.screenshot('fleet');
+    await t.gql('mutation ($id: ID!) { cancelDag(id: $id) { id } }', { id: dagId }, submitter);
   });
 
   it('runs a query and a subscription in GraphiQL with the signed-in key', async () => {

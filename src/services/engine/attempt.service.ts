@@ -35,6 +35,8 @@ export interface Completion {
   accepted: boolean;
   readyJobIds: string[];
   claimed: ClaimedDispatch[];
+  /** The job had a concurrency key: its completion frees a slot of that key. */
+  freedKey: boolean;
 }
 
 /** A failed attempt's outcome, and what is left to do after commit. */
@@ -168,14 +170,15 @@ export class AttemptService {
       const r = await this.failAttempt(a, `output is ${Buffer.byteLength(outputJson)} bytes; at most 1 MiB`, {
         nonRetryable: true,
       });
-      return { accepted: r.accepted, readyJobIds: [], claimed: [] };
+      return { accepted: r.accepted, readyJobIds: [], claimed: [], freedKey: false };
     }
     const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
-    await this.afterCommit.apply({
-      claimed: done.claimed,
-      // Under fair share a completion frees a slot: jobs held back by a limit may be claimable now.
-      dispatch: done.readyJobIds.length > done.claimed.length || (done.accepted && !this.directClaims()),
-    });
+    await this.afterCommit.apply({ claimed: done.claimed });
+    // Under fair share (or with a concurrency key) a completion frees a slot: jobs held back
+    // by a limit may be claimable now. The pass runs on its own, not holding the worker's
+    // slot: it goes round for as long as completions keep kicking it.
+    if (done.readyJobIds.length > done.claimed.length || (done.accepted && (!this.directClaims() || done.freedKey)))
+      this.afterCommit.later('dispatch', () => this.afterCommit.apply({ dispatch: true }));
     return done;
   }
 
@@ -205,7 +208,7 @@ export class AttemptService {
    */
   private async runBatch(m: EntityManager, items: BatchItem[]): Promise<BatchResult[]> {
     const results: BatchResult[] = items.map((i) =>
-      i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [] },
+      i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [], freedKey: false },
     );
     const byDag = new Map<string, { tenantId: string; dagId: string; list: Transition[] }>();
     const addTransition = (tenantId: string, dagId: string, t: Transition) => {
@@ -233,14 +236,17 @@ export class AttemptService {
       const readyJobIds = counted
         .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
         .map((x) => x.id);
-      const accepted = new Set(done.map((r) => keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch })));
+      const accepted = new Map(
+        done.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r.keyed]),
+      );
       let first = true;
       for (const i of completes) {
         if (!accepted.has(keyOf(items[i].ref))) continue;
         // What became ready goes back once, on the first completion, to be enqueued once.
+        const freedKey = accepted.get(keyOf(items[i].ref)) === true;
         results[i] = first
-          ? { accepted: true, readyJobIds, claimed }
-          : { accepted: true, readyJobIds: [], claimed: [] };
+          ? { accepted: true, readyJobIds, claimed, freedKey }
+          : { accepted: true, readyJobIds: [], claimed: [], freedKey };
         first = false;
       }
       for (const r of done) addTransition(r.tenantId, r.dagId, completeTransition(r));

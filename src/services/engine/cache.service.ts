@@ -108,14 +108,14 @@ export class CacheService {
         throw err;
       }
       if (outcome.kind === 'hit') {
-        const { claimed, readyJobIds } = outcome.claimed;
+        const { claimed, readyJobIds, freedKey } = outcome.claimed;
         this.stats.hits += 1;
         this.stats.savedSeconds += outcome.source.runSeconds;
-        // Under fair share a hit frees a slot too: jobs held back by a limit may be claimable now.
-        await this.afterCommit.apply({
-          claimed,
-          dispatch: readyJobIds.length > claimed.length || !this.directClaims(),
-        });
+        // Under fair share (or with a concurrency key) a hit frees a slot too: jobs held back
+        // by a limit may be claimable now (a pass of its own, as after a completion).
+        await this.afterCommit.apply({ claimed });
+        if (readyJobIds.length > claimed.length || !this.directClaims() || freedKey)
+          this.afterCommit.later('dispatch', () => this.afterCommit.apply({ dispatch: true }));
         return { hit: true, key };
       }
       if (outcome.kind === 'stale') return { hit: false, key, stale: true };
@@ -190,7 +190,7 @@ export class CacheService {
     const readyJobIds = counted
       .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
       .map((x) => x.id);
-    return { claimed, readyJobIds };
+    return { claimed, readyJobIds, freedKey: d.keyed };
   }
 
   /** `invalidateCache`: the tenant's keys of an executor (one code version, or all) are forgotten. */

@@ -300,7 +300,25 @@ export const FleetDoc = graphql(`
       delayed
       failed
       completed
+      throttled
       workers
+    }
+    quota {
+      weight
+      maxActiveJobs
+      maxActiveJobsPerExecutor
+      rateLimits {
+        executor
+        jobs
+        perSeconds
+      }
+      activeJobs
+      throttled {
+        cause
+        executor
+        concurrencyKey
+        jobs
+      }
     }
   }
 `);
