@@ -64,7 +64,8 @@ const schema = z.object({
     .optional(),
   EXECUTOR_STATUS_TIMEOUT_MS: int(10, 60_000).default(2_000),
   LINEAGE_NODE_CAP: int(1).default(10_000),
-  LINEAGE_GRAPH_CACHE_EDGES: int(0).default(1_000_000),
+  // At most 20 million: an edge is sorted as one number, from·keys + to, exact below 2^53.
+  LINEAGE_GRAPH_CACHE_EDGES: int(0, 20_000_000).default(1_000_000),
   EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
   EVENT_SUBSCRIBER_BUFFER: int(1, 10_000_000).default(10_000),
   DAG_RETENTION_DAYS: z.coerce.number().positive().default(30),

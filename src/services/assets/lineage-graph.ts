@@ -92,22 +92,23 @@ export class AssetGraph {
     }
     const edges: Array<[string, string]> = [];
     if (w.edges && root !== undefined) {
-      const pairs: number[] = [];
+      // Each edge as one number, from·n + to (exact below 2^53): a numeric sort orders them
+      // by from, then to, since ids are key ranks.
+      const found: number[] = [];
       for (let i = before; i < end; i += 1) {
         const u = kept[i];
         // Out of the page's node to this page or an earlier one; into it from an earlier page.
         for (let j = this.outStart[u]; j < this.outStart[u + 1]; j += 1) {
           const p = pos[this.outTo[j]];
-          if (p > 0 && p <= end) pairs.push(u, this.outTo[j]);
+          if (p > 0 && p <= end) found.push(u * n + this.outTo[j]);
         }
         for (let j = this.inStart[u]; j < this.inStart[u + 1]; j += 1) {
           const p = pos[this.inFrom[j]];
-          if (p > 0 && p <= before) pairs.push(this.inFrom[j], u);
+          if (p > 0 && p <= before) found.push(this.inFrom[j] * n + u);
         }
       }
-      const order = Array.from({ length: pairs.length / 2 }, (_, i) => i);
-      order.sort((a, b) => pairs[2 * a] - pairs[2 * b] || pairs[2 * a + 1] - pairs[2 * b + 1]);
-      for (const i of order) edges.push([this.keys[pairs[2 * i]], this.keys[pairs[2 * i + 1]]]);
+      const sorted = Float64Array.from(found).sort();
+      for (const e of sorted) edges.push([this.keys[Math.floor(e / n)], this.keys[e % n]]);
     }
     return { total: kept.length, before, truncated: cut || reached.length > w.cap, nodes, edges };
   }
