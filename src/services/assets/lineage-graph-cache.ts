@@ -4,8 +4,6 @@ import { AssetGraph } from './lineage-graph';
 
 /** How long a tenant found over the budget walks in SQL before its size is looked at again. */
 const OVER_RECHECK_MS = 60_000;
-/** Changes that land between a load and its check, in a row, before a request gives up on memory. */
-const TRIES = 3;
 
 type Entry =
   { over: false; graph: AssetGraph; snapshot: string; cost: number } | { over: true; until: number; cost: number };
@@ -19,8 +17,9 @@ type Entry =
  * registered) whether a change of the tenant's edges has committed that this snapshot does
  * not see; the changing transactions record themselves in `asset_graph_changes` by trigger,
  * in the same transaction. If none has, the copy is the graph as of the request's own
- * snapshot (which then becomes the copy's); if one has, the copy is read again. So an answer
- * from memory is what the recursive statement would have answered at that moment.
+ * snapshot (which then becomes the copy's); if one has, the request walks in SQL and the
+ * copy is read again in the background. So an answer from memory is what the recursive
+ * statement would have answered at that moment, and no request waits for a read.
  *
  * Bounded: copies hold at most `budget` edges in all (least recently used go first); a
  * tenant with more edges than the budget walks in SQL (the caller's fallback, `null`), as
@@ -37,24 +36,47 @@ export class LineageGraphCache {
     private readonly budget: number,
   ) {}
 
-  /** One page of the walk from memory; null: walk it in SQL (over the budget, or the graph keeps changing). */
+  /**
+   * One page of the walk from memory; null: walk it in SQL. A request never waits for a
+   * copy to be read: when this process holds none for the tenant, or the one it holds is
+   * out of date, this request walks in SQL and the copy is read in the background (one
+   * read at a time per tenant), for the requests after it.
+   */
   async page(tenantId: string, w: GraphWalk): Promise<GraphPage | null> {
     if (this.budget <= 0) return null;
-    for (let i = 0; i < TRIES; i += 1) {
-      const known = this.entries.get(tenantId);
-      if (known?.over && known.until > Date.now()) return null;
-      const entry = known && !known.over ? known : await this.load(tenantId);
-      if (entry.over) return null;
-      const c = await this.repo.check(this.db, tenantId, w.root, entry.snapshot);
-      if (!c.found) return { found: false, total: 0, before: 0, truncated: false, nodes: [], edges: [] };
-      if (!c.changed) {
-        entry.snapshot = c.snapshot;
-        this.touch(tenantId, entry);
-        return { found: true, ...entry.graph.page(w) };
-      }
-      if (this.entries.get(tenantId) === entry) this.drop(tenantId);
+    const known = this.entries.get(tenantId);
+    if (!known || (known.over && known.until <= Date.now())) {
+      this.readInBackground(tenantId);
+      return null;
     }
-    return null;
+    if (known.over) return null;
+    const c = await this.repo.check(this.db, tenantId, w.root, known.snapshot);
+    if (!c.found) return { found: false, total: 0, before: 0, truncated: false, nodes: [], edges: [] };
+    if (c.changed) {
+      if (this.entries.get(tenantId) === known) this.drop(tenantId);
+      this.readInBackground(tenantId);
+      return null;
+    }
+    known.snapshot = c.snapshot;
+    this.touch(tenantId, known);
+    return { found: true, ...known.graph.page(w) };
+  }
+
+  /** The tenant's copy read now if this process holds none (or an out-of-date one): resolves once it is held. */
+  async warm(tenantId: string): Promise<void> {
+    if (this.budget <= 0) return;
+    const known = this.entries.get(tenantId);
+    if (known && !known.over) {
+      const c = await this.repo.check(this.db, tenantId, '', known.snapshot);
+      if (!c.changed) return;
+      if (this.entries.get(tenantId) === known) this.drop(tenantId);
+    }
+    await this.load(tenantId);
+  }
+
+  private readInBackground(tenantId: string): void {
+    // A failed read leaves no copy: the next request tries again (and walks in SQL meanwhile).
+    this.load(tenantId).catch(() => undefined);
   }
 
   /** Edges held in this process, all tenants together. */
@@ -62,7 +84,7 @@ export class LineageGraphCache {
     return this.held;
   }
 
-  /** The tenant's graph read again (one read at a time per tenant; concurrent requests share it). */
+  /** The tenant's graph read again (one read at a time per tenant; concurrent callers share it). */
   private load(tenantId: string): Promise<Entry> {
     let p = this.loading.get(tenantId);
     if (!p) {

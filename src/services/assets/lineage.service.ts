@@ -80,6 +80,15 @@ export class LineageService {
     return (await this.graphs.page(tenantId, walk)) ?? this.graph.walk(this.ds, tenantId, walk);
   }
 
+  /**
+   * Reads the tenant's asset graph into this process now, if it holds no up-to-date copy
+   * (walks read it in the background on their own; this is for callers that want the next
+   * walk in memory, such as tests and warm-up).
+   */
+  warmGraph(tenantId: string): Promise<void> {
+    return this.graphs.warm(tenantId);
+  }
+
   /** Every key downstream of `root` within `depth` (the root excluded), nearest first, then by key. */
   private async downstreamKeys(tenantId: string, root: string, depth: number): Promise<string[]> {
     const all = await this.walk(tenantId, {
