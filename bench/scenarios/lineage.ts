@@ -183,7 +183,7 @@ export const lineage: Scenario = {
             return new AssetGraph(e.from, e.to).edgeCount;
           });
           rows.push({
-            metric: `reading the tenant's ${fmt(g.edges, 0)} edges into memory (the first walk of a process, and the first after an edge change), p50 / p99 ms`,
+            metric: `reading the tenant's ${fmt(g.edges, 0)} edges into memory (in the background, after a process's first walk and after each edge change; no request waits for it), p50 / p99 ms`,
             ours: `${fmt(median(loads))} / ${fmt(p99(loads))}`,
             baseline: '',
             ratio: '',
