@@ -8,6 +8,7 @@ import { OpenLineage1763847000000 } from './1763847000000-openlineage';
 import { MemoisedExecution1763847100000 } from './1763847100000-memoised-execution';
 import { FairShare1763847200000 } from './1763847200000-fair-share';
 import { OpenLineageEmit1763847300000 } from './1763847300000-openlineage-emit';
+import { AssetGraphChanges1763847450000 } from './1763847450000-asset-graph-changes';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   MemoisedExecution1763847100000,
   FairShare1763847200000,
   OpenLineageEmit1763847300000,
+  AssetGraphChanges1763847450000,
 ];

@@ -67,6 +67,8 @@ const schema = z.object({
     .optional(),
   EXECUTOR_STATUS_TIMEOUT_MS: int(10, 60_000).default(2_000),
   LINEAGE_NODE_CAP: int(1).default(10_000),
+  // At most 20 million: an edge is sorted as one number, from·keys + to, exact below 2^53.
+  LINEAGE_GRAPH_CACHE_EDGES: int(0, 20_000_000).default(1_000_000),
   EVENT_RETENTION_DAYS: z.coerce.number().positive().default(7),
   EVENT_SUBSCRIBER_BUFFER: int(1, 10_000_000).default(10_000),
   DAG_RETENTION_DAYS: z.coerce.number().positive().default(30),
@@ -132,6 +134,8 @@ export type AppConfig = Readonly<{
   /** How long GET /api/executors/:name/status waits for a worker's reply. */
   executorStatusTimeoutMs: number;
   lineageNodeCap: number;
+  /** Edges of tenants' asset graphs an api process may hold in memory for walks (0: every walk in SQL). */
+  lineageGraphCacheEdges: number;
   eventRetentionDays: number;
   /** Events one subscriber may have queued before it is closed (4409) to resume later. */
   eventSubscriberBuffer: number;
@@ -245,6 +249,7 @@ export function loadConfig(
     publicApiUrl: c.PUBLIC_API_URL ?? null,
     executorStatusTimeoutMs: c.EXECUTOR_STATUS_TIMEOUT_MS,
     lineageNodeCap: c.LINEAGE_NODE_CAP,
+    lineageGraphCacheEdges: c.LINEAGE_GRAPH_CACHE_EDGES,
     eventRetentionDays: c.EVENT_RETENTION_DAYS,
     eventSubscriberBuffer: c.EVENT_SUBSCRIBER_BUFFER,
     dagRetentionDays: c.DAG_RETENTION_DAYS,

@@ -9,7 +9,7 @@ export enum LineageDirection {
 }
 registerEnumType(LineageDirection, { name: 'LineageDirection' });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class LineageNode {
   @Field(() => String)
   assetKey!: string;
@@ -18,7 +18,7 @@ export class LineageNode {
   distance!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class LineageEdge {
   @Field(() => String)
   fromAssetKey!: string;

@@ -15,6 +15,7 @@ import type { Services } from '../services/process-services';
 import { bearer } from './auth';
 import { errorStatusPlugin } from './error-status';
 import { primeEventCursor } from './event-cursor';
+import { compiledExecutionGateway } from './compiled-execution';
 import { checkRequestInputs } from './input-check';
 import { assertCost, type Limits } from './limits';
 import { logRefusal } from './log-refusal';
@@ -75,7 +76,9 @@ export async function startApollo(
   };
 
   const apollo = new ApolloServer<AppContext>({
-    schema,
+    // The schema, and the executor: graphql-js, or a compiled query for the few root fields
+    // whose answers hold tens of thousands of objects (compiled-execution.ts).
+    gateway: compiledExecutionGateway(schema),
     introspection: !config.isProduction,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,

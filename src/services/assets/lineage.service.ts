@@ -5,6 +5,7 @@ import { assertFirst, decodeCursorKey, encodeCursor, type PageInfoView } from '.
 import type { AssetGraphRepository, GraphWalk } from '../../repositories/asset-graph.repository';
 import type { AssetService } from './asset.service';
 import { ASSET_KEY, type LineageRefView, type StaleReasonView } from './asset-views';
+import { LineageGraphCache } from './lineage-graph-cache';
 import type { MaterializationService } from './materialization.service';
 
 export type LineageDirectionName = 'UPSTREAM' | 'DOWNSTREAM' | 'BOTH';
@@ -63,11 +64,29 @@ export class LineageService {
     private readonly assets: AssetService,
     private readonly materializations: MaterializationService,
     private readonly graph: AssetGraphRepository,
-  ) {}
+  ) {
+    this.graphs = new LineageGraphCache(ds, graph, config.lineageGraphCacheEdges);
+  }
 
-  /** One page of a walk of the asset graph (see AssetGraphRepository). */
-  private walk(tenantId: string, w: Omit<GraphWalk, 'cap'>) {
-    return this.graph.walk(this.ds, tenantId, { ...w, cap: this.config.lineageNodeCap });
+  private readonly graphs: LineageGraphCache;
+
+  /**
+   * One page of a walk of the asset graph: in memory over the tenant's graph when this
+   * process holds it (LineageGraphCache), else in one statement (AssetGraphRepository).
+   * Both answer the same.
+   */
+  private async walk(tenantId: string, w: Omit<GraphWalk, 'cap'>) {
+    const walk = { ...w, cap: this.config.lineageNodeCap };
+    return (await this.graphs.page(tenantId, walk)) ?? this.graph.walk(this.ds, tenantId, walk);
+  }
+
+  /**
+   * Reads the tenant's asset graph into this process now, if it holds no up-to-date copy
+   * (walks read it in the background on their own; this is for callers that want the next
+   * walk in memory, such as tests and warm-up).
+   */
+  warmGraph(tenantId: string): Promise<void> {
+    return this.graphs.warm(tenantId);
   }
 
   /** Every key downstream of `root` within `depth` (the root excluded), nearest first, then by key. */
