@@ -147,6 +147,47 @@ describe('memoised execution on noop', () => {
     expect(callsOf(c)).toBe(4);
   }, 120_000);
 
+  it('a burst of hits is group-committed: 24 hits in a few transactions, each node recorded again with its events and latest pointer', async () => {
+    const { key, tenantId } = await t.tenant('submitter');
+    const tag = randomUUID();
+    const wide = (id: string) => ({
+      id,
+      name: 'wide',
+      cache: { enabled: true },
+      jobs: [
+        { id: 'root', name: 'root', executor: 'noop', data: { sleepMs: 30, output: { tag } } },
+        ...Array.from({ length: 24 }, (_, i) => ({
+          id: `leaf-${i}`,
+          name: 'leaf',
+          executor: 'noop',
+          dependencies: ['root'],
+          data: { sleepMs: 30, i, materialize: [{ assetKey: `wide/${i}`, version: `v:${tag}:${i}` }] },
+        })),
+      ],
+    });
+    const a = `wa-${randomUUID()}`;
+    await submitDag(t, key, wide(a));
+    expect((await finished(key, a)).progress.cached).toBe(0);
+    const before = t.app.services.cache.groupCommitStats;
+    const b = `wb-${randomUUID()}`;
+    await submitDag(t, key, wide(b));
+    const d = await finished(key, b);
+    expect(d.progress).toEqual({ total: 25, completed: 25, cached: 25 });
+    expect(callsOf(b)).toBe(0);
+    const after = t.app.services.cache.groupCommitStats;
+    expect(after.items - before.items).toBe(25);
+    // The root alone, then the 24 leaves it made ready at once: far fewer transactions than hits.
+    expect(after.flushes - before.flushes).toBeLessThanOrEqual(6);
+    const [row] = await t.app.services.ds.query(
+      `SELECT (SELECT count(*)::int FROM materializations WHERE tenant_id = $1 AND dag_id = $2) AS mats,
+              (SELECT count(*)::int FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSET_MATERIALIZED') AS events,
+              (SELECT m.dag_id FROM asset_latest l JOIN materializations m ON m.id = l.materialization_id
+                WHERE l.tenant_id = $1 AND l.asset_key = 'wide/0') AS latest_dag`,
+      [tenantId, b],
+    );
+    expect(row).toEqual({ mats: 24, events: 24, latest_dag: b });
+  }, 120_000);
+
   it('caching is off unless asked for: no key, every job runs', async () => {
     const { key } = await t.tenant('submitter');
     const a = `off-${randomUUID()}`;
