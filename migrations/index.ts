@@ -7,6 +7,7 @@ import { WorkerExecutorSlots1763846140000 } from './1763846140000-worker-executo
 import { OpenLineage1763847000000 } from './1763847000000-openlineage';
 import { MemoisedExecution1763847100000 } from './1763847100000-memoised-execution';
 import { FairShare1763847200000 } from './1763847200000-fair-share';
+import { CacheCounters1763847300000 } from './1763847300000-cache-counters';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   OpenLineage1763847000000,
   MemoisedExecution1763847100000,
   FairShare1763847200000,
+  CacheCounters1763847300000,
 ];

@@ -76,7 +76,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
   await Promise.all([redis.connect(), subscriber.connect()]);
   const bus = new RedisBus(redis, subscriber, config.queuePrefix, log);
   const services = createServices({ config, log, ds, redis, bus, sql });
-  const metrics = createMetrics(config.metricsEnabled, services.cache.stats);
+  const metrics = createMetrics(config.metricsEnabled, () => services.cache.totals());
   await services.quotas.start();
 
   if (config.authBootstrapKey) {

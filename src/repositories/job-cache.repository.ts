@@ -203,7 +203,10 @@ export class JobCacheRepository {
     );
   }
 
-  /** The completed attempts become CACHED, each naming its source; their jobs are marked cached. */
+  /**
+   * The completed attempts become CACHED, each naming its source; their jobs are marked
+   * cached; the fleet-wide counters count them (one row, once per batch).
+   */
   async markCached(m: SqlRunner, hits: CacheHitCopy[]): Promise<void> {
     await m.query(
       `WITH c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::int[],
@@ -213,7 +216,9 @@ export class JobCacheRepository {
                     cached_from_attempt_id = c.src_attempt, cached_from_dag_id = c.src_dag, cached_from_task_id = c.src_task,
                     cached_from_try = c.src_try, saved_seconds = c.saved
                     FROM c WHERE a.job_id = c.job_id AND a.try_number = c.try_number AND a.dispatch = c.dispatch
-                     AND a.outcome = 'SUCCEEDED' RETURNING a.job_id)
+                     AND a.outcome = 'SUCCEEDED' RETURNING a.job_id, a.saved_seconds),
+            n AS (UPDATE cache_counters SET hits = hits + (SELECT count(*) FROM a),
+                    saved_seconds = saved_seconds + (SELECT COALESCE(sum(saved_seconds), 0) FROM a) WHERE id = 1)
        UPDATE jobs SET cached = true WHERE id IN (SELECT job_id FROM a)`,
       [
         hits.map((h) => h.ref.jobId),
@@ -226,6 +231,15 @@ export class JobCacheRepository {
         hits.map((h) => h.source.runSeconds),
       ],
     );
+  }
+
+  /** The fleet-wide counters: every CACHED attempt committed, and the executor seconds they saved. */
+  async totals(m: SqlRunner): Promise<{ hits: number; savedSeconds: number }> {
+    const [r] = await sqlRows<{ hits: string; saved_seconds: number }>(
+      m,
+      `SELECT hits::text AS hits, saved_seconds FROM cache_counters WHERE id = 1`,
+    );
+    return { hits: Number(r?.hits ?? 0), savedSeconds: Number(r?.saved_seconds ?? 0) };
   }
 
   /** Forget the tenant's keys of an executor (of one code version, or all): how many. */

@@ -25,7 +25,7 @@ export interface CacheDecision {
   stale?: boolean;
 }
 
-/** This process's cache hits and the executor seconds they saved. */
+/** Cache hits and the executor seconds they saved (this process's, or the fleet's). */
 export interface CacheStats {
   hits: number;
   savedSeconds: number;
@@ -120,6 +120,14 @@ export class CacheService {
         return out;
       }
     }
+  }
+
+  /**
+   * The fleet's cache hits and the seconds they saved, as committed by every worker (one
+   * row counted in the hits' transactions): what /metrics shows, whichever process serves it.
+   */
+  async totals(): Promise<CacheStats> {
+    return this.repo.totals(this.ds);
   }
 
   /** `invalidateCache`: the tenant's keys of an executor (one code version, or all) are forgotten. */
