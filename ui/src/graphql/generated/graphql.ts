@@ -43,6 +43,8 @@ export type Asset = {
   latest?: Maybe<Materialization>;
   materializations: MaterializationConnection;
   namespace: Scalars['String']['output'];
+  /** The OpenLineage dataset this asset stands for, when it came from OpenLineage. */
+  openLineage?: Maybe<OpenLineageDataset>;
   partitions: PartitionConnection;
   tags?: Maybe<Scalars['JSON']['output']>;
   updatedAt: Scalars['DateTime']['output'];
@@ -309,6 +311,8 @@ export type Job = {
   /** The cache key of its latest attempt, when caching is on. */
   cacheKey?: Maybe<Scalars['String']['output']>;
   completedAt?: Maybe<Scalars['DateTime']['output']>;
+  concurrencyKey?: Maybe<Scalars['String']['output']>;
+  concurrencyLimit?: Maybe<Scalars['Int']['output']>;
   createdAt: Scalars['DateTime']['output'];
   dag: Dag;
   dagId: Scalars['ID']['output'];
@@ -398,6 +402,9 @@ export type JobInput = {
   assets?: InputMaybe<Array<AssetExpectationInput>>;
   /** Overrides the DAG's cache policy for this job. */
   cache?: InputMaybe<CachePolicyInput>;
+  /** At most concurrencyLimit jobs of the tenant with this key are ACTIVE at once. */
+  concurrencyKey?: InputMaybe<Scalars['String']['input']>;
+  concurrencyLimit?: InputMaybe<Scalars['Int']['input']>;
   data?: InputMaybe<Scalars['JSON']['input']>;
   dependencies?: InputMaybe<Array<Scalars['ID']['input']>>;
   executor?: InputMaybe<Scalars['String']['input']>;
@@ -629,6 +636,12 @@ export type NodeAssetStatus = {
   requiredAssets: Array<Scalars['String']['output']>;
 };
 
+export type OpenLineageDataset = {
+  __typename?: 'OpenLineageDataset';
+  name: Scalars['String']['output'];
+  namespace: Scalars['String']['output'];
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -684,8 +697,12 @@ export type Query = {
   /** Who is calling: what a dashboard may offer this key. */
   me: Viewer;
   nodeStatus?: Maybe<NodeAssetStatus>;
+  /** The raw OpenLineage events stored for one run, oldest first. */
+  openLineageEvents: Array<Scalars['JSON']['output']>;
   /** Counts of the caller's own jobs per executor. */
   queues: Array<QueueStats>;
+  /** The caller's tenant's fair-share policy and usage. */
+  quota: TenantQuota;
   taskState: Array<TaskStateEntry>;
   /** The shared worker fleet. */
   workers: Array<Worker>;
@@ -775,6 +792,11 @@ export type QueryNodeStatusArgs = {
 };
 
 
+export type QueryOpenLineageEventsArgs = {
+  runId: Scalars['ID']['input'];
+};
+
+
 export type QueryTaskStateArgs = {
   dagId: Scalars['ID']['input'];
   taskId: Scalars['String']['input'];
@@ -789,9 +811,18 @@ export type QueueStats = {
   delayed: Scalars['Int']['output'];
   executor: Scalars['String']['output'];
   failed: Scalars['Int']['output'];
+  /** Ready but held back by a quota, a concurrency key or a rate limit. */
+  throttled: Scalars['Int']['output'];
   waiting: Scalars['Int']['output'];
   /** Live, healthy workers that host this executor now: 0 means its jobs cannot run. */
   workers: Scalars['Int']['output'];
+};
+
+export type RateLimit = {
+  __typename?: 'RateLimit';
+  executor: Scalars['String']['output'];
+  jobs: Scalars['Int']['output'];
+  perSeconds: Scalars['Int']['output'];
 };
 
 export type RecordMaterializationsInput = {
@@ -946,6 +977,26 @@ export type TaskStateEntry = {
   value?: Maybe<Scalars['JSON']['output']>;
 };
 
+/** The caller's tenant: its fair-share policy and where it stands. */
+export type TenantQuota = {
+  __typename?: 'TenantQuota';
+  activeJobs: Scalars['Int']['output'];
+  maxActiveJobs?: Maybe<Scalars['Int']['output']>;
+  maxActiveJobsPerExecutor?: Maybe<Scalars['JSON']['output']>;
+  rateLimits: Array<RateLimit>;
+  /** Jobs held back now, per cause: MAX_ACTIVE, EXECUTOR_CAP, CONCURRENCY_KEY, RATE_LIMIT. */
+  throttled: Array<ThrottleCount>;
+  weight: Scalars['Float']['output'];
+};
+
+export type ThrottleCount = {
+  __typename?: 'ThrottleCount';
+  cause: Scalars['String']['output'];
+  concurrencyKey?: Maybe<Scalars['String']['output']>;
+  executor?: Maybe<Scalars['String']['output']>;
+  jobs: Scalars['Int']['output'];
+};
+
 export type UpstreamAsset = {
   __typename?: 'UpstreamAsset';
   assetKey: Scalars['String']['output'];
@@ -1088,7 +1139,7 @@ export type JobStatusSubscriptionVariables = Exact<{
 }>;
 
 
-export type JobStatusSubscription = { __typename?: 'Subscription', jobStatusChanged: { __typename?: 'JobEvent', cursor: string, taskId: string, state: JobState, previousState?: JobState | null, tryNumber: number, progressPercent?: number | null, error?: string | null, job?: { __typename?: 'Job', jobLevel: number, executor: string } | null } };
+export type JobStatusSubscription = { __typename?: 'Subscription', jobStatusChanged: { __typename?: 'JobEvent', cursor: string, taskId: string, state: JobState, previousState?: JobState | null, tryNumber: number, progressPercent?: number | null, error?: string | null, job?: { __typename?: 'Job', jobLevel: number, executor: string, attempts: Array<{ __typename?: 'JobAttempt', outcome: AttemptOutcome }> } | null } };
 
 export type JobPanelQueryVariables = Exact<{
   dagId: Scalars['ID']['input'];
@@ -1589,6 +1640,9 @@ export const JobStatusDocument = new TypedDocumentString(`
     job {
       jobLevel
       executor
+      attempts {
+        outcome
+      }
     }
   }
 }
