@@ -65,6 +65,8 @@ export class JobCacheRepository {
   async inputs(m: SqlRunner, jobs: Array<{ tenantId: string; jobId: string }>): Promise<Map<string, CacheInputs>> {
     const rows: Array<{ job_id: string; task_id: string; output: unknown; versions: string[] | null }> = await sqlRows(
       m,
+      // LATERAL, kept apart by OFFSET 0: each job's parents by their keys (a plain join let
+      // the planner hash every job of the tenant once per batch, a cost that grew with the table).
       `SELECT r.job_id::text AS job_id, p.task_id, p.output,
          (SELECT array_agg(DISTINCT mt.asset_key || '@' || mt.version) FROM materializations mt
            WHERE mt.tenant_id = p.tenant_id AND mt.dag_id = p.dag_id AND mt.node_task_id = p.task_id
@@ -72,8 +74,8 @@ export class JobCacheRepository {
                SELECT max(x.try_number) FROM materializations x
                 WHERE x.tenant_id = p.tenant_id AND x.dag_id = p.dag_id AND x.node_task_id = p.task_id)) AS versions
          FROM unnest($1::uuid[], $2::uuid[]) AS r(job_id, tenant_id)
-         JOIN job_dependencies jd ON jd.job_id = r.job_id
-         JOIN jobs p ON p.id = jd.depends_on AND p.tenant_id = r.tenant_id`,
+         CROSS JOIN LATERAL (SELECT p.* FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
+                              WHERE jd.job_id = r.job_id AND p.tenant_id = r.tenant_id OFFSET 0) p`,
       [jobs.map((j) => j.jobId), jobs.map((j) => j.tenantId)],
     );
     const out = new Map<string, CacheInputs>(jobs.map((j) => [j.jobId, { upstreamVersions: [], upstreamOutputs: [] }]));
