@@ -9,6 +9,7 @@ import { MemoisedExecution1763847100000 } from './1763847100000-memoised-executi
 import { FairShare1763847200000 } from './1763847200000-fair-share';
 import { OpenLineageEmit1763847300000 } from './1763847300000-openlineage-emit';
 import { AssetGraphChanges1763847450000 } from './1763847450000-asset-graph-changes';
+import { CacheCounters1763847500000 } from './1763847500000-cache-counters';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   FairShare1763847200000,
   OpenLineageEmit1763847300000,
   AssetGraphChanges1763847450000,
+  CacheCounters1763847500000,
 ];

@@ -85,7 +85,11 @@ export async function startApp(opts: StartOptions): Promise<App> {
   await Promise.all([redis.connect(), subscriber.connect()]);
   const bus = new RedisBus(redis, subscriber, config.queuePrefix, log);
   const services = createServices({ config, log, ds, redis, bus, sql });
-  const metrics = createMetrics(config.metricsEnabled, services.cache.stats, () => services.quota.tenantGauges());
+  const metrics = createMetrics(
+    config.metricsEnabled,
+    () => services.cache.totals(),
+    () => services.quota.tenantGauges(),
+  );
   await services.quotas.start();
 
   if (config.authBootstrapKey) {

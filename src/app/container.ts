@@ -32,6 +32,7 @@ import { AssetGraphRepository } from '../repositories/asset-graph.repository';
 import { AttemptService } from '../services/engine/attempt.service';
 import { CacheService } from '../services/engine/cache.service';
 import { JobCacheRepository } from '../repositories/job-cache.repository';
+import { MaterializationReplayRepository } from '../repositories/materialization-replay.repository';
 import { DagTransitions } from '../services/engine/dag-transitions';
 import { AfterCommit } from '../services/engine/effects';
 import { JobCommands } from '../services/engine/job-commands.service';
@@ -53,7 +54,7 @@ export function createServices(infra: Infrastructure): Services {
   // Services, by constructor arguments only.
   const fleet = new FleetService(ds, config, new WorkersRepository());
   const assets = new AssetService(ds);
-  const materializations = new MaterializationService(ds, txHandlers);
+  const materializations = new MaterializationService(ds, txHandlers, new MaterializationReplayRepository());
   const lineage = new LineageService(ds, config, assets, materializations, new AssetGraphRepository());
   const expectations = new AssetExpectationService();
   const nodeStatus = new NodeStatusService(ds);

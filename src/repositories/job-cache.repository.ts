@@ -8,6 +8,15 @@ export interface CacheInputs {
   upstreamOutputs: Array<{ taskId: string; output: unknown }>;
 }
 
+/** One job's look-up: the key of its tenant and executor, how old a hit may be, the job itself (never its own source). */
+export interface KeyLookup {
+  tenantId: string;
+  executor: string;
+  key: string;
+  ttlSeconds: number;
+  jobId: string;
+}
+
 /** A SUCCEEDED attempt with the key: what a hit copies. */
 export interface CacheSource {
   attemptId: string;
@@ -19,65 +28,83 @@ export interface CacheSource {
   runSeconds: number;
 }
 
-/** A materialization of the source attempt, with its upstream refs (what a hit records again). */
-export interface SourceMaterialization {
-  assetKey: string;
-  version: string;
-  partitionKey: string | null;
-  kind: string | null;
-  sizeBytes: string | null;
-  checksum: string | null;
-  uri: string | null;
-  metadata: unknown;
-  codeFingerprint: string | null;
-  promptFingerprint: string | null;
-  upstream: Array<{ assetKey: string; version: string; partitionKey: string | null }>;
+/** A hit to write: the attempt that ends CACHED (its tenant and DAG node) and its source. */
+export interface CacheHitCopy {
+  ref: AttemptRef;
+  tenantId: string;
+  dagName: string;
+  dagId: string;
+  taskId: string;
+  source: CacheSource;
 }
 
-/** The SQL of memoised execution: key inputs, the look-up, the in-flight check, the copies, invalidation. */
+/** A running attempt's key (stored on its job, guarded by its lease). */
+export interface KeyAssignment {
+  ref: AttemptRef;
+  key: string;
+  codeVersion: string | null;
+}
+
+const lookupArrays = (ls: KeyLookup[]) => [
+  ls.map((l) => l.tenantId),
+  ls.map((l) => l.executor),
+  ls.map((l) => l.key),
+  ls.map((l) => l.ttlSeconds),
+  ls.map((l) => l.jobId),
+];
+
+/**
+ * The SQL of memoised execution: key inputs, the look-ups, the in-flight check, the copies,
+ * invalidation. Each takes a batch (a group commit's look-ups) and is one statement.
+ */
 export class JobCacheRepository {
   /**
-   * One statement: each upstream node's output and the `assetKey@version` of the
+   * Per job (of its tenant): each upstream node's output and the `assetKey@version` of the
    * materializations it recorded in this DAG in its latest try that recorded any.
    */
-  async inputs(m: SqlRunner, tenantId: string, jobId: string): Promise<CacheInputs> {
-    const rows: Array<{ task_id: string; output: unknown; versions: string[] | null }> = await sqlRows(
+  async inputs(m: SqlRunner, jobs: Array<{ tenantId: string; jobId: string }>): Promise<Map<string, CacheInputs>> {
+    const rows: Array<{ job_id: string; task_id: string; output: unknown; versions: string[] | null }> = await sqlRows(
       m,
-      `SELECT p.task_id, p.output,
+      // LATERAL, kept apart by OFFSET 0: each job's parents by their keys (a plain join let
+      // the planner hash every job of the tenant once per batch, a cost that grew with the table).
+      `SELECT r.job_id::text AS job_id, p.task_id, p.output,
          (SELECT array_agg(DISTINCT mt.asset_key || '@' || mt.version) FROM materializations mt
            WHERE mt.tenant_id = p.tenant_id AND mt.dag_id = p.dag_id AND mt.node_task_id = p.task_id
              AND mt.try_number IS NOT DISTINCT FROM (
                SELECT max(x.try_number) FROM materializations x
                 WHERE x.tenant_id = p.tenant_id AND x.dag_id = p.dag_id AND x.node_task_id = p.task_id)) AS versions
-         FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
-        WHERE jd.job_id = $2 AND p.tenant_id = $1`,
-      [tenantId, jobId],
+         FROM unnest($1::uuid[], $2::uuid[]) AS r(job_id, tenant_id)
+         CROSS JOIN LATERAL (SELECT p.* FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
+                              WHERE jd.job_id = r.job_id AND p.tenant_id = r.tenant_id OFFSET 0) p`,
+      [jobs.map((j) => j.jobId), jobs.map((j) => j.tenantId)],
     );
-    return {
-      upstreamVersions: rows.flatMap((r) => r.versions ?? []),
-      upstreamOutputs: rows.map((r) => ({ taskId: r.task_id, output: r.output })),
-    };
+    const out = new Map<string, CacheInputs>(jobs.map((j) => [j.jobId, { upstreamVersions: [], upstreamOutputs: [] }]));
+    for (const r of rows) {
+      const i = out.get(r.job_id)!;
+      i.upstreamVersions.push(...(r.versions ?? []));
+      i.upstreamOutputs.push({ taskId: r.task_id, output: r.output });
+    }
+    return out;
   }
 
-  /** Serialises the look-ups of one key of one tenant and executor (until the transaction ends). */
-  async lockKey(m: SqlRunner, tenantId: string, executor: string, key: string): Promise<void> {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7919))`, [`${tenantId}/${executor}/${key}`]);
+  /** Serialises the look-ups of these keys (`tenant/executor/key`, in the given order) until the transaction ends. */
+  async lockKeys(m: SqlRunner, names: string[]): Promise<void> {
+    await m.query(
+      `SELECT count(pg_advisory_xact_lock(hashtextextended(s.k, 7919)))
+         FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS u(k, o) ORDER BY o) s`,
+      [names],
+    );
   }
 
   /**
-   * The newest committed SUCCEEDED attempt of the tenant and executor with this key, finished
-   * within `ttlSeconds`, whose job still holds that try's result and whose materializations
-   * all still exist; locked (KEY SHARE) so it cannot be deleted under the hit.
+   * Per look-up (by index): the newest committed SUCCEEDED attempt of the tenant and
+   * executor with the key, finished within its TTL, of another job that still holds that
+   * try's result and whose materializations all still exist; locked (KEY SHARE) so it
+   * cannot be deleted under the hit.
    */
-  async findSource(
-    m: SqlRunner,
-    tenantId: string,
-    executor: string,
-    key: string,
-    ttlSeconds: number,
-    jobId: string,
-  ): Promise<CacheSource | null> {
+  async findSources(m: SqlRunner, ls: KeyLookup[]): Promise<Array<CacheSource | null>> {
     const rows: Array<{
+      ord: string;
       id: string;
       dag_id: string;
       dag_name: string;
@@ -87,124 +114,134 @@ export class JobCacheRepository {
       run_seconds: number;
     }> = await sqlRows(
       m,
-      `SELECT a.id, j.dag_id, d.name AS dag_name, j.task_id, a.try_number, j.output::text AS output,
-              GREATEST(extract(epoch FROM a.finished_at - a.started_at), 0)::float8 AS run_seconds
-         FROM job_attempts a JOIN jobs j ON j.id = a.job_id
-         JOIN dags d ON d.tenant_id = j.tenant_id AND d.id = j.dag_id
-        WHERE a.cache_tenant_id = $1 AND a.cache_executor = $2 AND a.cache_key = $3 AND a.outcome = 'SUCCEEDED'
-          AND a.finished_at >= now() - make_interval(secs => $4::double precision)
-          AND j.id <> $5 AND j.tenant_id = $1 AND j.state = 'COMPLETED' AND j.try_number = a.try_number
-          AND COALESCE(a.cache_materializations, 0) = (SELECT count(*) FROM materializations mt
-                WHERE mt.tenant_id = j.tenant_id AND mt.dag_id = j.dag_id AND mt.node_task_id = j.task_id
-                  AND mt.try_number = a.try_number)
-        ORDER BY a.finished_at DESC, a.id DESC LIMIT 1
-        FOR KEY SHARE OF a, j`,
-      [tenantId, executor, key, ttlSeconds, jobId],
+      `SELECT i.ord, s.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::uuid[])
+              WITH ORDINALITY AS i(tenant_id, executor, key, ttl, job_id, ord)
+        CROSS JOIN LATERAL (
+          SELECT a.id, j.dag_id, d.name AS dag_name, j.task_id, a.try_number, j.output::text AS output,
+                 GREATEST(extract(epoch FROM a.finished_at - a.started_at), 0)::float8 AS run_seconds
+            FROM job_attempts a JOIN jobs j ON j.id = a.job_id
+            JOIN dags d ON d.tenant_id = j.tenant_id AND d.id = j.dag_id
+           WHERE a.cache_tenant_id = i.tenant_id AND a.cache_executor = i.executor AND a.cache_key = i.key
+             AND a.outcome = 'SUCCEEDED' AND a.finished_at >= now() - make_interval(secs => i.ttl)
+             AND j.id <> i.job_id AND j.tenant_id = i.tenant_id AND j.state = 'COMPLETED' AND j.try_number = a.try_number
+             AND COALESCE(a.cache_materializations, 0) = (SELECT count(*) FROM materializations mt
+                   WHERE mt.tenant_id = j.tenant_id AND mt.dag_id = j.dag_id AND mt.node_task_id = j.task_id
+                     AND mt.try_number = a.try_number)
+           ORDER BY a.finished_at DESC, a.id DESC LIMIT 1
+           FOR KEY SHARE OF a, j) s`,
+      lookupArrays(ls),
     );
-    const r = rows[0];
-    return r
-      ? {
-          attemptId: r.id,
-          dagId: r.dag_id,
-          dagName: r.dag_name,
-          taskId: r.task_id,
-          tryNumber: r.try_number,
-          outputJson: r.output,
-          runSeconds: Number(r.run_seconds),
-        }
-      : null;
+    const out: Array<CacheSource | null> = ls.map(() => null);
+    for (const r of rows)
+      out[Number(r.ord) - 1] = {
+        attemptId: r.id,
+        dagId: r.dag_id,
+        dagName: r.dag_name,
+        taskId: r.task_id,
+        tryNumber: r.try_number,
+        outputJson: r.output,
+        runSeconds: Number(r.run_seconds),
+      };
+    return out;
   }
 
-  /** Another job of the tenant computing this key now (ACTIVE, its lease live). */
-  async inFlight(m: SqlRunner, tenantId: string, executor: string, key: string, jobId: string): Promise<boolean> {
-    const rows = await sqlRows(
+  /** Per look-up (by index): another job of the tenant computes this key now (ACTIVE, its lease live). */
+  async inFlight(m: SqlRunner, ls: KeyLookup[]): Promise<boolean[]> {
+    const rows: Array<{ ord: string }> = await sqlRows(
       m,
-      `SELECT 1 FROM jobs WHERE tenant_id = $1 AND executor = $2 AND cache_key = $3 AND state = 'ACTIVE'
-          AND id <> $4 AND lease_expires_at > now() LIMIT 1`,
-      [tenantId, executor, key, jobId],
+      `SELECT i.ord FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::uuid[])
+              WITH ORDINALITY AS i(tenant_id, executor, key, ttl, job_id, ord)
+        WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = i.tenant_id AND j.executor = i.executor
+                AND j.cache_key = i.key AND j.state = 'ACTIVE' AND j.id <> i.job_id AND j.lease_expires_at > now())`,
+      lookupArrays(ls),
     );
-    return rows.length > 0;
+    const out = ls.map(() => false);
+    for (const r of rows) out[Number(r.ord) - 1] = true;
+    return out;
   }
 
-  /** The running attempt's key (guarded by its lease); false when the attempt is no longer current. */
-  async setKey(m: SqlRunner, a: AttemptRef, key: string, codeVersion: string | null): Promise<boolean> {
-    const rows = await sqlRows(
+  /** The running attempts' keys (each guarded by its lease): the ids of the jobs whose attempt is still current. */
+  async setKeys(m: SqlRunner, as: KeyAssignment[]): Promise<Set<string>> {
+    const rows: Array<{ id: string }> = await sqlRows(
       m,
-      `UPDATE jobs SET cache_key = $5, cache_code_version = $6, cached = false
-        WHERE ${leaseHeld('$1', '$2', '$3', '$4')} RETURNING id`,
-      [a.jobId, a.tryNumber, a.dispatch, a.workerId, key, codeVersion],
+      `UPDATE jobs j SET cache_key = r.key, cache_code_version = r.code_version, cached = false
+         FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[])
+              AS r(id, try_number, dispatch, worker_id, key, code_version)
+        WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
+        RETURNING j.id::text AS id`,
+      [
+        as.map((a) => a.ref.jobId),
+        as.map((a) => a.ref.tryNumber),
+        as.map((a) => a.ref.dispatch),
+        as.map((a) => a.ref.workerId),
+        as.map((a) => a.key),
+        as.map((a) => a.codeVersion),
+      ],
     );
-    return rows.length > 0;
+    return new Set(rows.map((r) => r.id));
   }
 
-  /** The source attempt's materializations and their upstream refs. */
-  async sourceMaterializations(m: SqlRunner, tenantId: string, s: CacheSource): Promise<SourceMaterialization[]> {
-    const rows: Array<{
-      asset_key: string;
-      version: string;
-      partition_key: string | null;
-      kind: string | null;
-      size_bytes: string | null;
-      checksum: string | null;
-      uri: string | null;
-      metadata: unknown;
-      code_fingerprint: string | null;
-      prompt_fingerprint: string | null;
-      upstream: Array<{ assetKey: string; version: string; partitionKey: string | null }> | null;
-    }> = await sqlRows(
-      m,
-      `SELECT mt.asset_key, mt.version, mt.partition_key, mt.kind, mt.size_bytes::text AS size_bytes, mt.checksum, mt.uri,
-              mt.metadata, mt.code_fingerprint, mt.prompt_fingerprint,
-              (SELECT json_agg(json_build_object('assetKey', l.upstream_asset_key, 'version', l.upstream_version,
-                        'partitionKey', l.upstream_partition_key) ORDER BY l.id)
-                 FROM materialization_lineage l WHERE l.materialization_id = mt.id AND l.tenant_id = $1) AS upstream
-         FROM materializations mt
-        WHERE mt.tenant_id = $1 AND mt.dag_id = $2 AND mt.node_task_id = $3 AND mt.try_number = $4
-        ORDER BY mt.id`,
-      [tenantId, s.dagId, s.taskId, s.tryNumber],
-    );
-    return rows.map((r) => ({
-      assetKey: r.asset_key,
-      version: r.version,
-      partitionKey: r.partition_key,
-      kind: r.kind,
-      sizeBytes: r.size_bytes,
-      checksum: r.checksum,
-      uri: r.uri,
-      metadata: r.metadata,
-      codeFingerprint: r.code_fingerprint,
-      promptFingerprint: r.prompt_fingerprint,
-      upstream: r.upstream ?? [],
-    }));
-  }
-
-  /** The source try's task state, copied to this try (replacing what it had). */
-  async copyTaskState(
-    m: SqlRunner,
-    tenantId: string,
-    from: { dagId: string; taskId: string; tryNumber: number },
-    to: { dagName: string; dagId: string; taskId: string; tryNumber: number },
-  ): Promise<void> {
+  /** Each source try's task state, copied to its hit's try (replacing what it had). */
+  async copyTaskState(m: SqlRunner, hits: CacheHitCopy[]): Promise<void> {
     await m.query(
       `INSERT INTO task_state (tenant_id, dag_name, dag_id, task_id, try_number, key, value_json, metadata)
-       SELECT s.tenant_id, $5, $6, $7, $8, s.key, s.value_json, s.metadata FROM task_state s
-        WHERE s.tenant_id = $1 AND s.dag_id = $2 AND s.task_id = $3 AND s.try_number = $4
+       SELECT s.tenant_id, c.dag_name, c.dag_id, c.task_id, c.try_number, s.key, s.value_json, s.metadata
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[])
+              AS c(tenant_id, src_dag, src_task, src_try, dag_name, dag_id, task_id, try_number)
+         JOIN task_state s ON s.tenant_id = c.tenant_id AND s.dag_id = c.src_dag AND s.task_id = c.src_task
+          AND s.try_number = c.src_try
        ON CONFLICT (tenant_id, dag_name, dag_id, task_id, try_number, key)
          DO UPDATE SET value_json = EXCLUDED.value_json, metadata = EXCLUDED.metadata`,
-      [tenantId, from.dagId, from.taskId, from.tryNumber, to.dagName, to.dagId, to.taskId, to.tryNumber],
+      [
+        hits.map((h) => h.tenantId),
+        hits.map((h) => h.source.dagId),
+        hits.map((h) => h.source.taskId),
+        hits.map((h) => h.source.tryNumber),
+        hits.map((h) => h.dagName),
+        hits.map((h) => h.dagId),
+        hits.map((h) => h.taskId),
+        hits.map((h) => h.ref.tryNumber),
+      ],
     );
   }
 
-  /** The completed attempt becomes CACHED, naming its source; the job is marked cached. */
-  async markCached(m: SqlRunner, a: AttemptRef, s: CacheSource): Promise<void> {
+  /**
+   * The completed attempts become CACHED, each naming its source; their jobs are marked
+   * cached; the fleet-wide counters count them (one row, once per batch).
+   */
+  async markCached(m: SqlRunner, hits: CacheHitCopy[]): Promise<void> {
     await m.query(
-      `UPDATE job_attempts SET outcome = 'CACHED', cache_key = NULL, cache_tenant_id = NULL, cache_executor = NULL,
-          cache_code_version = NULL, cache_materializations = NULL, cached_from_attempt_id = $4,
-          cached_from_dag_id = $5, cached_from_task_id = $6, cached_from_try = $7, saved_seconds = $8
-        WHERE job_id = $1 AND try_number = $2 AND dispatch = $3 AND outcome = 'SUCCEEDED'`,
-      [a.jobId, a.tryNumber, a.dispatch, s.attemptId, s.dagId, s.taskId, s.tryNumber, s.runSeconds],
+      `WITH c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::int[],
+                         $8::float8[]) AS c(job_id, try_number, dispatch, src_attempt, src_dag, src_task, src_try, saved)),
+            a AS (UPDATE job_attempts a SET outcome = 'CACHED', cache_key = NULL, cache_tenant_id = NULL,
+                    cache_executor = NULL, cache_code_version = NULL, cache_materializations = NULL,
+                    cached_from_attempt_id = c.src_attempt, cached_from_dag_id = c.src_dag, cached_from_task_id = c.src_task,
+                    cached_from_try = c.src_try, saved_seconds = c.saved
+                    FROM c WHERE a.job_id = c.job_id AND a.try_number = c.try_number AND a.dispatch = c.dispatch
+                     AND a.outcome = 'SUCCEEDED' RETURNING a.job_id, a.saved_seconds),
+            n AS (UPDATE cache_counters SET hits = hits + (SELECT count(*) FROM a),
+                    saved_seconds = saved_seconds + (SELECT COALESCE(sum(saved_seconds), 0) FROM a) WHERE id = 1)
+       UPDATE jobs SET cached = true WHERE id IN (SELECT job_id FROM a)`,
+      [
+        hits.map((h) => h.ref.jobId),
+        hits.map((h) => h.ref.tryNumber),
+        hits.map((h) => h.ref.dispatch),
+        hits.map((h) => h.source.attemptId),
+        hits.map((h) => h.source.dagId),
+        hits.map((h) => h.source.taskId),
+        hits.map((h) => h.source.tryNumber),
+        hits.map((h) => h.source.runSeconds),
+      ],
     );
-    await m.query(`UPDATE jobs SET cached = true WHERE id = $1`, [a.jobId]);
+  }
+
+  /** The fleet-wide counters: every CACHED attempt committed, and the executor seconds they saved. */
+  async totals(m: SqlRunner): Promise<{ hits: number; savedSeconds: number }> {
+    const [r] = await sqlRows<{ hits: string; saved_seconds: number }>(
+      m,
+      `SELECT hits::text AS hits, saved_seconds FROM cache_counters WHERE id = 1`,
+    );
+    return { hits: Number(r?.hits ?? 0), savedSeconds: Number(r?.saved_seconds ?? 0) };
   }
 
   /** Forget the tenant's keys of an executor (of one code version, or all): how many. */

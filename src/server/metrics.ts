@@ -15,7 +15,7 @@ export interface Metrics {
   cacheSavedSeconds: Counter;
 }
 
-/** This process's cache hits and the executor seconds they saved (read at each scrape). */
+/** Cache hits and the executor seconds they saved, fleet-wide (read at each scrape). */
 export interface CacheCounts {
   readonly hits: number;
   readonly savedSeconds: number;
@@ -62,12 +62,28 @@ function tenantRegistryOf(tenants: (() => Promise<TenantGauge[]>) | undefined): 
   return registry;
 }
 
+/**
+ * `cache` reads the fleet's cache totals (Postgres, once per scrape, shared by both
+ * counters): hits are committed by workers, so the api's own process counts none.
+ * `tenants` reads the per-tenant gauges, served only to a scrape with METRICS_TOKEN.
+ */
 export function createMetrics(
   enabledDefaults = true,
-  cache?: CacheCounts,
+  cache?: () => Promise<CacheCounts>,
   tenants?: () => Promise<TenantGauge[]>,
 ): Metrics {
   const registry = new Registry();
+  let scrape: Promise<CacheCounts> | null = null;
+  let last: CacheCounts = { hits: 0, savedSeconds: 0 };
+  const totals = async (): Promise<CacheCounts> => {
+    if (!cache) return last;
+    // Both counters of one scrape share one read; Postgres away: the last totals read.
+    scrape ??= cache()
+      .then((c) => (last = c))
+      .catch(() => last)
+      .finally(() => setImmediate(() => (scrape = null)));
+    return scrape;
+  };
   if (enabledDefaults) collectDefaultMetrics({ register: registry, prefix: 'marie_' });
   return {
     registry,
@@ -92,20 +108,22 @@ export function createMetrics(
     }),
     cacheHits: new Counter({
       name: 'marie_cache_hits_total',
-      help: 'Attempts completed from the cache (CACHED) by this process, without an executor call',
+      help: 'Attempts completed from the cache (CACHED) by every worker, without an executor call',
       registers: [registry],
-      collect() {
+      async collect() {
+        const { hits } = await totals();
         this.reset();
-        this.inc(cache?.hits ?? 0);
+        this.inc(hits);
       },
     }),
     cacheSavedSeconds: new Counter({
       name: 'marie_cache_saved_seconds_total',
-      help: "Executor seconds that cache hits of this process saved (the sources' run times)",
+      help: "Executor seconds that cache hits saved, fleet-wide (the sources' run times)",
       registers: [registry],
-      collect() {
+      async collect() {
+        const { savedSeconds } = await totals();
         this.reset();
-        this.inc(cache?.savedSeconds ?? 0);
+        this.inc(savedSeconds);
       },
     }),
   };

@@ -128,6 +128,30 @@ describe('dashboard', { timeout: 90_000 }, () => {
     await s.screenshot('run-detail');
   });
 
+  it('draws a cache hit as cached the moment its event arrives, without a reload', async () => {
+    await signIn(s.page, base, submitter);
+    const doc = `doc-${Date.now()}`;
+    // gate runs every time (caching off on it, 8 s: the page loads before it ends, even on a
+    // loaded machine), with the same output: hit hits after it.
+    const dag = () => ({
+      name: 'cache-live',
+      cache: { enabled: true },
+      jobs: [
+        job('gate', { sleepMs: 8000, output: { doc } }, { cache: { enabled: false } }),
+        job('hit', { doc, output: { doc } }, { dependencies: ['gate'] }),
+      ],
+    });
+    await waitForDag(t, submitter, await submitDag(t, submitter, dag()), ['COMPLETED']);
+    const id = await submitDag(t, submitter, dag());
+    await s.page.goto(`${base}/runs/${id}`);
+    await s.page.waitForSelector('[data-task=hit]', { timeout: 15_000 });
+    expect(await s.page.getAttribute('[data-task=hit]', 'data-state')).not.toBe('COMPLETED');
+    await s.page.waitForSelector('[data-task=hit][data-state=COMPLETED][data-cached]', { timeout: 30_000 });
+    expect(await s.page.textContent('[data-task=hit]')).toContain('cached');
+    // The gate ran: drawn completed, not cached.
+    expect(await s.page.getAttribute('[data-task=gate]', 'data-cached')).toBeNull();
+  });
+
   it('shows a failing job with its error and attempts; Retry runs it again, a reader sees no Retry', async () => {
     const id = await submitDag(t, submitter, {
       name: 'failing',

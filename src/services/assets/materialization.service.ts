@@ -9,6 +9,7 @@ import {
   type MaterializationView,
 } from './asset-views';
 import { MaterializationPagesService } from './materialization-pages.service';
+import type { MaterializationReplayRepository, ReplayCopy } from '../../repositories/materialization-replay.repository';
 import type { ServiceTxHandlers } from '../tx-events';
 import {
   normalizeRecordInput,
@@ -40,8 +41,26 @@ export class MaterializationService extends MaterializationPagesService {
   constructor(
     ds: DataSource,
     private readonly handlers?: ServiceTxHandlers,
+    private readonly replays?: MaterializationReplayRepository,
   ) {
     super(ds);
+  }
+
+  /**
+   * Cache hits (DESIGN.md "Memoised execution"): each source try's materializations
+   * recorded again for its hit's DAG node and try, in the caller's transaction and in one
+   * statement for the batch (same versions and upstream refs; an existing identity is an
+   * idempotent replay), with their ASSET_MATERIALIZED events. The hits' attempts are
+   * current (their keys were just stored under their leases), so the recording fence holds.
+   */
+  async replay(m: EntityManager, copies: ReplayCopy[]): Promise<void> {
+    if (!this.replays) throw new Error('materialization replays are not configured');
+    const rows = await this.replays.replay(m, copies);
+    const byTenant = new Map<string, MaterializationView[]>();
+    for (const r of rows)
+      (byTenant.get(r.tenant_id) ?? byTenant.set(r.tenant_id, []).get(r.tenant_id)!).push(toMaterializationView(r));
+    for (const [tenantId, created] of byTenant)
+      await this.handlers?.run('materializations.recorded', m, { tenantId, created });
   }
 
   /**

@@ -1,21 +1,21 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import { computeCacheKey } from '../../core/cache-key';
+import type { DataSource } from 'typeorm';
+import { GroupCommit, type Settled } from '../../db/group-commit';
 import { badInput } from '../../errors/domain-error';
 import type { JobAttemptsRepository } from '../../repositories/job-attempts.repository';
-import type { CacheSource, JobCacheRepository, SourceMaterialization } from '../../repositories/job-cache.repository';
-import type { AttemptRef } from '../../repositories/jobs.repository';
-import type { RecordMaterializationsArgs } from '../assets/record-materializations.input';
-import type { StartedAttempt } from './attempt.service';
+import type { JobCacheRepository } from '../../repositories/job-cache.repository';
+import type { AttemptRef, StartedAttempt } from './attempt.service';
+import {
+  runLookups,
+  StaleAttemptError,
+  type CacheBatchDeps,
+  type LookupItem,
+  type LookupResult,
+  type MaterializationReplayer,
+} from './cache-batch';
 import type { DagTransitions } from './dag-transitions';
 import type { AfterCommit } from './effects';
 
-/** Seven days: how old a cached result may be when the policy gives no ttlSeconds. */
-export const DEFAULT_CACHE_TTL_SECONDS = 7 * 86_400;
-
-/** Records materializations inside the caller's transaction (the MaterializationService). */
-export interface MaterializationRecorder {
-  record(tenantId: string, input: RecordMaterializationsArgs, opts: { manager?: EntityManager }): Promise<unknown>;
-}
+export { DEFAULT_CACHE_TTL_SECONDS, StaleAttemptError, type MaterializationReplayer } from './cache-batch';
 
 /** What the look-up decided: a hit (the attempt is CACHED and done), or run the executor. */
 export interface CacheDecision {
@@ -25,7 +25,7 @@ export interface CacheDecision {
   stale?: boolean;
 }
 
-/** This process's cache hits and the executor seconds they saved (the Prometheus counters). */
+/** Cache hits and the executor seconds they saved (this process's, or the fleet's). */
 export interface CacheStats {
   hits: number;
   savedSeconds: number;
@@ -36,44 +36,42 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Memoised execution (DESIGN.md "Memoised execution"): at an attempt's start, the cache
  * key from the executor, its code version, the job's data and its upstream nodes'
- * materializations and outputs; a hit ends the attempt CACHED in one transaction (output,
- * materializations, task state, dependents, counters), guarded like any completion. Look-ups
- * of one key are serialised (an advisory lock), and a key another job is computing now is
- * waited for, so two identical jobs at once run once: the other hits.
+ * materializations and outputs; a hit ends the attempt CACHED (output, materializations,
+ * task state, dependents, counters), guarded like any completion. Concurrent look-ups of
+ * this process share transactions (group commit, `cache-batch.ts`), so a burst of hits
+ * costs a few commits, not one each. Look-ups of one key are serialised (an advisory lock),
+ * and a key another job is computing now is waited for, so two identical jobs at once run
+ * once: the other hits.
  */
 export class CacheService {
   readonly stats: CacheStats = { hits: 0, savedSeconds: 0 };
+  private readonly commits: GroupCommit<LookupItem, LookupResult>;
+  private readonly deps: CacheBatchDeps;
 
   constructor(
     private readonly ds: DataSource,
     private readonly repo: JobCacheRepository,
-    private readonly attempts: JobAttemptsRepository,
-    private readonly transitions: DagTransitions,
+    attempts: JobAttemptsRepository,
+    transitions: DagTransitions,
     private readonly afterCommit: AfterCommit,
-    private readonly materializations: MaterializationRecorder,
+    materializations: MaterializationReplayer,
     /** Whether a hit may claim its ready dependents itself (fair share off: no QUOTAS_FILE). */
     private readonly directClaims: () => boolean,
-  ) {}
+  ) {
+    this.deps = { repo, attempts, transitions, materializations, directClaims };
+    this.commits = new GroupCommit((items) => this.flush(items));
+  }
 
-  /** The job's cache key, or null when it never hits (caching off, or no code version). */
-  async keyOf(s: StartedAttempt, codeVersion: string | null): Promise<string | null> {
-    if (!s.cache.enabled || codeVersion == null) return null;
-    if (s.cache.key) return s.cache.key;
-    const inputs = await this.repo.inputs(this.ds, s.tenantId, s.jobId);
-    return computeCacheKey({
-      executor: s.executor,
-      endpoint: s.name,
-      codeVersion,
-      data: s.data,
-      partitionKey: s.partitionKey,
-      ...inputs,
-    });
+  /** How many transactions the look-ups of this process took, and for how many. */
+  get groupCommitStats(): { flushes: number; items: number } {
+    return { ...this.commits.stats };
   }
 
   /**
    * Before the executor is called: a hit completes the attempt from the cache; else the
    * key is stored on the job (the attempt computes it) and the executor runs. While another
    * job computes the same key, waits (polling every `pollMs`, at most `waitMs`) for its result.
+   * Caching off, or an executor without a code version: no key, it runs.
    */
   async lookup(
     s: StartedAttempt,
@@ -81,116 +79,59 @@ export class CacheService {
     codeVersion: string | null,
     opts: { waitMs: number; pollMs?: number; signal?: AbortSignal },
   ): Promise<CacheDecision> {
-    const key = await this.keyOf(s, codeVersion);
-    if (key == null) return { hit: false, key: null };
-    const ttl = s.cache.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS;
+    if (!s.cache.enabled || codeVersion == null) return { hit: false, key: null };
     const deadline = Date.now() + opts.waitMs;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const mayWait = Date.now() < deadline && !opts.signal?.aborted;
-      let outcome:
-        | { kind: 'hit'; source: CacheSource; claimed: Awaited<ReturnType<CacheService['hit']>> }
-        | {
-            kind: 'run' | 'wait' | 'stale';
-          };
-      try {
-        outcome = await this.ds.transaction(async (m) => {
-          await this.repo.lockKey(m, s.tenantId, s.executor, key);
-          const source = await this.repo.findSource(m, s.tenantId, s.executor, key, ttl, s.jobId);
-          if (source)
-            return { kind: 'hit' as const, source, claimed: await this.hit(m, s, ref, key, codeVersion, source) };
-          if (mayWait && (await this.repo.inFlight(m, s.tenantId, s.executor, key, s.jobId)))
-            return { kind: 'wait' as const };
-          return { kind: (await this.repo.setKey(m, ref, key, codeVersion)) ? ('run' as const) : ('stale' as const) };
-        });
-      } catch (err) {
-        if ((err as { code?: string }).code === '40P01' && attempt < 5) continue;
-        if (err instanceof StaleAttemptError) return { hit: false, key, stale: true };
-        throw err;
-      }
-      if (outcome.kind === 'hit') {
-        const { claimed, readyJobIds, freedKey } = outcome.claimed;
+      const r = await this.commits.submit({ s, ref, codeVersion, mayWait });
+      if (r.kind === 'hit') {
         this.stats.hits += 1;
-        this.stats.savedSeconds += outcome.source.runSeconds;
+        this.stats.savedSeconds += r.source.runSeconds;
         // Under fair share (or with a concurrency key) a hit frees a slot too: jobs held back
-        // by a limit may be claimable now (a pass of its own, as after a completion).
-        await this.afterCommit.apply({ claimed });
-        if (readyJobIds.length > claimed.length || !this.directClaims() || freedKey)
+        // by a limit may be claimable now (a pass of its own, in the background, as after a
+        // completion: the worker's slot does not wait for it).
+        await this.afterCommit.apply({ claimed: r.claimed });
+        if (r.needsDispatch || !this.directClaims())
           this.afterCommit.later('dispatch', () => this.afterCommit.apply({ dispatch: true }));
-        return { hit: true, key };
+        return { hit: true, key: r.key };
       }
-      if (outcome.kind === 'stale') return { hit: false, key, stale: true };
-      if (outcome.kind !== 'wait') return { hit: false, key };
+      if (r.kind === 'stale') return { hit: false, key: r.key, stale: true };
+      if (r.kind === 'run') return { hit: false, key: r.key };
       await sleep(opts.pollMs ?? 200);
     }
   }
 
-  /** The hit, in the look-up's transaction; throws (rolling back) when the attempt is no longer current. */
-  private async hit(
-    m: EntityManager,
-    s: StartedAttempt,
-    ref: AttemptRef,
-    key: string,
-    codeVersion: string | null,
-    source: CacheSource,
-  ) {
-    if (!(await this.repo.setKey(m, ref, key, codeVersion))) throw new StaleAttemptError();
-    const mats = await this.repo.sourceMaterializations(m, s.tenantId, source);
-    for (const group of groupByUpstream(mats)) {
-      await this.materializations.record(
-        s.tenantId,
-        {
-          jobId: s.jobId,
-          tryNumber: s.tryNumber,
-          dagId: s.dagId,
-          nodeTaskId: s.taskId,
-          partitionKey: s.partitionKey,
-          assets: group.map((x) => ({
-            assetKey: x.assetKey,
-            version: x.version,
-            partitionKey: x.partitionKey,
-            kind: x.kind,
-            sizeBytes: x.sizeBytes,
-            checksum: x.checksum,
-            uri: x.uri,
-            metadata: x.metadata,
-            codeFingerprint: x.codeFingerprint,
-            promptFingerprint: x.promptFingerprint,
-          })),
-          upstreamAssets: group[0].upstream,
-        },
-        { manager: m },
-      );
+  /**
+   * One flush of the group commit: the look-ups in one transaction. A deadlock retries it;
+   * any other failure runs the items one by one, so one bad item fails alone (an attempt no
+   * longer current is `stale`).
+   */
+  private async flush(items: LookupItem[]): Promise<Array<Settled<LookupResult>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const values = await this.ds.transaction((m) => runLookups(this.deps, m, items));
+        return values.map((value) => ({ ok: true as const, value }));
+      } catch (error) {
+        if ((error as { code?: string }).code === '40P01' && attempt < 5) continue;
+        if (items.length === 1)
+          return [
+            error instanceof StaleAttemptError
+              ? { ok: true as const, value: { kind: 'stale' as const, key: null } }
+              : { ok: false as const, error },
+          ];
+        const out: Array<Settled<LookupResult>> = [];
+        for (const item of items) out.push(...(await this.flush([item])));
+        return out;
+      }
     }
-    await this.repo.copyTaskState(m, s.tenantId, source, {
-      dagName: s.dagName,
-      dagId: s.dagId,
-      taskId: s.taskId,
-      tryNumber: s.tryNumber,
-    });
-    const { done, counted, claimed } = await this.attempts.completeBatch(
-      m,
-      [{ ref, outputJson: source.outputJson }],
-      this.directClaims(),
-    );
-    if (done.length === 0) throw new StaleAttemptError();
-    await this.repo.markCached(m, ref, source);
-    const d = done[0];
-    await this.transitions.apply(m, s.tenantId, s.dagId, [
-      {
-        jobId: d.id,
-        taskId: d.taskId,
-        name: d.name,
-        from: 'ACTIVE',
-        to: 'COMPLETED',
-        tryNumber: d.tryNumber,
-        progressPercent: 100,
-        cached: { savedSeconds: source.runSeconds },
-      },
-    ]);
-    const readyJobIds = counted
-      .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
-      .map((x) => x.id);
-    return { claimed, readyJobIds, freedKey: d.keyed };
+  }
+
+  /**
+   * The fleet's cache hits and the seconds they saved, as committed by every worker (one
+   * row counted in the hits' transactions): what /metrics shows, whichever process serves it.
+   */
+  async totals(): Promise<CacheStats> {
+    return this.repo.totals(this.ds);
   }
 
   /** `invalidateCache`: the tenant's keys of an executor (one code version, or all) are forgotten. */
@@ -200,22 +141,4 @@ export class CacheService {
       throw badInput('codeVersion', 'must be 1 to 128 characters');
     return this.repo.invalidate(this.ds, tenantId, executor, codeVersion);
   }
-}
-
-/** The attempt was no longer current when its hit was to be written: nothing was. */
-export class StaleAttemptError extends Error {
-  constructor() {
-    super('the attempt is no longer current');
-    this.name = 'StaleAttemptError';
-  }
-}
-
-/** Materializations grouped by their upstream refs (one recording per group). */
-function groupByUpstream(mats: SourceMaterialization[]): SourceMaterialization[][] {
-  const by = new Map<string, SourceMaterialization[]>();
-  for (const x of mats) {
-    const k = JSON.stringify(x.upstream);
-    (by.get(k) ?? by.set(k, []).get(k)!).push(x);
-  }
-  return [...by.values()];
 }

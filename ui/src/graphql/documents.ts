@@ -191,6 +191,9 @@ export const JobStatusDoc = graphql(`
       job {
         jobLevel
         executor
+        attempts {
+          outcome
+        }
       }
     }
   }

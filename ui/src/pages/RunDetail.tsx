@@ -80,7 +80,14 @@ export function RunDetail({ dagId }: { dagId: string }) {
           const job = prev.get(e.taskId);
           if (!job) return prev;
           const next = new Map(prev);
-          next.set(e.taskId, { ...job, state: e.state, tryNumber: e.tryNumber, progressPercent: e.progressPercent });
+          // The job's attempts come with the event: a hit's CACHED outcome is drawn at once.
+          next.set(e.taskId, {
+            ...job,
+            state: e.state,
+            tryNumber: e.tryNumber,
+            progressPercent: e.progressPercent,
+            attempts: e.job?.attempts ?? job.attempts,
+          });
           return next;
         });
       },

@@ -1139,7 +1139,7 @@ export type JobStatusSubscriptionVariables = Exact<{
 }>;
 
 
-export type JobStatusSubscription = { __typename?: 'Subscription', jobStatusChanged: { __typename?: 'JobEvent', cursor: string, taskId: string, state: JobState, previousState?: JobState | null, tryNumber: number, progressPercent?: number | null, error?: string | null, job?: { __typename?: 'Job', jobLevel: number, executor: string } | null } };
+export type JobStatusSubscription = { __typename?: 'Subscription', jobStatusChanged: { __typename?: 'JobEvent', cursor: string, taskId: string, state: JobState, previousState?: JobState | null, tryNumber: number, progressPercent?: number | null, error?: string | null, job?: { __typename?: 'Job', jobLevel: number, executor: string, attempts: Array<{ __typename?: 'JobAttempt', outcome: AttemptOutcome }> } | null } };
 
 export type JobPanelQueryVariables = Exact<{
   dagId: Scalars['ID']['input'];
@@ -1640,6 +1640,9 @@ export const JobStatusDocument = new TypedDocumentString(`
     job {
       jobLevel
       executor
+      attempts {
+        outcome
+      }
     }
   }
 }
