@@ -7,9 +7,8 @@ export interface ReplayCopy {
   to: { jobId: string; dagId: string; nodeTaskId: string; tryNumber: number };
 }
 
-/** A materialization the replay created (the `materializations` columns, with its tenant). */
-export interface ReplayedRow {
-  tenant_id: string;
+/** A row of `materializations`, as the asset services read it. */
+export interface MaterializationRow {
   id: string;
   asset_key: string;
   version: string;
@@ -27,6 +26,11 @@ export interface ReplayedRow {
   code_fingerprint: string | null;
   prompt_fingerprint: string | null;
   created_at: Date;
+}
+
+/** A materialization the replay created, with its tenant. */
+export interface ReplayedRow extends MaterializationRow {
+  tenant_id: string;
 }
 
 /**

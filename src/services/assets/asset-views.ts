@@ -69,25 +69,9 @@ export const MAT_COLUMNS = `m.id::text AS id, m.asset_key, m.version, m.partitio
   m.dag_id, m.node_task_id, m.storage_event_id, m.kind, m.size_bytes::text AS size_bytes, m.checksum, m.uri,
   m.metadata, m.code_fingerprint, m.prompt_fingerprint, m.created_at`;
 
-export interface MaterializationRow {
-  id: string;
-  asset_key: string;
-  version: string;
-  partition_key: string | null;
-  job_id: string | null;
-  try_number: number | null;
-  dag_id: string | null;
-  node_task_id: string | null;
-  storage_event_id: string | null;
-  kind: string | null;
-  size_bytes: string | null;
-  checksum: string | null;
-  uri: string | null;
-  metadata: Record<string, unknown> | null;
-  code_fingerprint: string | null;
-  prompt_fingerprint: string | null;
-  created_at: Date;
-}
+import type { MaterializationRow } from '../../repositories/materialization-replay.repository';
+
+export type { MaterializationRow };
 
 export function toMaterializationView(r: MaterializationRow): MaterializationView {
   return {

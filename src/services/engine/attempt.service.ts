@@ -58,7 +58,8 @@ const startTransition = (r: StartedRow): Transition => ({
   tryNumber: r.tryNumber,
 });
 
-const completeTransition = (r: JobRef): Transition => ({
+/** A completion's transition, as the DAG transitions apply it. */
+export const completeTransition = (r: JobRef): Transition => ({
   jobId: r.id,
   taskId: r.taskId,
   name: r.name,

@@ -4,7 +4,7 @@ import type { JobAttemptsRepository } from '../../repositories/job-attempts.repo
 import type { CacheHitCopy, CacheSource, JobCacheRepository, KeyLookup } from '../../repositories/job-cache.repository';
 import type { ClaimedDispatch } from '../../repositories/job-dispatch.repository';
 import type { ReplayCopy } from '../../repositories/materialization-replay.repository';
-import type { AttemptRef, StartedAttempt } from './attempt.service';
+import { completeTransition, type AttemptRef, type StartedAttempt } from './attempt.service';
 import type { DagTransitions, Transition } from './dag-transitions';
 
 /** Seven days: how old a cached result may be when the policy gives no ttlSeconds. */
@@ -161,13 +161,7 @@ async function writeHits(
   for (const r of done) {
     const k = `${r.tenantId}/${r.dagId}`;
     (byDag.get(k) ?? byDag.set(k, { tenantId: r.tenantId, dagId: r.dagId, list: [] }).get(k)!).list.push({
-      jobId: r.id,
-      taskId: r.taskId,
-      name: r.name,
-      from: 'ACTIVE',
-      to: 'COMPLETED',
-      tryNumber: r.tryNumber,
-      progressPercent: 100,
+      ...completeTransition(r),
       cached: { savedSeconds: savedOf.get(r.id) ?? 0 },
     });
   }
