@@ -36,6 +36,7 @@ async function dag(n: number, name: string): Promise<string> {
 }
 
 async function statements<T>(query: { toString(): string }, variables: Record<string, unknown>) {
+  await t.app.services.jobCommands.settled(); // submitDag's after-commit effects issue statements too
   const before = t.app.services.sql.total;
   const data = ok(await t.gql<T>(query.toString(), variables, key));
   return { data, statements: t.app.services.sql.total - before };

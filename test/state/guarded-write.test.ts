@@ -28,6 +28,9 @@ describe('a guarded state write on Postgres', () => {
     tenantId = k.tenantId;
     dagId = `guarded-${randomUUID()}`;
     await submitDag(t, k.key, { id: dagId, name: 'guarded', jobs: [{ id: 'a', name: 'a', executor: 'noop' }] });
+    // submitDag's after-commit effects (dispatch, the unhosted-executor check) issue statements
+    // of their own: let them finish before anything is counted.
+    await t.app.services.jobCommands.settled();
     await t.app.services.ds.query(
       `UPDATE jobs SET state = 'ACTIVE', lease_owner = 'w1' WHERE tenant_id = $1 AND dag_id = $2`,
       [tenantId, dagId],
