@@ -125,49 +125,17 @@ import tempfile
 import threading
 import unittest
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import marie_sdk_path  # noqa: F401  (finds marie_cp)
 from marie_cp import CallContext, NonRetryableError, compute_asset_version, create_server
+from marie_cp.testing import TOKEN, FakeControlPlane
 
 from ${mod} import ${className}
 
 
-class FakeApi:
-    """The control plane's GraphQL endpoint as persist() uses it: keeps what is recorded."""
-
-    def __init__(self) -> None:
-        self.recorded = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                fake.recorded.append(body["variables"]["input"])
-                assets = body["variables"]["input"]["assets"]
-                mats = [{"id": str(i), "assetKey": a["assetKey"]} for i, a in enumerate(assets)]
-                out = json.dumps({"data": {"recordMaterializations": {"materializations": mats, "alreadyRecorded": 0}}})
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out.encode("utf-8"))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/graphql" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class ${className}Test(unittest.TestCase):
     def setUp(self) -> None:
-        self.api = FakeApi()
+        self.api = FakeControlPlane()  # the control plane's GraphQL, as persist() uses it
         self.addCleanup(self.api.close)
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
@@ -187,7 +155,7 @@ class ${className}Test(unittest.TestCase):
         }
 
     def test_persists_its_output_as_a_recorded_asset(self) -> None:
-        ctx = CallContext(self.context, "a-token", executor=self.executor)
+        ctx = CallContext(self.context, TOKEN, executor=self.executor)
         out = self.executor.process(docs=[{"id": "d1"}], parameters={"name": "Marie"}, ctx=ctx)
         self.assertEqual(out["message"], "Hello, Marie!")
         self.assertEqual(len(self.api.recorded), 1)
@@ -199,7 +167,7 @@ class ${className}Test(unittest.TestCase):
         self.assertEqual(asset["version"], compute_asset_version(written, "${base}@0.1.0", None, []))
 
     def test_bad_parameters_fail_without_retry(self) -> None:
-        ctx = CallContext(self.context, "a-token", executor=self.executor)
+        ctx = CallContext(self.context, TOKEN, executor=self.executor)
         with self.assertRaises(NonRetryableError):
             self.executor.process(docs=[], parameters={"name": ""}, ctx=ctx)
 
@@ -211,7 +179,7 @@ class ${className}Test(unittest.TestCase):
         req = urllib.request.Request(
             server.url + "/process",
             data=json.dumps(body).encode("utf-8"),
-            headers={"content-type": "application/json", "authorization": "Bearer a-token"},
+            headers={"content-type": "application/json", "authorization": "Bearer " + TOKEN},
         )
         with urllib.request.urlopen(req, timeout=30) as res:
             # progress() makes the answer NDJSON: progress lines, then the result line.

@@ -1,6 +1,6 @@
 """What the example's tests share: the OCR text of the sample claims document (as the
 TypeScript ocr executor writes it for examples/document-pipeline/generate-document.ts),
-stored as an ocr/text materialization, and call contexts bound to a FakeApi."""
+stored as an ocr/text materialization, and call contexts bound to a FakeControlPlane."""
 
 import os
 import tempfile
@@ -10,8 +10,7 @@ import urllib.request
 from typing import Any, Dict, List, Optional
 
 from marie_cp import CallContext, Executor, compute_asset_version
-
-from tests.fake_api import TOKEN, FakeApi
+from marie_cp.testing import TOKEN, FakeControlPlane
 
 SAMPLE_TEXT = "\n".join(
     [
@@ -49,14 +48,14 @@ def read_uri(uri: str) -> bytes:
 
 
 class PipelineCase(unittest.TestCase):
-    """A temporary storage holding ocr/text, and a FakeApi."""
+    """A temporary storage holding ocr/text, and a FakeControlPlane."""
 
     def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
         self.storage_url = "file://" + os.path.join(self.dir, "storage")
-        self.api = FakeApi()
+        self.api = FakeControlPlane()
         self.addCleanup(self.api.close)
         self.ocr_uri = self.write_ocr_text(SAMPLE_TEXT)
 

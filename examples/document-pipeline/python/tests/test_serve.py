@@ -8,7 +8,7 @@ import sys
 import unittest
 import urllib.request
 
-from tests.fake_api import TOKEN
+from marie_cp.testing import TOKEN
 from tests.support import SAMPLE_CLAIMS, PipelineCase
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
