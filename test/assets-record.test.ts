@@ -467,4 +467,34 @@ describe('reads', () => {
     expect(fifty).toBe(five);
     expect(five).toBeLessThanOrEqual(8);
   });
+
+  it('reads asset(key) with its latest materialization in one statement, and the latest is the newest', async () => {
+    const ex = await t.tenant('executor');
+    await one(t, ex.tenantId, 'hot/a', 'first');
+    const newest = await one(t, ex.tenantId, 'hot/a', 'second');
+    await one(t, ex.tenantId, 'hot/bare', 'x'); // registered with a materialization…
+    await t.app.services.assets.register(ex.tenantId, { key: 'hot/none', kind: 'text' }); // …and without
+    const q = `{ asset(key: "hot/a") { key latest { id version } }
+      none: asset(key: "hot/none") { key latest { id } } missing: asset(key: "hot/zz") { key } }`;
+    ok(await t.gql(q, {}, ex.key)); // warm up (the key's last-used stamp)
+    await new Promise((r) => setTimeout(r, 50));
+    t.app.services.sql.record(true);
+    try {
+      const res = ok(
+        await t.gql<{
+          asset: { key: string; latest: { id: string; version: string } };
+          none: { key: string; latest: null };
+          missing: null;
+        }>(q, {}, ex.key),
+      );
+      expect(res.asset.latest).toEqual({ id: newest.id, version: newest.version });
+      expect(res.none).toEqual({ key: 'hot/none', latest: null });
+      expect(res.missing).toBeNull();
+      // The API key's look-up (AUTH_CACHE_MS=0 here) and one statement for the three assets and their latest.
+      const reads = t.app.services.sql.statements.filter((s) => !s.includes('api_keys'));
+      expect(reads).toHaveLength(1);
+    } finally {
+      t.app.services.sql.record(false);
+    }
+  });
 });

@@ -1,11 +1,11 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../errors/domain-error';
-import { assetByKeyLoader } from '../loaders/asset-by-key.loader';
 import { assetDownstreamLoader } from '../loaders/asset-downstream.loader';
 import { assetLatestLoader } from '../loaders/asset-latest.loader';
 import { assetMaterializationsLoader } from '../loaders/asset-materializations.loader';
 import { assetPartitionsLoader } from '../loaders/asset-partitions.loader';
 import { assetUpstreamLoader } from '../loaders/asset-upstream.loader';
+import { assetWithLatestLoader } from '../loaders/asset-with-latest.loader';
 import { Asset, AssetConnection, AssetSummary, PartitionConnection } from '../schema/asset.type';
 import { ComputeAssetVersionInput, VersionScheme } from '../schema/inputs/compute-asset-version.input';
 import { RegisterAssetInput } from '../schema/inputs/register-asset.input';
@@ -22,7 +22,7 @@ export class AssetResolver {
   @Authorized('read')
   @Query(() => Asset, { nullable: true })
   asset(@Arg('key', () => String) key: string, @Ctx() ctx: AppContext): Promise<AssetView | null> {
-    return assetByKeyLoader(ctx.loaders).load(key);
+    return assetWithLatestLoader(ctx.loaders).load(key);
   }
 
   @Authorized('read')

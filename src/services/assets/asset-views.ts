@@ -69,6 +69,26 @@ export const MAT_COLUMNS = `m.id::text AS id, m.asset_key, m.version, m.partitio
   m.dag_id, m.node_task_id, m.storage_event_id, m.kind, m.size_bytes::text AS size_bytes, m.checksum, m.uri,
   m.metadata, m.code_fingerprint, m.prompt_fingerprint, m.created_at`;
 
+/**
+ * MAT_COLUMNS aliased `latest_<name>`: a materialization beside an asset's own columns in one
+ * row (both have `kind` and `created_at`); `latestOf` reads them back.
+ */
+export const LATEST_MAT_COLUMNS = MAT_COLUMNS.split(',')
+  .map((c) => c.trim())
+  .map((c) => {
+    const [expr, alias] = c.split(/\s+AS\s+/);
+    return `${expr} AS latest_${alias ?? expr.slice(2)}`;
+  })
+  .join(', ');
+
+/** The materialization of a row selected with LATEST_MAT_COLUMNS, or null when it had none. */
+export function latestOf(row: Record<string, unknown>): MaterializationView | null {
+  if (row.latest_id === null || row.latest_id === undefined) return null;
+  const r: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) if (k.startsWith('latest_')) r[k.slice(7)] = v;
+  return toMaterializationView(r as unknown as MaterializationRow);
+}
+
 import type { MaterializationRow } from '../../repositories/materialization-replay.repository';
 
 export type { MaterializationRow };

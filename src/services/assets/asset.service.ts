@@ -3,6 +3,8 @@ import { badInput, notFound } from '../../errors/domain-error';
 import {
   ASSET_COLUMNS,
   assertAssetKey,
+  LATEST_MAT_COLUMNS,
+  latestOf,
   MAT_COLUMNS,
   toAssetView,
   toMaterializationView,
@@ -56,6 +58,28 @@ export class AssetService {
       [tenantId, unique],
     );
     return new Map(rows.map((r) => [r.key, toAssetView(r)]));
+  }
+
+  /**
+   * Assets by key, each with its latest materialization across partitions (what
+   * MaterializationService.latest gives for a null partition), in one statement: `asset(key)
+   * { latest }`, the most frequent read, costs one statement instead of two.
+   */
+  async byKeysWithLatest(
+    tenantId: string,
+    keys: readonly string[],
+  ): Promise<Map<string, { asset: AssetView; latest: MaterializationView | null }>> {
+    const unique = [...new Set(keys)];
+    if (!unique.length) return new Map();
+    const rows: Array<AssetRow & Record<string, unknown>> = await this.ds.query(
+      `SELECT ${ASSET_COLUMNS}, ${LATEST_MAT_COLUMNS}
+         FROM assets a
+         LEFT JOIN asset_latest l ON l.tenant_id = a.tenant_id AND l.asset_key = a.key
+         LEFT JOIN materializations m ON m.id = l.materialization_id AND m.tenant_id = a.tenant_id
+        WHERE a.tenant_id = $1 AND a.key = ANY($2::text[])`,
+      [tenantId, unique],
+    );
+    return new Map(rows.map((r) => [r.key, { asset: toAssetView(r), latest: latestOf(r) }]));
   }
 
   async get(tenantId: string, key: string): Promise<AssetView | null> {
