@@ -276,6 +276,30 @@ describe('limits and unknown errors', () => {
     expect(res.status).toBe(400);
   });
 
+  it('costs each request of one document by its own variables (costs are kept per document)', async () => {
+    const wide = (arg: string, extra = '') =>
+      Array.from({ length: 60 }, (_, i) => `a${i}: assets(first: ${arg})${extra} { edges { node { key } } }`).join(' ');
+    const byFirst = `query ($n: Int, $s: String) { ${wide('$n')} s: assets(search: $s) { totalCount } }`;
+    const byInclude = `query ($more: Boolean!) { one: assets(first: 1) { totalCount } ${wide('1000', ' @include(if: $more)')} }`;
+    const code = (r: Answer) => (r.body.errors?.[0]?.extensions?.code as string | undefined) ?? 'ok';
+    const answers: string[] = [];
+    for (const variables of [
+      { n: 10, s: 'a' },
+      { n: 1000, s: 'a' },
+      { n: 10, s: 'b' },
+      { n: 1000, s: 'b' },
+    ]) {
+      answers.push(code(await post({ query: byFirst, variables })));
+    }
+    for (const more of [false, true, false]) answers.push(code(await post({ query: byInclude, variables: { more } })));
+    expect(answers).toEqual(['ok', 'QUERY_TOO_COMPLEX', 'ok', 'QUERY_TOO_COMPLEX', 'ok', 'QUERY_TOO_COMPLEX', 'ok']);
+  });
+
+  it('refuses a bad literal every time the same document comes (literal checks are kept per document)', async () => {
+    const query = `mutation { submitDag(input: { name: "again\\u0000", jobs: [{ id: "a", name: "a" }] }) { id } }`;
+    for (let i = 0; i < 2; i += 1) await expectRefused({ query }, 'input.name');
+  });
+
   it('masks an unknown error and logs it with the request id', async () => {
     await t.app.services.ds.query('ALTER TABLE workers RENAME TO workers_away');
     try {

@@ -17,6 +17,23 @@ function selectsEventCursor(document: DocumentNode, set: SelectionSetNode, seen 
   return false;
 }
 
+/** Whether the operation is a query that selects eventCursor: once per parsed document and operation. */
+const selecting = new WeakMap<DocumentNode, Map<string, boolean>>();
+
+function queriesEventCursor(document: DocumentNode, operationName: string | null | undefined): boolean {
+  let byName = selecting.get(document);
+  if (!byName) selecting.set(document, (byName = new Map()));
+  const key = operationName ?? '';
+  let selects = byName.get(key);
+  if (selects === undefined) {
+    const op = getOperationAST(document, operationName);
+    if (!op) return false; // not kept: the names kept are the document's own, a bounded few
+    selects = op.operation === OperationTypeNode.QUERY && selectsEventCursor(document, op.selectionSet);
+    byName.set(key, selects);
+  }
+  return selects;
+}
+
 /**
  * Query.eventCursor is the tenant's position at the start of the request: the root fields
  * of a query run concurrently, so when the operation asks for it, it is read here, before
@@ -27,8 +44,6 @@ export async function primeEventCursor(
   document: DocumentNode,
   operationName: string | null | undefined,
 ): Promise<void> {
-  const op = getOperationAST(document, operationName);
-  if (op?.operation !== OperationTypeNode.QUERY || !isAllowed(ctx.principal, 'read') || !ctx.principal) return;
-  if (!selectsEventCursor(document, op.selectionSet)) return;
+  if (!queriesEventCursor(document, operationName) || !isAllowed(ctx.principal, 'read') || !ctx.principal) return;
   ctx.eventCursor = await ctx.services.events.cursor(ctx.principal.tenantId);
 }

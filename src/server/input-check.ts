@@ -37,7 +37,7 @@ export function checkRequestInputs(
     const problem = findInputProblem(raw[name], name, Number.POSITIVE_INFINITY);
     if (problem) throw badVariable(def, `Variable "$${name}" at "${problem.path}" ${problem.reason}`, problem.path);
   }
-  const literal = findLiteralProblem(document);
+  const literal = literalProblemOf(document);
   if (literal) throw badInput(`Argument "${literal.path}" ${literal.reason}`, literal.path);
   for (const def of defs) coerceVariable(schema, def, raw);
 }
@@ -78,6 +78,18 @@ function brief(value: unknown): string {
   }
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? '[…]' : '{…}';
+}
+
+/**
+ * A document's literals are its own: their problem is found once per parsed document, which
+ * Apollo keeps per query string, instead of walking the document on every request.
+ */
+const literalProblems = new WeakMap<DocumentNode, InputProblem | null>();
+
+function literalProblemOf(document: DocumentNode): InputProblem | null {
+  let problem = literalProblems.get(document);
+  if (problem === undefined) literalProblems.set(document, (problem = findLiteralProblem(document)));
+  return problem;
 }
 
 /** A NUL or lone surrogate in a string literal of the document (JSON literals are the scalar's). */

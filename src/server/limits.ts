@@ -1,11 +1,14 @@
 import {
+  getOperationAST,
   GraphQLError,
+  isObjectType,
   Kind,
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
   type SelectionSetNode,
+  type TypeNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
@@ -109,6 +112,51 @@ const paginationEstimator: ComplexityEstimator = ({ args, childComplexity }) => 
   return undefined;
 };
 
+/** Whether some field of the schema brings its own complexity (fieldExtensionsEstimator reads it). */
+const ownComplexity = new WeakMap<GraphQLSchema, boolean>();
+
+function hasOwnComplexity(schema: GraphQLSchema): boolean {
+  let has = ownComplexity.get(schema);
+  if (has === undefined) {
+    has = Object.values(schema.getTypeMap()).some(
+      (t) => isObjectType(t) && Object.values(t.getFields()).some((f) => f.extensions.complexity !== undefined),
+    );
+    ownComplexity.set(schema, has);
+  }
+  return has;
+}
+
+/**
+ * What of a request the cost depends on besides its document: the operation and the values
+ * of its variables that can reach an estimator. Without fields of their own complexity, the
+ * estimators read only `first` (an Int) and the cost follows `@skip`/`@include` (a Boolean);
+ * a String or ID variable can be neither, so `asset(key: $k)` costs the same for every key.
+ * Every other variable's value is part of the key; null (not kept) when the key is long.
+ */
+function costKey(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined | null,
+): string | null {
+  if (hasOwnComplexity(schema)) return null;
+  const op = getOperationAST(document, operationName);
+  if (!op) return null;
+  const parts: unknown[] = [operationName ?? ''];
+  for (const def of op.variableDefinitions ?? []) {
+    let type: TypeNode = def.type;
+    while (type.kind !== Kind.NAMED_TYPE) type = type.type;
+    if (type.name.value === 'String' || type.name.value === 'ID') continue;
+    parts.push(variables?.[def.variable.name.value] ?? null);
+  }
+  const key = JSON.stringify(parts);
+  return key.length <= 256 ? key : null;
+}
+
+/** Costs by document (Apollo keeps one parsed document per query string) and costKey. */
+const costs = new WeakMap<DocumentNode, Map<string, number>>();
+const COSTS_PER_DOCUMENT = 32;
+
 /** The cost of one operation, with its variables; throws a coded error above the limit. */
 export function assertCost(
   schema: GraphQLSchema,
@@ -117,13 +165,23 @@ export function assertCost(
   operationName: string | undefined | null,
   max: number,
 ): number {
-  const cost = getComplexity({
-    schema,
-    query: document,
-    variables: variables ?? {},
-    operationName: operationName ?? undefined,
-    estimators: [fieldExtensionsEstimator(), paginationEstimator, simpleEstimator({ defaultComplexity: 1 })],
-  });
+  const key = costKey(schema, document, variables, operationName);
+  let byKey = costs.get(document);
+  let cost = key === null ? undefined : byKey?.get(key);
+  if (cost === undefined) {
+    cost = getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      operationName: operationName ?? undefined,
+      estimators: [fieldExtensionsEstimator(), paginationEstimator, simpleEstimator({ defaultComplexity: 1 })],
+    });
+    if (key !== null) {
+      if (!byKey) costs.set(document, (byKey = new Map()));
+      if (byKey.size >= COSTS_PER_DOCUMENT) byKey.clear();
+      byKey.set(key, cost);
+    }
+  }
   if (cost > max) {
     throw new GraphQLError(`Query cost ${cost} exceeds the limit of ${max}`, {
       extensions: { code: 'QUERY_TOO_COMPLEX', cost, limit: max },
