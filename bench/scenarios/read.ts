@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Pool } from 'pg';
 import { closedLoop, fmt, median, p99, sequential } from '../lib/stats';
 import { SUBMIT_DAG, type BenchApp } from '../lib/env';
 import { pick, ratioText, type Scenario } from '../lib/scenario';
@@ -28,6 +30,29 @@ const RAW_DAG = `SELECT d.id, d.name, d.state,
 
 const ASSET = `query($k: String!) { asset(key: $k) { key namespace kind latest { id version uri sizeBytes } } }`;
 
+/**
+ * CPU seconds used so far by this process (server and load generator) and by the benchmark
+ * database's PostgreSQL backends (Linux /proc; 0 where unreadable). Throughput on a busy
+ * shared machine follows what the other tenants leave; CPU per request does not.
+ */
+async function cpuSeconds(pg: Pool): Promise<number> {
+  const own = process.cpuUsage();
+  let backends = 0;
+  const { rows } = await pg.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+  );
+  for (const { pid } of rows) {
+    try {
+      // Fields 14 and 15 (utime, stime) follow the parenthesised command name, in clock ticks.
+      const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      backends += (Number(stat[11]) + Number(stat[12])) / 100;
+    } catch {
+      // not on Linux, or the backend has gone: counted as nothing
+    }
+  }
+  return (own.user + own.system) / 1e6 + backends;
+}
+
 async function submitTree(b: BenchApp, key: string, n: number): Promise<string> {
   const jobs = Array.from({ length: n }, (_, i) => ({
     id: `j${i}`,
@@ -46,9 +71,9 @@ export const read: Scenario = {
   baseline:
     'one hand-written SQL statement (`json_agg`) for the same DAG data through `pg`; a bare `node:http` server returning the same JSON body',
   anchor:
-    'target: statements per request bounded (the same for 10 and 1,000 jobs); ≥ 0.25× the bare server’s requests/s',
+    'target: statements per request bounded (the same for 10 and 1,000 jobs); ≥ 0.5× the bare server’s requests/s (issue 18)',
   whenMissed:
-    'The load generator and the server share the process and the machine’s two cores, so the requests/s of both are bounded by CPU; per request ours does three SQL statements (the API key lookup, the asset, its latest materialization through a DataLoader), GraphQL parsing, validation, the cost check and execution, where the bare server writes a constant string.',
+    'The load generator and the server share the process and the machine’s two cores, so the requests/s of both are bounded by CPU; per request ours reads the asset and its latest materialization in one SQL statement (the API key is checked from a revocation-evicted cache), runs Express’s router and JSON body parser, Apollo’s request pipeline (document cache by SHA-256, plugins, content negotiation), the input and cost checks (kept per document) and graphql-js execution, where the bare server writes a constant string.',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 20, quick: 1000, full: 1000 });
     const reps = pick(env.opts.size, { tiny: 3, quick: 10, full: 30 });
@@ -84,11 +109,13 @@ export const read: Scenario = {
       const s0 = b.app.services.sql.total;
       await fetch(b.url, { method: 'POST', headers, body }).then((r) => r.text());
       const assetStmts = b.app.services.sql.total - s0;
+      const cpu0 = await cpuSeconds(env.pg);
       const oursLoad = await closedLoop(clients, durationMs, async () => {
         const r = await fetch(b.url, { method: 'POST', headers, body });
         await r.text();
         if (r.status !== 200) throw new Error(String(r.status));
       });
+      const oursCpuMs = ((await cpuSeconds(env.pg)) - cpu0) * 1000;
       const bare = http.createServer((req, res) => {
         req.resume();
         req.on('end', () => {
@@ -99,11 +126,14 @@ export const read: Scenario = {
       await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
       const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/graphql`;
       let bareLoad;
+      let bareCpuMs = 0;
       try {
+        const bareCpu0 = await cpuSeconds(env.pg);
         bareLoad = await closedLoop(clients, durationMs, async () => {
           const r = await fetch(bareUrl, { method: 'POST', headers, body });
           await r.text();
         });
+        bareCpuMs = ((await cpuSeconds(env.pg)) - bareCpu0) * 1000;
       } finally {
         bare.closeAllConnections();
         await new Promise((r) => bare.close(r));
@@ -132,12 +162,20 @@ export const read: Scenario = {
             ours: `${fmt(oursLoad.rps, 0)} (${fmt(median(oursLoad.latencies))} / ${fmt(p99(oursLoad.latencies))})`,
             baseline: `${fmt(bareLoad.rps, 0)} (${fmt(median(bareLoad.latencies))} / ${fmt(p99(bareLoad.latencies))})`,
             ratio: ratioText(oursLoad.rps, bareLoad.rps),
-            target: '≥ 0.25×',
-            verdict: rpsRatio >= 0.25 && oursLoad.failures === 0 ? 'met' : 'missed',
+            target: '≥ 0.5×',
+            verdict: rpsRatio >= 0.5 && oursLoad.failures === 0 ? 'met' : 'missed',
+          },
+          {
+            metric: `diagnostic: asset(key) CPU ms per request, this process (server and load generator) + the database's PostgreSQL backends`,
+            ours: fmt(oursCpuMs / oursLoad.requests, 3),
+            baseline: fmt(bareCpuMs / bareLoad.requests, 3),
+            ratio: ratioText(oursCpuMs / oursLoad.requests, bareCpuMs / bareLoad.requests, 1),
+            target: '',
+            verdict: 'info',
           },
         ],
         notes: [
-          `asset(key) ran ${assetStmts} SQL statements per request (API key check included); ${oursLoad.failures} failed requests of ${fmt(oursLoad.requests, 0)}.`,
+          `asset(key) ran ${assetStmts} SQL statement${assetStmts === 1 ? '' : 's'} per request (API key check included); ${oursLoad.failures} failed requests of ${fmt(oursLoad.requests, 0)}.`,
           'The load generator (fetch, 50 closed loops) runs in the same process as the server it loads, for ours and for the bare server alike.',
         ],
       };
