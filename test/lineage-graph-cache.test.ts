@@ -107,6 +107,36 @@ describe('lineage walks over the in-memory copy of a tenant graph', () => {
     expect([...words].sort(compareC)).toEqual(byBytes);
   });
 
+  it('build each edge object once per copy: later pages and other roots share it, frozen', () => {
+    // a → b → c, a → c: the walks from c and from b both hold a → b.
+    const graph = new AssetGraph(['a', 'b', 'a'], ['b', 'c', 'c']);
+    const walk = (root: string, first: number, after: [number, string] | null = null): GraphWalk => ({
+      root,
+      up: true,
+      down: false,
+      depth: 5,
+      cap: 100,
+      after,
+      first,
+      edges: true,
+    });
+    const whole = graph.page(walk('c', 10)).edges;
+    expect(whole).toEqual([
+      { fromAssetKey: 'a', toAssetKey: 'b' },
+      { fromAssetKey: 'a', toAssetKey: 'c' },
+      { fromAssetKey: 'b', toAssetKey: 'c' },
+    ]);
+    const again = graph.page(walk('c', 10)).edges;
+    expect(again).not.toBe(whole); // a fresh array each page
+    again.forEach((e, i) => expect(e).toBe(whole[i]));
+    expect(graph.page(walk('b', 10)).edges[0]).toBe(whole[0]);
+    // The walk from c is c, a, b: its third page of one (after a) holds a → b and b → c.
+    const later = graph.page(walk('c', 1, [1, 'a'])).edges;
+    expect(later).toEqual([whole[0], whole[2]]);
+    later.forEach((e, i) => expect(e).toBe(whole[i * 2]));
+    expect(Object.isFrozen(whole[0])).toBe(true);
+  });
+
   it('see an edge another process committed at once, and an asset deleted under them', async () => {
     const { tenantId, key } = await a.tenant('executor');
     await link(a, tenantId, 'x/b', ['x/a']);

@@ -28,8 +28,14 @@ export interface GraphPage {
   truncated: boolean;
   /** [key, distance] in (|distance|, key) order: negative upstream, positive downstream. */
   nodes: Array<[string, number]>;
-  /** [from, to] by from, then to: the edges among the page's nodes and those of earlier pages, at least one end in the page. */
-  edges: Array<[string, string]>;
+  /** By from, then to: the edges among the page's nodes and those of earlier pages, at least one end in the page. */
+  edges: LineageEdgeRow[];
+}
+
+/** An edge of a page, in the shape the API answers it (pages hold tens of thousands: no copy). */
+export interface LineageEdgeRow {
+  fromAssetKey: string;
+  toAssetKey: string;
 }
 
 /**
@@ -192,8 +198,12 @@ export class AssetGraphRepository {
     // Two arrays, not an array of pairs: a third of the bytes to build and parse. Sorted
     // here, where a sort costs less than in the statement.
     const [from, to] = r.edges;
-    const edges = from.map((f, i): [string, string] => [f, to[i]]);
-    edges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const edges = from.map((f, i): LineageEdgeRow => ({ fromAssetKey: f, toAssetKey: to[i] }));
+    edges.sort((a, b) => {
+      const [x, y] = [a.fromAssetKey, b.fromAssetKey];
+      const [p, q] = [a.toAssetKey, b.toAssetKey];
+      return x < y ? -1 : x > y ? 1 : p < q ? -1 : p > q ? 1 : 0;
+    });
     return { ...r, edges };
   }
 }

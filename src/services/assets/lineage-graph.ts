@@ -1,4 +1,4 @@
-import type { GraphPage, GraphWalk } from '../../repositories/asset-graph.repository';
+import type { GraphPage, GraphWalk, LineageEdgeRow } from '../../repositories/asset-graph.repository';
 
 /**
  * Order of two keys as Postgres's `COLLATE "C"` orders them (UTF-8 bytes, which is code
@@ -20,7 +20,8 @@ export function compareC(a: string, b: string): number {
 
 /**
  * One tenant's asset graph in memory: keys numbered in `COLLATE "C"` order (so a key's
- * number is its rank), adjacency both ways in compressed rows. Immutable once built.
+ * number is its rank), adjacency both ways in compressed rows. Immutable once built (its
+ * edge objects aside: each made once, on first use).
  */
 export class AssetGraph {
   readonly keys: string[];
@@ -29,6 +30,13 @@ export class AssetGraph {
   private readonly outTo: Int32Array;
   private readonly inStart: Int32Array;
   private readonly inFrom: Int32Array;
+  /**
+   * Each out-edge's answer object (by its place in `outTo`), made the first time a page
+   * holds it and shared by every page after: a whole answer holds tens of thousands, and
+   * building them was the walk's largest cost. At most one per edge of the copy (the keys
+   * are shared); frozen, since pages hand the same objects to every caller.
+   */
+  private readonly rows: Array<LineageEdgeRow | undefined>;
 
   /** `from[i] → to[i]` for each edge (no duplicates: the table's key). */
   constructor(from: readonly string[], to: readonly string[]) {
@@ -41,6 +49,7 @@ export class AssetGraph {
     const t = Int32Array.from(to, (k) => this.ids.get(k)!);
     [this.outStart, this.outTo] = compress(n, f, t);
     [this.inStart, this.inFrom] = compress(n, t, f);
+    this.rows = new Array<LineageEdgeRow | undefined>(this.outTo.length);
   }
 
   get edgeCount(): number {
@@ -90,25 +99,33 @@ export class AssetGraph {
       const d = o[id] >> 1;
       nodes.push([keyOf(id), o[id] & 1 ? d : d === 0 ? 0 : -d]);
     }
-    const edges: Array<[string, string]> = [];
+    let edges: LineageEdgeRow[] = [];
     if (w.edges && root !== undefined) {
-      // Each edge as one number, from·n + to (exact below 2^53): a numeric sort orders them
-      // by from, then to, since ids are key ranks.
-      const found: number[] = [];
-      for (let i = before; i < end; i += 1) {
-        const u = kept[i];
-        // Out of the page's node to this page or an earlier one; into it from an earlier page.
+      // The edges with both ends kept up to the page's end and at least one on the page,
+      // each found once, from its `from` end. Visiting `from` ids in ascending order, each
+      // with its targets ascending (rows are sorted), yields them by from, then to (ids are
+      // key ranks) with no sort. Counted first, so the array is allocated once at its size.
+      const upToEnd = Int32Array.from(kept.slice(0, end)).sort();
+      const wanted = (onPage: boolean, v: number) => {
+        const pv = pos[v];
+        return pv > 0 && pv <= end && (onPage || pv > before);
+      };
+      let count = 0;
+      for (const u of upToEnd) {
+        const onPage = pos[u] > before;
+        for (let j = this.outStart[u]; j < this.outStart[u + 1]; j += 1) if (wanted(onPage, this.outTo[j])) count += 1;
+      }
+      edges = new Array<LineageEdgeRow>(count);
+      let at = 0;
+      const { keys, rows } = this;
+      for (const u of upToEnd) {
+        const onPage = pos[u] > before;
         for (let j = this.outStart[u]; j < this.outStart[u + 1]; j += 1) {
-          const p = pos[this.outTo[j]];
-          if (p > 0 && p <= end) found.push(u * n + this.outTo[j]);
-        }
-        for (let j = this.inStart[u]; j < this.inStart[u + 1]; j += 1) {
-          const p = pos[this.inFrom[j]];
-          if (p > 0 && p <= before) found.push(this.inFrom[j] * n + u);
+          const v = this.outTo[j];
+          if (!wanted(onPage, v)) continue;
+          edges[at++] = rows[j] ??= Object.freeze({ fromAssetKey: keys[u], toAssetKey: keys[v] });
         }
       }
-      const sorted = Float64Array.from(found).sort();
-      for (const e of sorted) edges.push([this.keys[Math.floor(e / n)], this.keys[e % n]]);
     }
     return { total: kept.length, before, truncated: cut || reached.length > w.cap, nodes, edges };
   }
@@ -162,7 +179,10 @@ export class AssetGraph {
   }
 }
 
-/** Compressed rows: for each node, its neighbours `b[e]` over the edges `e` with `a[e]` = node. */
+/**
+ * Compressed rows: for each node, its neighbours `b[e]` over the edges `e` with `a[e]` =
+ * node, in ascending order (a page lists its edges in that order without sorting them).
+ */
 function compress(n: number, a: Int32Array, b: Int32Array): [Int32Array, Int32Array] {
   const start = new Int32Array(n + 1);
   for (const x of a) start[x + 1] += 1;
@@ -170,5 +190,6 @@ function compress(n: number, a: Int32Array, b: Int32Array): [Int32Array, Int32Ar
   const fill = start.slice(0, n);
   const out = new Int32Array(a.length);
   for (let e = 0; e < a.length; e += 1) out[fill[a[e]]++] = b[e];
+  for (let i = 0; i < n; i += 1) if (start[i + 1] - start[i] > 1) out.subarray(start[i], start[i + 1]).sort();
   return [start, out];
 }

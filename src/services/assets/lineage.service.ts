@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { badInput, notFound } from '../../errors/domain-error';
 import { assertFirst, decodeCursorKey, encodeCursor, type PageInfoView } from '../../lib/pagination';
-import type { AssetGraphRepository, GraphWalk } from '../../repositories/asset-graph.repository';
+import type { AssetGraphRepository, GraphWalk, LineageEdgeRow } from '../../repositories/asset-graph.repository';
 import type { AssetService } from './asset.service';
 import { ASSET_KEY, type LineageRefView, type StaleReasonView } from './asset-views';
 import { LineageGraphCache } from './lineage-graph-cache';
@@ -15,7 +15,7 @@ export interface LineageGraphView {
   direction: LineageDirectionName;
   depth: number;
   nodes: Array<{ assetKey: string; distance: number }>;
-  edges: Array<{ fromAssetKey: string; toAssetKey: string }>;
+  edges: LineageEdgeRow[];
   /** Read only when asked for, as `downstream` (a field resolver calls them). */
   upstream: () => Promise<LineageRefView[]>;
   downstream: () => Promise<string[]>;
@@ -151,7 +151,7 @@ export class LineageService {
       direction,
       depth,
       nodes: page.nodes.map(([k, distance]) => ({ assetKey: k, distance })),
-      edges: page.edges.map(([fromAssetKey, toAssetKey]) => ({ fromAssetKey, toAssetKey })),
+      edges: page.edges,
       upstream: () => this.upstreamRefs(tenantId, assetKey),
       downstream: () => this.downstreamKeys(tenantId, assetKey, depth),
       truncated: page.truncated,
