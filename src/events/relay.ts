@@ -20,8 +20,9 @@ export { tenantChannel } from '../core/bus-channels';
 /**
  * One relay at a time (a session advisory lock). On the connection that holds the lock,
  * and on no other (so a relay that lost its lock cannot write beside the next leader), it
- * stamps committed event rows with a position in the order they became visible,
- * publishes them to Redis per tenant, and moves a watermark. A relay that takes over republishes past the watermark, so a crash
+ * stamps committed event rows with positions in the order they became visible (a row of
+ * n coalesced events takes n consecutive ones), publishes each event with its own
+ * position to Redis per tenant, and moves a watermark. A relay that takes over republishes past the watermark, so a crash
  * between commit and publish delays events but loses none (subscribers drop duplicates
  * by position).
  */
@@ -47,7 +48,7 @@ export class EventRelay {
           await this.republishPastWatermark();
           this.unpublished = false;
         }
-        return (await this.stampBatch(1000)) === 1000;
+        return (await this.stampBatch(1000)) >= 1000;
       },
       (err) =>
         isOutageError(err)
@@ -107,11 +108,12 @@ export class EventRelay {
    * connection is lost (and with it the lock, which another relay may then take), they
    * fail instead of stamping and publishing beside the new leader.
    */
-  private readonly leaderQuery = async (sql: string, params: unknown[] = []): Promise<EventRow[]> => {
+  private readonly leaderQuery = async (sql: string, params: unknown[] = [], name?: string): Promise<EventRow[]> => {
     const c = this.client;
     if (!c || !this.leader) throw new Error('event relay: no longer the leader');
     try {
-      return (await c.query<EventRow>(sql, params)).rows;
+      // A named statement is prepared once per connection (pg keeps track), then only bound.
+      return (await c.query<EventRow>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
     } catch (err) {
       // Whatever broke, this connection (and the lock with it) is given up; the next tick
       // connects again and leads only if it gets the lock back.
