@@ -234,7 +234,14 @@ describe('coalesced event rows', () => {
     const stamped = await stampEvents((sql, params) => rows<EventRow>(services.ds, sql, params), 1000);
     const mine = stamped.filter((e) => e.dagId === d);
     expect(mine.map((e) => (e.type === 'JOB' ? e.payload.taskId : null))).toEqual(['a', 'b', 'c', 'd', 'e']);
-    await services.ds.query(`UPDATE relay_state SET published_through = $1 WHERE id = 1`, [mine[1].position]);
+    // Its watermark rides on its next stamping statement (nothing left to stamp here).
+    const watermark = async () =>
+      (await rows<{ w: string }>(services.ds, `SELECT published_through::text AS w FROM relay_state WHERE id = 1`))[0]
+        .w;
+    expect(BigInt(await watermark()) < BigInt(mine[0].position)).toBe(true);
+    const run = (sql: string, params?: unknown[]) => rows<EventRow>(services.ds, sql, params);
+    expect(await stampEvents(run, 1000, mine[1].position)).toEqual([]);
+    expect(await watermark()).toBe(mine[1].position);
     await sleep(300);
     expect(live.items).toEqual([]);
 
@@ -252,6 +259,8 @@ describe('coalesced event rows', () => {
     } finally {
       await relay.stop();
     }
+    // Stopped, it leaves the watermark exact (a deferred mark is written on the way out).
+    expect(await watermark()).toBe(mine[4].position);
     const rest = mine.slice(2).map((e) => ({ cursor: e.position, taskId: (e.payload as { taskId: string }).taskId }));
     expect(live.items).toEqual(rest.map((e) => ({ ...e, state: 'ACTIVE' })));
   });

@@ -34,6 +34,8 @@ export class EventRelay {
   private timer: NodeJS.Timeout | null = null;
   /** Stamped events whose publish failed: republished from the watermark before anything new. */
   private unpublished = false;
+  /** Published through here, not yet in relay_state: written by the next stamping statement. */
+  private publishedThrough: string | null = null;
 
   constructor(
     private readonly url: string,
@@ -125,13 +127,22 @@ export class EventRelay {
   };
 
   private async stampBatch(limit: number): Promise<number> {
-    const events = await stampEvents(this.leaderQuery, limit);
+    // The last batch's watermark rides on this statement (see stampEvents).
+    const mark = this.publishedThrough;
+    const events = await stampEvents(this.leaderQuery, limit, mark);
+    if (mark === this.publishedThrough) this.publishedThrough = null;
     if (events.length === 0) return 0;
-    await this.publish(events);
+    await this.publish(events, true);
     return events.length;
   }
 
-  private async publish(events: LoggedEvent[]): Promise<void> {
+  /**
+   * Publish in position order, per tenant, then move the watermark: at once, or (`defer`,
+   * the stamping loop) with the next stamping statement, which the periodic tick runs when
+   * nothing else comes. A deferred mark lost in a crash only makes the next leader
+   * republish that batch, whose duplicates subscribers drop by position.
+   */
+  private async publish(events: LoggedEvent[], defer = false): Promise<void> {
     events.sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
     const byTenant = new Map<string, LoggedEvent[]>();
     for (const e of events) (byTenant.get(e.tenantId) ?? byTenant.set(e.tenantId, []).get(e.tenantId)!).push(e);
@@ -141,7 +152,9 @@ export class EventRelay {
       this.unpublished = true;
       throw err;
     }
-    await markPublished(this.leaderQuery, events[events.length - 1].position);
+    const last = events[events.length - 1].position;
+    if (defer) this.publishedThrough = last;
+    else await markPublished(this.leaderQuery, last);
   }
 
   private async republishPastWatermark(): Promise<void> {
@@ -156,6 +169,11 @@ export class EventRelay {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.task.idle();
+    // A graceful stop leaves the watermark exact: the next leader republishes nothing twice.
+    if (this.publishedThrough && this.leader) {
+      await markPublished(this.leaderQuery, this.publishedThrough).catch(() => undefined);
+      this.publishedThrough = null;
+    }
     const c = this.client;
     this.client = null;
     this.leader = false;

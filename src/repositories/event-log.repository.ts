@@ -202,10 +202,18 @@ export const RELAY_LOCK = 0x6d617269; // 'mari'
  * one `setval`. That is safe because only the holder of the relay lock draws from
  * `event_position_seq`, and a relay's statement ends before its lock can pass on (the
  * lock is its session's). Prepared (named) on the relay's connection: planned once.
+ * `publishedThrough` (the last batch's, published since): the watermark moves to it in
+ * this statement's transaction, which saves that batch a commit and its WAL flush of its own.
  */
-export async function stampEvents(run: RelayRunner, limit: number): Promise<LoggedEvent[]> {
+export async function stampEvents(
+  run: RelayRunner,
+  limit: number,
+  publishedThrough: string | null = null,
+): Promise<LoggedEvent[]> {
   const found = await run(
-    `WITH c AS (SELECT id, n_events FROM event_log WHERE position IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
+    `WITH w AS (UPDATE relay_state SET published_through = GREATEST(published_through, $2::bigint)
+                 WHERE id = 1 AND $2::bigint IS NOT NULL),
+          c AS (SELECT id, n_events FROM event_log WHERE position IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
           o AS (SELECT id, n_events, sum(n_events) OVER (ORDER BY id) AS upto FROM c),
           k AS (SELECT id, upto FROM o WHERE upto - n_events < $1),
           r AS (SELECT setval('event_position_seq', nextval('event_position_seq') + max(upto) - 1) AS last,
@@ -213,7 +221,7 @@ export async function stampEvents(run: RelayRunner, limit: number): Promise<Logg
                   FROM k HAVING count(*) > 0)
      UPDATE event_log e SET position = r.last - r.total + k.upto FROM k, r WHERE e.id = k.id
      RETURNING e.position, e.tenant_id, e.type, e.dag_id, e.payload, e.n_events, e.created_at`,
-    [limit],
+    [limit, publishedThrough],
     'marie_relay_stamp',
   );
   found.sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
