@@ -60,7 +60,7 @@ describe('marie dag watch (the watch itself)', () => {
     const start = BigInt(lines[0].cursor!);
     const logged = async (type: string): Promise<string[]> => {
       const found: Array<{ p: string }> = await t.app.services.ds.query(
-        `SELECT position::text AS p FROM event_log WHERE dag_id = $1 AND type = $2 ORDER BY event_log.position`,
+        `SELECT position::text AS p FROM event_log_events WHERE dag_id = $1 AND type = $2 ORDER BY event_log_events.position`,
         [id, type],
       );
       return found.map((r) => r.p).filter((p) => BigInt(p) > start);

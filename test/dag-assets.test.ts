@@ -89,7 +89,7 @@ describe('jobs and assets', () => {
     expect(q.job.materializations.map((m) => m.assetKey).sort()).toEqual(['ocr/bboxes', 'ocr/text']);
     expect(q.job.materializations.every((m) => m.dagId === id && m.nodeTaskId === 'ocr')).toBe(true);
     const events: Array<{ type: string; payload: Record<string, unknown> }> = await t.app.services.ds.query(
-      `SELECT type, payload FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSET_MATERIALIZED' ORDER BY id`,
+      `SELECT type, payload FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSET_MATERIALIZED' ORDER BY id, ord`,
       [tenantId, id],
     );
     expect(events.map((e) => e.payload.assetKey).sort()).toEqual(['ocr/bboxes', 'ocr/text']);
@@ -113,7 +113,7 @@ describe('jobs and assets', () => {
     const events: Array<{
       payload: { incompleteNodes: Array<{ nodeTaskId: string; missingRequiredAssets: string[] }> };
     }> = await t.app.services.ds.query(
-      `SELECT payload FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSETS_INCOMPLETE'`,
+      `SELECT payload FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSETS_INCOMPLETE'`,
       [tenantId, id],
     );
     expect(events).toHaveLength(1);

@@ -18,10 +18,10 @@ afterAll(async () => {
 });
 
 const eventsOf = (dagId: string): Promise<Array<{ type: string; payload: Record<string, unknown> }>> =>
-  t.app.services.ds.query(`SELECT type, payload FROM event_log WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id`, [
-    tenantId,
-    dagId,
-  ]);
+  t.app.services.ds.query(
+    `SELECT type, payload FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id, ord`,
+    [tenantId, dagId],
+  );
 
 describe('running DAGs', () => {
   it('runs OCR → (classify ∥ extract) → store to COMPLETED with every transition in the log, in order', async () => {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback } from '../src/services/callback.service';
 import { dagSnapshot, jobOf, submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { ok, startTestApp, testConfig, type TestApp } from './support/test-app';
-import { toLoggedEvent, type EventRow } from '../src/repositories/event-log.repository';
+import type { LoggedEvent } from '../src/core/events';
 import { plan } from '../src/services/openlineage/ol-emit-events';
 
 const SECRET = 'test-callback-secret-0123456789';
@@ -28,10 +28,10 @@ const eventsOf = (
   tenantId: string,
   dagId: string,
 ): Promise<Array<{ type: string; payload: Record<string, unknown> }>> =>
-  t.app.services.ds.query(`SELECT type, payload FROM event_log WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id`, [
-    tenantId,
-    dagId,
-  ]);
+  t.app.services.ds.query(
+    `SELECT type, payload FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id, ord`,
+    [tenantId, dagId],
+  );
 
 describe('SLAs', () => {
   it('a soft miss only emits its event; a job hard miss cancels the job; a DAG hard miss cancels the rest and fails the DAG', async () => {
@@ -171,7 +171,7 @@ describe('concurrency and crashes', () => {
     await waitForDag(t, key, id, ['COMPLETED', 'FAILED'], 60_000);
     const rows: Array<{ task_id: string; attempts: number; actives: number }> = await t.app.services.ds.query(
       `SELECT j.task_id, (SELECT count(*)::int FROM job_attempts a WHERE a.job_id = j.id) AS attempts,
-              (SELECT count(*)::int FROM event_log e WHERE e.tenant_id = j.tenant_id AND e.dag_id = j.dag_id AND e.type = 'JOB'
+              (SELECT count(*)::int FROM event_log_events e WHERE e.tenant_id = j.tenant_id AND e.dag_id = j.dag_id AND e.type = 'JOB'
                  AND e.payload->>'taskId' = j.task_id AND e.payload->>'state' = 'ACTIVE') AS actives
        FROM jobs j WHERE j.tenant_id = $1 AND j.dag_id = $2 AND j.task_id LIKE 'c%'`,
       [tenantId, id],
@@ -314,12 +314,23 @@ describe('graceful stop', () => {
       [1, 'SUCCEEDED', 'staying'],
     ]);
     // The hand-back is no failed try: its JOB event says requeued, and OpenLineage out sends no FAIL for it.
-    const rows: EventRow[] = await t.app.services.ds.query(
-      `SELECT position, tenant_id, type, dag_id, payload, created_at FROM event_log
-        WHERE dag_id = $1 AND type = 'JOB' ORDER BY id`,
-      [id],
+    const rows: Array<{ position: string | null; tenant_id: string; payload: LoggedEvent['payload'] }> =
+      await t.app.services.ds.query(
+        `SELECT position::text AS position, tenant_id, payload FROM event_log_events
+          WHERE dag_id = $1 AND type = 'JOB' ORDER BY id, ord`,
+        [id],
+      );
+    const logged = rows.map(
+      (r) =>
+        ({
+          position: String(r.position),
+          tenantId: r.tenant_id,
+          type: 'JOB',
+          dagId: id,
+          payload: r.payload,
+          createdAt: new Date().toISOString(),
+        }) as LoggedEvent,
     );
-    const logged = rows.map(toLoggedEvent);
     expect(logged.map((e) => (e.type === 'JOB' ? [e.payload.state, e.payload.requeued ?? false] : null))).toEqual([
       ['ACTIVE', false],
       ['RETRY', true],

@@ -21,7 +21,7 @@ async function stampedPositions(tenantId: string, dagId: string): Promise<string
   return waitFor(
     async () => {
       const found: Array<{ position: string | null }> = await t.app.services.ds.query(
-        `SELECT position::text AS position FROM event_log WHERE tenant_id = $1 AND dag_id = $2 ORDER BY event_log.position`,
+        `SELECT position::text AS position FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 ORDER BY event_log_events.position`,
         [tenantId, dagId],
       );
       return found.every((r) => r.position != null) ? found.map((r) => r.position!) : null;

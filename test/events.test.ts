@@ -47,8 +47,8 @@ interface LogEntry {
 }
 const logOf = async (tenant: string, dagId: string, type: string): Promise<LogEntry[]> => {
   const found: Array<{ position: string; payload: Record<string, unknown> }> = await t.app.services.ds.query(
-    `SELECT position::text AS position, payload FROM event_log
-     WHERE tenant_id = $1 AND dag_id = $2 AND type = $3 AND position IS NOT NULL ORDER BY event_log.position`,
+    `SELECT position::text AS position, payload FROM event_log_events
+     WHERE tenant_id = $1 AND dag_id = $2 AND type = $3 AND position IS NOT NULL ORDER BY event_log_events.position`,
     [tenant, dagId, type],
   );
   return found.map((r) => ({ ...(r.payload as Omit<LogEntry, 'cursor'>), cursor: r.position }));

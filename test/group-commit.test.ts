@@ -61,7 +61,7 @@ describe('group-committed starts and completions (JobEngine)', () => {
   };
   const jobEvents = async (state: string): Promise<number> => {
     const rows: Array<{ n: number }> = await t.app.services.ds.query(
-      `SELECT count(*)::int AS n FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND type = 'JOB' AND payload->>'state' = $3`,
+      `SELECT count(*)::int AS n FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 AND type = 'JOB' AND payload->>'state' = $3`,
       [tenantId, dagId, state],
     );
     return rows[0].n;

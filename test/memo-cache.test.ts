@@ -193,7 +193,7 @@ describe('memoised execution on noop', () => {
     expect(after.flushes - before.flushes).toBeLessThanOrEqual(12);
     const [row] = await t.app.services.ds.query(
       `SELECT (SELECT count(*)::int FROM materializations WHERE tenant_id = $1 AND dag_id = $2) AS mats,
-              (SELECT count(*)::int FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSET_MATERIALIZED') AS events,
+              (SELECT count(*)::int FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 AND type = 'ASSET_MATERIALIZED') AS events,
               (SELECT m.dag_id FROM asset_latest l JOIN materializations m ON m.id = l.materialization_id
                 WHERE l.tenant_id = $1 AND l.asset_key = 'wide/0') AS latest_dag`,
       [tenantId, b],

@@ -48,7 +48,7 @@ describe('OpenLineage out in batches', () => {
     // Three days old: past this trim's two days (and short of the other schedulers' seven).
     const count = async (): Promise<number> => {
       const [r]: Array<{ n: number }> = await ds.query(
-        `SELECT count(*)::int AS n FROM event_log WHERE tenant_id = $1`,
+        `SELECT count(*)::int AS n FROM event_log_events WHERE tenant_id = $1`,
         [a.tenantId],
       );
       return r.n;

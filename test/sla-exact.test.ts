@@ -25,7 +25,7 @@ afterAll(async () => {
 const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
 const slaEvents = async (dagId: string): Promise<Array<[unknown, unknown]>> => {
   const rows: Array<{ payload: { kind: string; taskId: string | null } }> = await t.app.services.ds.query(
-    `SELECT payload FROM event_log WHERE tenant_id = $1 AND dag_id = $2 AND type = 'SLA' ORDER BY id`,
+    `SELECT payload FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 AND type = 'SLA' ORDER BY id, ord`,
     [tenantId, dagId],
   );
   return rows.map((r) => [r.payload.kind, r.payload.taskId]);

@@ -20,8 +20,9 @@ export { tenantChannel } from '../core/bus-channels';
 /**
  * One relay at a time (a session advisory lock). On the connection that holds the lock,
  * and on no other (so a relay that lost its lock cannot write beside the next leader), it
- * stamps committed event rows with a position in the order they became visible,
- * publishes them to Redis per tenant, and moves a watermark. A relay that takes over republishes past the watermark, so a crash
+ * stamps committed event rows with positions in the order they became visible (a row of
+ * n coalesced events takes n consecutive ones), publishes each event with its own
+ * position to Redis per tenant, and moves a watermark. A relay that takes over republishes past the watermark, so a crash
  * between commit and publish delays events but loses none (subscribers drop duplicates
  * by position).
  */
@@ -33,6 +34,8 @@ export class EventRelay {
   private timer: NodeJS.Timeout | null = null;
   /** Stamped events whose publish failed: republished from the watermark before anything new. */
   private unpublished = false;
+  /** Published through here, not yet in relay_state: written by the next stamping statement. */
+  private publishedThrough: string | null = null;
 
   constructor(
     private readonly url: string,
@@ -47,7 +50,7 @@ export class EventRelay {
           await this.republishPastWatermark();
           this.unpublished = false;
         }
-        return (await this.stampBatch(1000)) === 1000;
+        return (await this.stampBatch(1000)) >= 1000;
       },
       (err) =>
         isOutageError(err)
@@ -107,11 +110,12 @@ export class EventRelay {
    * connection is lost (and with it the lock, which another relay may then take), they
    * fail instead of stamping and publishing beside the new leader.
    */
-  private readonly leaderQuery = async (sql: string, params: unknown[] = []): Promise<EventRow[]> => {
+  private readonly leaderQuery = async (sql: string, params: unknown[] = [], name?: string): Promise<EventRow[]> => {
     const c = this.client;
     if (!c || !this.leader) throw new Error('event relay: no longer the leader');
     try {
-      return (await c.query<EventRow>(sql, params)).rows;
+      // A named statement is prepared once per connection (pg keeps track), then only bound.
+      return (await c.query<EventRow>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
     } catch (err) {
       // Whatever broke, this connection (and the lock with it) is given up; the next tick
       // connects again and leads only if it gets the lock back.
@@ -123,13 +127,22 @@ export class EventRelay {
   };
 
   private async stampBatch(limit: number): Promise<number> {
-    const events = await stampEvents(this.leaderQuery, limit);
+    // The last batch's watermark rides on this statement (see stampEvents).
+    const mark = this.publishedThrough;
+    const events = await stampEvents(this.leaderQuery, limit, mark);
+    if (mark === this.publishedThrough) this.publishedThrough = null;
     if (events.length === 0) return 0;
-    await this.publish(events);
+    await this.publish(events, true);
     return events.length;
   }
 
-  private async publish(events: LoggedEvent[]): Promise<void> {
+  /**
+   * Publish in position order, per tenant, then move the watermark: at once, or (`defer`,
+   * the stamping loop) with the next stamping statement, which the periodic tick runs when
+   * nothing else comes. A deferred mark lost in a crash only makes the next leader
+   * republish that batch, whose duplicates subscribers drop by position.
+   */
+  private async publish(events: LoggedEvent[], defer = false): Promise<void> {
     events.sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
     const byTenant = new Map<string, LoggedEvent[]>();
     for (const e of events) (byTenant.get(e.tenantId) ?? byTenant.set(e.tenantId, []).get(e.tenantId)!).push(e);
@@ -139,7 +152,9 @@ export class EventRelay {
       this.unpublished = true;
       throw err;
     }
-    await markPublished(this.leaderQuery, events[events.length - 1].position);
+    const last = events[events.length - 1].position;
+    if (defer) this.publishedThrough = last;
+    else await markPublished(this.leaderQuery, last);
   }
 
   private async republishPastWatermark(): Promise<void> {
@@ -154,6 +169,11 @@ export class EventRelay {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.task.idle();
+    // A graceful stop leaves the watermark exact: the next leader republishes nothing twice.
+    if (this.publishedThrough && this.leader) {
+      await markPublished(this.leaderQuery, this.publishedThrough).catch(() => undefined);
+      this.publishedThrough = null;
+    }
     const c = this.client;
     this.client = null;
     this.leader = false;

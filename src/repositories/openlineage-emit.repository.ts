@@ -1,6 +1,6 @@
 import { rows, type SqlRunner } from '../db/sql';
 import type { LoggedEvent } from '../core/events';
-import { toLoggedEvent, type EventRow } from './event-log.repository';
+import { expandRows, type EventRow } from './event-log.repository';
 
 /**
  * Every statement of OpenLineage out: the emitter's watermark over the event log (a row of
@@ -73,7 +73,10 @@ export class OpenLineageEmitRepository {
     return r.p;
   }
 
-  /** The DAG and JOB events past `after` (of these tenants, by slug; null: all), in position order. */
+  /**
+   * The DAG and JOB events past `after` (of these tenants, by slug; null: all), in position
+   * order, at most `limit`: a watermark inside a row (a page that ended there) starts mid-row.
+   */
   async eventsAfter(
     m: SqlRunner,
     after: string,
@@ -82,13 +85,13 @@ export class OpenLineageEmitRepository {
   ): Promise<LoggedEvent[]> {
     const found = await rows<EventRow>(
       m,
-      `SELECT position, tenant_id, type, dag_id, payload, created_at FROM event_log
+      `SELECT position, tenant_id, type, dag_id, payload, n_events, created_at FROM event_log
         WHERE position > $1 AND type IN ('DAG', 'JOB')
           AND ($2::text[] IS NULL OR tenant_id IN (SELECT id FROM tenants WHERE slug = ANY($2::text[])))
         ORDER BY position LIMIT ${limit}`,
       [after, tenantSlugs],
     );
-    return found.map(toLoggedEvent);
+    return expandRows(found, BigInt(after), limit);
   }
 
   /** Delivered through `position`: the watermark moves, the retry state is cleared. */

@@ -131,7 +131,7 @@ const logAfter = async (cursor: string, type: 'DAG' | 'JOB', dagId?: string) =>
   (
     await rows<Ev>(
       `SELECT position::text AS cursor, payload->>'state' AS state, dag_id AS "dagId", payload->>'taskId' AS "taskId"
-       FROM event_log WHERE type = $2 AND position > $1::bigint AND ($3::text IS NULL OR dag_id = $3)
+       FROM event_log_events WHERE type = $2 AND position > $1::bigint AND ($3::text IS NULL OR dag_id = $3)
        ORDER BY position`,
       [cursor, type, dagId ?? null],
     )
@@ -299,7 +299,7 @@ describe('roles apart, on hosts of their own', () => {
       `SELECT dag_id, payload->>'taskId' AS task_id,
               count(*) FILTER (WHERE payload->>'state' = 'COMPLETED')::int AS completed,
               count(*) FILTER (WHERE payload->>'state' = 'ACTIVE')::int AS actives
-       FROM event_log WHERE type = 'JOB' AND dag_id = ANY($1) GROUP BY 1, 2`,
+       FROM event_log_events WHERE type = 'JOB' AND dag_id = ANY($1) GROUP BY 1, 2`,
       [all],
     );
     const attemptsOf = new Map(perJob.map((j) => [`${j.dag_id}/${j.task_id}`, j.outcomes.length]));
