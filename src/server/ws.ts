@@ -11,7 +11,6 @@ import {
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { formatError } from '../errors/format-error';
@@ -27,6 +26,7 @@ import { assertCost, type Limits } from './limits';
 import { logRefusal } from './log-refusal';
 import type { Metrics } from './metrics';
 import { sharedSubscribe } from './shared-subscribe';
+import { useTransport } from './ws-transport';
 
 /** WebSocket close code 1013 (RFC 6455 registry): the server cannot serve now; retry later. */
 const WS_TRY_AGAIN_LATER = 1013;
@@ -61,7 +61,7 @@ export async function startWsEndpoint(
     socketsByKey.delete(keyId);
   });
 
-  const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
+  const wsServer = useTransport<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
       connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,

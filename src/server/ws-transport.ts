@@ -1,0 +1,98 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+
+/**
+ * Bytes a socket may hold unsent before `send` waits for its frame to be written (and so
+ * holds back that subscriber's stream, whose bounded buffer then overflows: the slow
+ * consumer is closed with 4409, src/events/subscription.service.ts).
+ */
+export const WS_SEND_HIGH_WATER = 64 * 1024;
+
+/** The `extra` every operation's context carries: the socket and its upgrade request. */
+export interface WsTransportExtra {
+  readonly socket: WebSocket;
+  readonly request: http.IncomingMessage;
+}
+
+/**
+ * graphql-ws on a `ws` server: graphql-ws/use/ws's `useServer` (same protocol, close codes,
+ * keep-alive pings), except for how frames are written, which is what a burst to many
+ * subscribers costs. `useServer` makes each `send` wait for its frame's write callback, so
+ * a subscriber gets one frame per turn of the event loop and every frame is a write system
+ * call of its own (100 events to 1,000 sockets: 100,000 writes, 100 turns). Here `send`
+ * returns at once while the socket holds less than WS_SEND_HIGH_WATER bytes unsent
+ * (backpressure still holds beyond that), and a socket's writes are corked until the
+ * current tick's work is done: the frames one event batch produces for a subscriber leave
+ * in one `writev`. The frames themselves, one `next` per event, are unchanged.
+ */
+export function useTransport<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
+  options: ServerOptions<P, E & WsTransportExtra>,
+  wss: WebSocketServer,
+  keepAliveMs = 12_000,
+): { dispose(): Promise<void> } {
+  const server = makeServer(options);
+  wss.options.handleProtocols = handleProtocols;
+  // An error of the server itself (as useServer does): close every socket rather than throw.
+  wss.once('error', () => {
+    for (const client of wss.clients) client.close(CloseCode.InternalServerError, 'Internal server error');
+  });
+  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
+    // The upgraded TCP socket, which `ws` writes every frame to.
+    const raw: Socket = request.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw.uncork();
+    };
+    socket.once('error', () => socket.close(CloseCode.InternalServerError, 'Internal server error'));
+    let pongWait: NodeJS.Timeout | null = null;
+    const ping =
+      keepAliveMs > 0
+        ? setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return;
+            pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+            socket.once('pong', () => {
+              if (pongWait) clearTimeout(pongWait);
+              pongWait = null;
+            });
+            socket.ping();
+          }, keepAliveMs)
+        : null;
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          if (!corked) {
+            corked = true;
+            raw.cork();
+            // After the microtasks of this tick: every frame queued meanwhile goes in one write.
+            process.nextTick(uncork);
+          }
+          if (socket.bufferedAmount < WS_SEND_HIGH_WATER) return void socket.send(data);
+          return new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve())));
+        },
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', (data: Buffer) => {
+            cb(data.toString()).catch(() => socket.close(CloseCode.InternalServerError, 'Internal server error'));
+          }),
+      },
+      { socket, request } as E & WsTransportExtra,
+    );
+    socket.once('close', (code: number, reason: Buffer) => {
+      if (pongWait) clearTimeout(pongWait);
+      if (ping) clearInterval(ping);
+      void closed(code, reason.toString());
+    });
+  });
+  return {
+    dispose: async () => {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
