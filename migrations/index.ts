@@ -10,6 +10,7 @@ import { FairShare1763847200000 } from './1763847200000-fair-share';
 import { OpenLineageEmit1763847300000 } from './1763847300000-openlineage-emit';
 import { AssetGraphChanges1763847450000 } from './1763847450000-asset-graph-changes';
 import { CacheCounters1763847500000 } from './1763847500000-cache-counters';
+import { DagProgressDeltas1763847600000 } from './1763847600000-dag-progress-deltas';
 import { EventLogCoalesced1763847700000 } from './1763847700000-event-log-coalesced';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   OpenLineageEmit1763847300000,
   AssetGraphChanges1763847450000,
   CacheCounters1763847500000,
+  DagProgressDeltas1763847600000,
   EventLogCoalesced1763847700000,
 ];

@@ -23,6 +23,7 @@ import { TaskStateService } from '../services/task-state.service';
 import { API_KEY_REVOKED } from '../core/bus-channels';
 import { TxHandlers } from '../core/tx-handlers';
 import { DagsRepository } from '../repositories/dags.repository';
+import { DagProgressRepository } from '../repositories/dag-progress.repository';
 import { JobAttemptsRepository } from '../repositories/job-attempts.repository';
 import { JobDispatchRepository } from '../repositories/job-dispatch.repository';
 import { JobRowsRepository } from '../repositories/job-rows.repository';
@@ -63,7 +64,7 @@ export function createServices(infra: Infrastructure): Services {
   const quotas = new QuotaPolicyService(config.quotasFile, log);
   const dispatcher = new Dispatcher(ds, queues, new JobDispatchRepository(), quotas, config, log);
   const afterCommit = new AfterCommit(dispatcher, bus, log);
-  const transitions = new DagTransitions(dagsRepo, config, txHandlers);
+  const transitions = new DagTransitions(dagsRepo, new DagProgressRepository(), config, txHandlers);
   const attempts = new AttemptService(
     ds,
     config,

@@ -59,6 +59,7 @@ const schema = z.object({
   WORKER_GRACE_MS: int(0).default(10_000),
   NOOP_CONCURRENCY: int(1, 1000).default(8),
   DB_POOL_SIZE: int(1, 1000).default(20),
+  GROUP_COMMIT_IN_FLIGHT: int(1, 64).default(1),
   WORKER_CONFIG: z.string().optional(),
   NVIDIA_SMI_PATH: z.string().min(1).default('nvidia-smi'),
   PUBLIC_API_URL: z
@@ -101,6 +102,8 @@ export type AppConfig = Readonly<{
   databaseUrl: string | undefined;
   /** The most connections this process opens to PostgreSQL (its pool). */
   dbPoolSize: number;
+  /** How many group-commit transactions of starts and completions one process runs at once. */
+  groupCommitInFlight: number;
   dataDir: string;
   /** REDIS_URL as given (default redis://127.0.0.1:6379); a cluster as its redis+cluster:// URL. */
   redisUrl: string;
@@ -220,6 +223,7 @@ export function loadConfig(
     logFormat: c.LOG_FORMAT,
     databaseUrl: c.DATABASE_URL,
     dbPoolSize: c.DB_POOL_SIZE,
+    groupCommitInFlight: c.GROUP_COMMIT_IN_FLIGHT,
     dataDir: c.DATA_DIR,
     redisUrl: redisTargetUrl(redis.value),
     redis: redis.value,

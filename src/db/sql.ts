@@ -14,3 +14,30 @@ export async function rows<T>(runner: SqlRunner, sql: string, params: unknown[] 
   }
   return result as T[];
 }
+
+interface PreparingRunner {
+  connect?: () => Promise<unknown>;
+  isReleased?: boolean;
+  connection?: { logger?: { logQuery(query: string, parameters?: unknown[]): void } };
+}
+
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Run a named (prepared) statement: Postgres parses and plans it once per connection, not
+ * at each call (about 1 ms for the engine's batch statements). Inside a transaction the
+ * runner is an EntityManager whose query runner holds the pg client; anything else
+ * (a DataSource) runs the text unnamed. `name` must always go with the same `text`.
+ */
+export async function prepared<T>(runner: SqlRunner, name: string, text: string, params: unknown[]): Promise<T[]> {
+  const qr = (runner as { queryRunner?: PreparingRunner }).queryRunner;
+  if (qr?.connect && !qr.isReleased) {
+    const client = (await qr.connect()) as PgClient;
+    // Past TypeORM's query(): tell its logger, so statement counts stay whole.
+    qr.connection?.logger?.logQuery(text, params);
+    return (await client.query({ name, text, values: params })).rows as T[];
+  }
+  return rows<T>(runner, text, params);
+}

@@ -1,6 +1,9 @@
-import { rows as sqlRows, type SqlRunner } from '../db/sql';
 import type { DagState } from '../core/states';
+import { prepared, rows as sqlRows, type SqlRunner } from '../db/sql';
+import { DELTA_COLUMNS, DELTA_JOIN, foldDeltas, type CounterDelta } from './dag-progress.repository';
 import { slaDueColumns, type SlaDue } from './sla-marks.repository';
+
+export type { CounterDelta } from './dag-progress.repository';
 
 /** A DAG's row as the API reads it. */
 export interface DagRow {
@@ -67,18 +70,6 @@ export interface DagCounters {
   n_cached?: number;
 }
 
-/** Counter deltas of one transaction's transitions on one DAG. */
-export interface CounterDelta {
-  pending: number;
-  active: number;
-  completed: number;
-  failed: number;
-  skipped: number;
-  /** Jobs completed from the cache, and the seconds they saved. */
-  cached?: number;
-  savedSeconds?: number;
-}
-
 /** The DAG row after its counters were applied. */
 export type CountedDag = DagCounters &
   SlaDue & { state: DagState; old_state: DagState; name: string; callback_url: string | null };
@@ -98,12 +89,21 @@ export class DagsRepository {
   }
 
   async get(m: SqlRunner, tenantId: string, dagId: string): Promise<DagRow | null> {
-    const rows: DagRow[] = await sqlRows(m, `SELECT * FROM dags WHERE tenant_id = $1 AND id = $2`, [tenantId, dagId]);
-    return rows[0] ?? null;
+    const rows: DagRow[] = await sqlRows(
+      m,
+      `SELECT d.*, ${DELTA_COLUMNS} FROM dags d ${DELTA_JOIN} WHERE d.tenant_id = $1 AND d.id = $2`,
+      [tenantId, dagId],
+    );
+    return foldDeltas(rows)[0] ?? null;
   }
 
   async getMany(m: SqlRunner, tenantId: string, dagIds: readonly string[]): Promise<DagRow[]> {
-    return sqlRows(m, `SELECT * FROM dags WHERE tenant_id = $1 AND id = ANY($2::text[])`, [tenantId, dagIds]);
+    const rows: DagRow[] = await sqlRows(
+      m,
+      `SELECT d.*, ${DELTA_COLUMNS} FROM dags d ${DELTA_JOIN} WHERE d.tenant_id = $1 AND d.id = ANY($2::text[])`,
+      [tenantId, dagIds],
+    );
+    return foldDeltas(rows);
   }
 
   /** A page of a tenant's DAGs, newest first, and how many match the filters in all. */
@@ -128,7 +128,8 @@ export class DagsRepository {
     args.push(f.limit);
     const rows: DagRow[] = await sqlRows(
       m,
-      `SELECT * FROM dags WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+      `SELECT d.*, ${DELTA_COLUMNS} FROM (SELECT * FROM dags WHERE ${where.join(' AND ')}
+         ORDER BY created_at DESC, id DESC LIMIT $${args.length}) d ${DELTA_JOIN} ORDER BY d.created_at DESC, d.id DESC`,
       args,
     );
     const count: Array<{ n: number }> = await sqlRows(
@@ -136,32 +137,40 @@ export class DagsRepository {
       `SELECT count(*)::int AS n FROM dags WHERE ${filterSql}`,
       filterArgs,
     );
-    return { rows, total: count[0]?.n ?? 0 };
+    return { rows: foldDeltas(rows), total: count[0]?.n ?? 0 };
   }
 
   /**
-   * Apply counter deltas to the DAG row, locking it (this serialises the end-of-DAG
-   * decision); `activated` moves a CREATED DAG to ACTIVE. Null when there is no such DAG.
+   * Apply this transaction's counter deltas and fold the committed ones of the batches
+   * (dag_progress_deltas) into the DAG row, whose lock the caller holds (`lockState`, an
+   * earlier statement: this one's snapshot then holds every delta committed before it);
+   * `activated` moves a CREATED DAG to ACTIVE. Null when there is no such DAG.
    */
   async applyCounters(
     m: SqlRunner,
     tenantId: string,
     dagId: string,
+    oldState: DagState,
     delta: CounterDelta,
     activated: boolean,
     endedJobIds: string[],
   ): Promise<CountedDag | null> {
-    const rows: CountedDag[] = await sqlRows(
+    const rows: CountedDag[] = await prepared(
       m,
-      `WITH old AS (SELECT state FROM dags WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
-         UPDATE dags d SET n_pending = n_pending + $3, n_active = n_active + $4, n_completed = n_completed + $5,
-           n_failed = n_failed + $6, n_skipped = n_skipped + $7,
-           n_cached = n_cached + $10, saved_seconds = saved_seconds + $11,
+      'dags_apply_counters',
+      `WITH del AS (DELETE FROM dag_progress_deltas WHERE tenant_id = $1 AND dag_id = $2 RETURNING *),
+       s AS (SELECT COALESCE(sum(d_pending), 0)::int AS p, COALESCE(sum(d_active), 0)::int AS a,
+               COALESCE(sum(d_completed), 0)::int AS c, COALESCE(sum(d_failed), 0)::int AS f,
+               COALESCE(sum(d_skipped), 0)::int AS s, COALESCE(sum(d_cached), 0)::int AS k,
+               COALESCE(sum(saved_seconds), 0) AS v FROM del)
+       UPDATE dags d SET n_pending = n_pending + $3 + s.p, n_active = n_active + $4 + s.a,
+           n_completed = n_completed + $5 + s.c, n_failed = n_failed + $6 + s.f, n_skipped = n_skipped + $7 + s.s,
+           n_cached = n_cached + $10 + s.k, saved_seconds = saved_seconds + $11 + s.v,
            state = CASE WHEN d.state = 'CREATED' AND $8 THEN 'ACTIVE' ELSE d.state END,
            started_at = CASE WHEN d.started_at IS NULL AND $8 THEN now() ELSE d.started_at END
-         FROM old WHERE d.tenant_id = $1 AND d.id = $2
-         RETURNING d.n_total, d.n_pending, d.n_active, d.n_completed, d.n_failed, d.n_skipped, d.n_cached, d.state, old.state AS old_state,
-           d.name, d.callback_url, ${slaDueColumns('$9')}`,
+         FROM s WHERE d.tenant_id = $1 AND d.id = $2
+         RETURNING d.n_total, d.n_pending, d.n_active, d.n_completed, d.n_failed, d.n_skipped, d.n_cached, d.state,
+           $12::text AS old_state, d.name, d.callback_url, ${slaDueColumns('$9')}`,
       [
         tenantId,
         dagId,
@@ -174,6 +183,7 @@ export class DagsRepository {
         endedJobIds,
         delta.cached ?? 0,
         delta.savedSeconds ?? 0,
+        oldState,
       ],
     );
     return rows[0] ?? null;
@@ -235,9 +245,11 @@ export class DagsRepository {
   async purge(m: SqlRunner, limit: number): Promise<number> {
     const rows: unknown[] = await sqlRows(
       m,
-      `DELETE FROM dags WHERE (tenant_id, id) IN (
+      `WITH gone AS (DELETE FROM dags WHERE (tenant_id, id) IN (
          SELECT tenant_id, id FROM dags WHERE purge_after < now() AND state IN ('COMPLETED','FAILED','CANCELLED') LIMIT $1)
-       RETURNING 1`,
+         RETURNING tenant_id, id),
+       deltas AS (DELETE FROM dag_progress_deltas x USING gone WHERE x.tenant_id = gone.tenant_id AND x.dag_id = gone.id)
+       SELECT 1 FROM gone`,
       [limit],
     );
     return rows.length;

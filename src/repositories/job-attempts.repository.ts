@@ -1,4 +1,5 @@
-import { rows as sqlRows, type SqlRunner } from '../db/sql';
+import { prepared, type SqlRunner } from '../db/sql';
+import type { DagState } from '../core/states';
 import type { JobState } from '../core/states';
 import { claimedOf, type ClaimedDispatch, type ClaimedRow } from './job-dispatch.repository';
 import { leaseHeld } from './job-leases.repository';
@@ -19,8 +20,11 @@ export interface CountedDown {
 
 /** What one batch of completions did. */
 export interface CompletedBatch {
-  /** `keyed`: the job had a concurrency key (its completion frees a slot of that key). */
-  done: Array<JobRef & { dispatch: number; keyed: boolean }>;
+  /**
+   * `keyed`: the job had a concurrency key (its completion frees a slot of that key);
+   * `slaDue`: it ended past an unmarked SLA deadline (to be marked with its event).
+   */
+  done: Array<JobRef & { dispatch: number; keyed: boolean; slaDue: boolean }>;
   counted: CountedDown[];
   claimed: ClaimedDispatch[];
 }
@@ -35,6 +39,8 @@ export interface StartedRow extends JobRef {
   dagName: string;
   upstream: string[];
   cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
+  /** The DAG's state as this statement saw it (CREATED: the batch may have to activate it). */
+  dagState: DagState;
 }
 
 type DoneRow = { id: string; tenant_id: string; dag_id: string; task_id: string; name: string; try_number: number };
@@ -45,18 +51,23 @@ export class JobAttemptsRepository {
    * One statement: the guarded completions, their attempt rows, and the dependents
    * counted down (by how many of their dependencies completed here) and claimed when they
    * reach zero and are due. Row locks on the dependents serialise concurrent parents:
-   * exactly one transaction sees zero and claims the child.
+   * exactly one transaction sees zero and claims the child. The dependents are locked in
+   * id order (concurrent batches sharing several children wait, never deadlock), and the
+   * caller runs this statement last but for the events, so a fan-in's sink row is held
+   * only for the rest of the transaction and its commit. Prepared: planned once per
+   * connection.
    */
   async completeBatch(m: SqlRunner, items: CompletionInput[], directClaims: boolean): Promise<CompletedBatch> {
     // Under fair-share limits (or a concurrency key) the dispatcher's fair claim takes them instead.
     const claimable = `$6::boolean AND j.concurrency_key IS NULL
         AND j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
         AND (j.run_after IS NULL OR j.run_after <= now())`;
-    const [out] = await sqlRows<{
-      done: Array<DoneRow & { dispatch: number; keyed: boolean }> | null;
+    const [out] = await prepared<{
+      done: Array<DoneRow & { dispatch: number; keyed: boolean; sla_due: boolean }> | null;
       ready: Array<ClaimedRow & { pending_deps: number; state: JobState; claimed: boolean }> | null;
     }>(
       m,
+      'jobs_complete_batch',
       `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::jsonb[])
                     AS r(id, try_number, dispatch, worker_id, output)),
        done AS (
@@ -65,7 +76,9 @@ export class JobAttemptsRepository {
            FROM r WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
            RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch, j.executor,
              CASE WHEN j.cache_enabled THEN j.cache_key END AS cache_key, j.cache_code_version,
-             j.concurrency_key IS NOT NULL AS keyed),
+             j.concurrency_key IS NOT NULL AS keyed,
+             ((j.soft_sla < now() AND j.sla_soft_missed_at IS NULL)
+               OR (j.hard_sla < now() AND j.sla_hard_missed_at IS NULL)) AS sla_due),
        closed AS (
          -- The cache key is stored on SUCCEEDED attempts only, with how many materializations
          -- the attempt recorded (a hit needs them all still there).
@@ -78,8 +91,10 @@ export class JobAttemptsRepository {
                   AND mt.dag_id = done.dag_id AND mt.node_task_id = done.task_id AND mt.try_number = done.try_number) END
            FROM done WHERE a.job_id = done.id AND a.try_number = done.try_number AND a.dispatch = done.dispatch
              AND a.outcome = 'RUNNING'),
-       c AS (SELECT jd.job_id, count(*)::int AS n FROM job_dependencies jd JOIN done ON jd.depends_on = done.id
+       c0 AS (SELECT jd.job_id, count(*)::int AS n FROM job_dependencies jd JOIN done ON jd.depends_on = done.id
               GROUP BY jd.job_id),
+       c AS (SELECT c0.* FROM c0 JOIN (SELECT id FROM jobs WHERE id IN (SELECT job_id FROM c0) ORDER BY id FOR UPDATE) l
+               ON l.id = c0.job_id),
        ready AS (
          UPDATE jobs j SET pending_deps = j.pending_deps - c.n,
            dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
@@ -99,13 +114,13 @@ export class JobAttemptsRepository {
     );
     const ready = out?.ready ?? [];
     return {
-      done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch, keyed: r.keyed })),
+      done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch, keyed: r.keyed, slaDue: r.sla_due })),
       counted: ready.map((r) => ({ id: r.id, pendingDeps: r.pending_deps, state: r.state })),
       claimed: ready.filter((x) => x.claimed).map(claimedOf),
     };
   }
 
-  /** One statement: the guarded starts (each under its worker's lease) and their attempt rows. */
+  /** One statement (prepared): the guarded starts (each under its worker's lease) and their attempt rows. */
   async startBatch(m: SqlRunner, refs: AttemptRef[], leaseMs: number): Promise<StartedRow[]> {
     const rows: Array<
       DoneRow & {
@@ -119,9 +134,11 @@ export class JobAttemptsRepository {
         cache_enabled: boolean;
         cache_ttl_seconds: number | null;
         cache_given_key: string | null;
+        dag_state: DagState;
       }
-    > = await sqlRows(
+    > = await prepared(
       m,
+      'jobs_start_batch',
       `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, try_number, dispatch, worker_id)),
        prev AS (SELECT j.id, j.state, r.worker_id FROM jobs j
                   JOIN r ON j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
@@ -135,6 +152,7 @@ export class JobAttemptsRepository {
          RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
            j.try_number, j.dispatch, j.lease_owner, j.cache_enabled, j.cache_ttl_seconds, j.cache_given_key,
            (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
+           (SELECT state FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_state,
            (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
              WHERE jd.job_id = j.id) AS upstream),
        a AS (INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
@@ -158,6 +176,7 @@ export class JobAttemptsRepository {
       dagName: r.dag_name,
       upstream: r.upstream ?? [],
       cache: { enabled: r.cache_enabled, ttlSeconds: r.cache_ttl_seconds, key: r.cache_given_key },
+      dagState: r.dag_state,
     }));
   }
 }

@@ -6,6 +6,7 @@ import { callbacksSweep } from './sweeps/callbacks.sweep';
 import { dispatchSweep } from './sweeps/dispatch.sweep';
 import { expirySweep } from './sweeps/expiry.sweep';
 import { leaseSweep } from './sweeps/lease.sweep';
+import { progressSweep } from './sweeps/progress.sweep';
 import { purgeSweep } from './sweeps/purge.sweep';
 import { redispatchSweep } from './sweeps/redispatch.sweep';
 import { slaSweep } from './sweeps/sla.sweep';
@@ -41,6 +42,7 @@ export class Scheduler {
       dispatchSweep,
       leaseSweep,
       expirySweep,
+      progressSweep,
       slaSweep,
       redispatchSweep,
       callbacksSweep,

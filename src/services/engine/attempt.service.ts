@@ -96,7 +96,7 @@ const keyOf = (r: { jobId: string; tryNumber: number; dispatch: number }) => `${
  * their own after-commit effects; `fail` and `requeue` return theirs (the sweeps merge them).
  */
 export class AttemptService {
-  private readonly commits = new GroupCommit<BatchItem, BatchResult>((items) => this.flushBatch(items));
+  private readonly commits: GroupCommit<BatchItem, BatchResult>;
 
   constructor(
     private readonly ds: DataSource,
@@ -107,7 +107,9 @@ export class AttemptService {
     private readonly afterCommit: AfterCommit,
     /** Whether a completion may claim its ready dependents itself (fair share off: no QUOTAS_FILE). */
     private readonly directClaims: () => boolean,
-  ) {}
+  ) {
+    this.commits = new GroupCommit((items) => this.flushBatch(items), 256, config.groupCommitInFlight);
+  }
 
   /** How many transactions the starts and completions of this process took, and for how many. */
   get groupCommitStats(): { flushes: number; items: number } {
@@ -189,33 +191,44 @@ export class AttemptService {
    */
   private async flushBatch(items: BatchItem[]): Promise<Array<Settled<BatchResult>>> {
     for (let attempt = 1; ; attempt++) {
+      let out: { results: BatchResult[]; settle: Array<{ tenantId: string; dagId: string }> };
       try {
-        const values = await this.ds.transaction((m) => this.runBatch(m, items));
-        return values.map((value) => ({ ok: true as const, value }));
+        out = await this.ds.transaction((m) => this.runBatch(m, items));
       } catch (error) {
         if ((error as { code?: string }).code === '40P01' && attempt < 3) continue;
         if (items.length === 1) return [{ ok: false as const, error }];
-        const out: Array<Settled<BatchResult>> = [];
-        for (const item of items) out.push(...(await this.flushBatch([item])));
-        return out;
+        const one: Array<Settled<BatchResult>> = [];
+        for (const item of items) one.push(...(await this.flushBatch([item])));
+        return one;
       }
+      // Committed: the DAGs in which jobs ended may be over. A failure here changes nothing
+      // of what was committed (the scheduler's compaction settles them).
+      await this.transitions.settle(this.ds, out.settle).catch(() => undefined);
+      return out.results.map((value) => ({ ok: true as const, value }));
     }
   }
 
   /**
-   * Starts and completions in the caller's transaction: every completion (job rows,
-   * attempt rows, dependents counted down once per child), every start (job rows, attempt
-   * rows), then each DAG's counters and events once, DAGs in a fixed order.
+   * Starts and completions in the caller's transaction: every start (job rows, attempt
+   * rows), every completion (job rows, attempt rows, dependents counted down once per
+   * child: the hot rows of a fan-in, locked as late as possible), then each DAG's counter
+   * deltas and events, DAGs in a fixed order. No DAG row is written (but by the first
+   * start of a CREATED DAG): the DAGs in which jobs ended are settled after commit.
    */
-  private async runBatch(m: EntityManager, items: BatchItem[]): Promise<BatchResult[]> {
+  private async runBatch(
+    m: EntityManager,
+    items: BatchItem[],
+  ): Promise<{ results: BatchResult[]; settle: Array<{ tenantId: string; dagId: string }> }> {
     const results: BatchResult[] = items.map((i) =>
       i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [], freedKey: false },
     );
-    const byDag = new Map<string, { tenantId: string; dagId: string; list: Transition[] }>();
-    const addTransition = (tenantId: string, dagId: string, t: Transition) => {
+    type DagBatch = { tenantId: string; dagId: string; list: Transition[]; wasCreated: boolean; slaDue: string[] };
+    const byDag = new Map<string, DagBatch>();
+    const dagOf = (tenantId: string, dagId: string): DagBatch => {
       const k = `${tenantId}/${dagId}`;
-      (byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [] }).get(k)!).list.push(t);
+      return byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [] }).get(k)!;
     };
+    const addTransition = (tenantId: string, dagId: string, t: Transition) => dagOf(tenantId, dagId).list.push(t);
     // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
     const firstOf = new Map<string, number>();
     items.forEach((it, i) => {
@@ -225,6 +238,23 @@ export class AttemptService {
     const unique = [...firstOf.values()].sort((x, y) => items[x].ref.jobId.localeCompare(items[y].ref.jobId));
     const completes = unique.filter((i) => items[i].kind === 'complete');
     const starts = unique.filter((i) => items[i].kind === 'start');
+
+    if (starts.length > 0) {
+      const rows = await this.attempts.startBatch(
+        m,
+        starts.map((i) => items[i].ref),
+        this.config.timings.leaseMs,
+      );
+      const byKey = new Map(rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r]));
+      for (const i of starts) {
+        const r = byKey.get(keyOf(items[i].ref));
+        if (r) results[i] = startedOf(r);
+      }
+      for (const r of rows) {
+        addTransition(r.tenantId, r.dagId, startTransition(r));
+        if (r.dagState === 'CREATED') dagOf(r.tenantId, r.dagId).wasCreated = true;
+      }
+    }
 
     if (completes.length > 0) {
       // The caller enqueues what was claimed after commit; a crash in between is recovered
@@ -250,28 +280,17 @@ export class AttemptService {
           : { accepted: true, readyJobIds: [], claimed: [], freedKey };
         first = false;
       }
-      for (const r of done) addTransition(r.tenantId, r.dagId, completeTransition(r));
-    }
-
-    if (starts.length > 0) {
-      const rows = await this.attempts.startBatch(
-        m,
-        starts.map((i) => items[i].ref),
-        this.config.timings.leaseMs,
-      );
-      const byKey = new Map(rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r]));
-      for (const i of starts) {
-        const r = byKey.get(keyOf(items[i].ref));
-        if (r) results[i] = startedOf(r);
+      for (const r of done) {
+        addTransition(r.tenantId, r.dagId, completeTransition(r));
+        if (r.slaDue) dagOf(r.tenantId, r.dagId).slaDue.push(r.id);
       }
-      for (const r of rows) addTransition(r.tenantId, r.dagId, startTransition(r));
     }
 
     const dags = [...byDag.values()].sort((x, y) =>
       x.tenantId === y.tenantId ? x.dagId.localeCompare(y.dagId) : x.tenantId.localeCompare(y.tenantId),
     );
-    for (const d of dags) await this.transitions.apply(m, d.tenantId, d.dagId, d.list);
-    return results;
+    const settle = await this.transitions.applyBatch(m, dags);
+    return { results, settle };
   }
 
   /** A failed attempt reported by its worker; a retry's wake-up is set. */
@@ -296,7 +315,8 @@ export class AttemptService {
     opts: { nonRetryable?: boolean; expired?: boolean } = {},
   ): Promise<FailOutcome> {
     const message = error.slice(0, 10_000);
-    return this.ds.transaction(async (m) => {
+    let unsettled: { tenantId: string; dagId: string } | null = null;
+    const out = await this.ds.transaction(async (m): Promise<FailOutcome> => {
       const j = await this.jobs.lockFailing(m, a);
       if (!j) return { accepted: false, retryAt: null, effects: {} };
       await this.jobs.closeAttempt(m, j.id, j.tryNumber, a.dispatch, opts.expired ? 'EXPIRED' : 'FAILED', message);
@@ -327,13 +347,17 @@ export class AttemptService {
       const to: JobState = opts.expired ? 'EXPIRED' : 'FAILED';
       await this.jobs.markFailed(m, j.id, to, message);
       const skipped = await this.jobs.skipDescendants(m, [j.id]);
-      await this.transitions.apply(m, j.tenantId, j.dagId, [
+      const { finished } = await this.transitions.apply(m, j.tenantId, j.dagId, [
         { jobId: j.id, taskId: j.taskId, name: j.name, from: 'ACTIVE', to, tryNumber: j.tryNumber, error: message },
         ...skipped.map((s) => transitionOf(s, 'SKIPPED')),
       ]);
+      if (!finished) unsettled = { tenantId: j.tenantId, dagId: j.dagId };
       // A slot freed: jobs held back by a limit may be claimable now.
       return { accepted: true, retryAt: null, effects: { dispatch: true } };
     });
+    // A batch committed after this count may have ended the last other open job: settle.
+    if (unsettled) await this.transitions.settle(this.ds, [unsettled]);
+    return out;
   }
 
   /** A worker hands back an attempt it cannot finish; what is ready is dispatched. */

@@ -1,11 +1,12 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { TERMINAL_JOB_STATES, type DagState, type JobState } from '../../core/states';
 import type { TxHandlers } from '../../core/tx-handlers';
 import { notFound } from '../../errors/domain-error';
 import { appendEvents, type NewEvent } from '../../events/event-log';
 import type { QueuedDispatch } from '../../repositories/job-dispatch.repository';
-import type { DagCounters, DagsRepository } from '../../repositories/dags.repository';
+import type { DagCounters, DagRow, DagsRepository } from '../../repositories/dags.repository';
+import { foldDeltas, type CounterDelta, type DagProgressRepository } from '../../repositories/dag-progress.repository';
 import type { CancelledJob, ChangedJob } from '../../repositories/jobs.repository';
 import type { DagProgressPayload } from '../../core/events';
 import { marksAtEnd } from '../sla-marks';
@@ -86,14 +87,16 @@ export function progressOf(r: DagCounters): DagProgressView {
 export class DagTransitions {
   constructor(
     private readonly dags: DagsRepository,
+    private readonly progress: DagProgressRepository,
     private readonly config: AppConfig,
     private readonly handlers: TxHandlers<TxEvents>,
   ) {}
 
   /**
-   * Apply counter deltas to the DAG row (locking it: this serialises the end-of-DAG
-   * decision), append the job events and any DAG state change, and finish the DAG when
-   * nothing is left open. `finalState` forces the DAG's state (cancelDag, hard SLA).
+   * Lock the DAG row (this serialises the end-of-DAG decision), apply this transaction's
+   * counter deltas and fold in the batches' committed ones, append the job events and any
+   * DAG state change, and finish the DAG when nothing is left open. `finalState` forces
+   * the DAG's state (cancelDag, hard SLA). With no transitions: a settle (see `settle`).
    */
   async apply(
     m: EntityManager,
@@ -102,37 +105,14 @@ export class DagTransitions {
     transitions: Transition[],
     opts: { finalState?: DagState } = {},
   ): Promise<{ progress: DagProgressView; state: DagState; finished: boolean }> {
-    const delta = { pending: 0, active: 0, completed: 0, failed: 0, skipped: 0, cached: 0, savedSeconds: 0 };
-    for (const t of transitions) {
-      delta[bucket(t.from)] -= 1;
-      delta[bucket(t.to)] += 1;
-      if (t.cached) {
-        delta.cached += 1;
-        delta.savedSeconds += t.cached.savedSeconds;
-      }
-    }
     const activated = transitions.some((t) => t.to === 'ACTIVE');
-    const ended = transitions.filter((t) => TERMINAL_JOB_STATES.includes(t.to)).map((t) => t.jobId);
-    const row = await this.dags.applyCounters(m, tenantId, dagId, delta, activated, ended);
+    const ended = endedOf(transitions);
+    const oldState = await this.dags.lockState(m, tenantId, dagId);
+    if (!oldState) throw notFound(`DAG ${dagId}`);
+    const row = await this.dags.applyCounters(m, tenantId, dagId, oldState, deltaOf(transitions), activated, ended);
     if (!row) throw notFound(`DAG ${dagId}`);
     const at = new Date().toISOString();
-    const events: NewEvent[] = transitions.map((t) => ({
-      type: 'JOB',
-      dagId,
-      payload: {
-        dagId,
-        jobId: t.jobId,
-        taskId: t.taskId,
-        name: t.name,
-        state: t.to,
-        previousState: t.from,
-        tryNumber: t.tryNumber,
-        error: t.error ?? null,
-        progressPercent: t.progressPercent ?? null,
-        at,
-        ...(t.requeued ? { requeued: true } : {}),
-      },
-    }));
+    const events = transitions.map((t) => jobEvent(dagId, t, at));
     let state = row.state;
     const progress = progressOf(row);
     const dagEvent = (to: DagState, from: DagState | null): NewEvent => ({
@@ -144,7 +124,6 @@ export class DagTransitions {
 
     let finished = false;
     const open = row.n_pending + row.n_active;
-    const isTerminal = (s: DagState) => s === 'COMPLETED' || s === 'FAILED' || s === 'CANCELLED';
     let target: DagState | null = null;
     if (opts.finalState && state !== opts.finalState) target = opts.finalState;
     else if (open === 0 && !isTerminal(state)) target = row.n_failed > 0 ? 'FAILED' : 'COMPLETED';
@@ -166,4 +145,116 @@ export class DagTransitions {
     if (finished && state !== 'CANCELLED') await this.handlers.run('dag.finished', m, { tenantId, dagId, state });
     return { progress, state, finished };
   }
+
+  /**
+   * A group-committed batch's transitions, without writing or locking the DAG rows: one
+   * insert of counter deltas for every DAG, the job events, SLA marks of the jobs that
+   * ended past a deadline (`slaDue`), and the DAG's move to ACTIVE when a start finds it
+   * CREATED (`wasCreated`; a concurrent batch then waits for this one and finds it ACTIVE).
+   * The DAG's end is decided after commit by `settle`. Returns the DAGs in which jobs ended.
+   */
+  async applyBatch(
+    m: EntityManager,
+    dags: Array<{ tenantId: string; dagId: string; list: Transition[]; wasCreated: boolean; slaDue: string[] }>,
+  ): Promise<Array<{ tenantId: string; dagId: string }>> {
+    const deltas = dags.map((d) => ({ tenantId: d.tenantId, dagId: d.dagId, delta: deltaOf(d.list) }));
+    const toActivate = dags.filter((d) => d.wasCreated && d.list.some((t) => t.to === 'ACTIVE'));
+    const activated = new Map(
+      foldDeltas(await this.progress.add<DagRow>(m, deltas, toActivate)).map((r) => [`${r.tenant_id}/${r.id}`, r]),
+    );
+    const at = new Date().toISOString();
+    const settle: Array<{ tenantId: string; dagId: string }> = [];
+    for (const [i, d] of dags.entries()) {
+      const events = d.list.map((t) => jobEvent(d.dagId, t, at));
+      const row = activated.get(`${d.tenantId}/${d.dagId}`);
+      if (row) {
+        // Its counters: the row, the deltas committed before, and this batch's own.
+        const own = deltas[i].delta;
+        const counters = {
+          n_total: row.n_total,
+          n_pending: row.n_pending + own.pending,
+          n_active: row.n_active + own.active,
+          n_completed: row.n_completed + own.completed,
+          n_failed: row.n_failed + own.failed,
+          n_skipped: row.n_skipped + own.skipped,
+          n_cached: row.n_cached + own.cached,
+        };
+        const payload = { dagId: d.dagId, name: row.name, progress: progressOf(counters), at };
+        events.push({
+          type: 'DAG',
+          dagId: d.dagId,
+          payload: { ...payload, state: 'ACTIVE', previousState: 'CREATED' },
+        });
+      }
+      const ended = endedOf(d.list);
+      if (d.slaDue.length) {
+        const due = { soft_sla: null, hard_sla: null, soft_due: false, hard_due: false, jobs_due: true };
+        events.push(...(await marksAtEnd(m, d.tenantId, d.dagId, due, d.slaDue, false)));
+      }
+      await appendEvents(m, d.tenantId, events);
+      if (ended.length) settle.push({ tenantId: d.tenantId, dagId: d.dagId });
+    }
+    return settle;
+  }
+
+  /**
+   * After a commit that ended jobs without deciding its DAG's end: finish the DAGs that
+   * have nothing open. The check reads the committed counters without a lock, so the last
+   * of several concurrent committers sees every commit and finishes the DAG; only then is
+   * the row locked (`apply` with no transitions re-counts under the lock and decides). The
+   * scheduler's compaction is the backstop for a process that died before this ran.
+   */
+  async settle(ds: DataSource, keys: Array<{ tenantId: string; dagId: string }>): Promise<void> {
+    for (const c of await this.progress.committedOpen(ds, keys)) {
+      if (c.open === 0 && !isTerminal(c.state)) await ds.transaction((m) => this.apply(m, c.tenantId, c.dagId, []));
+    }
+  }
+
+  /**
+   * The scheduler's compaction: the deltas of up to `limit` DAGs folded into their rows
+   * (keeping reads' sums short), each DAG settled on the way: the backstop for a process
+   * that died between a batch's commit and its settle. Returns how many DAGs it folded.
+   */
+  async compact(ds: DataSource, limit = 100): Promise<number> {
+    const keys = await this.progress.withDeltas(ds, limit);
+    for (const k of keys) await ds.transaction((m) => this.apply(m, k.tenantId, k.dagId, []));
+    return keys.length;
+  }
 }
+
+const isTerminal = (s: DagState) => s === 'COMPLETED' || s === 'FAILED' || s === 'CANCELLED';
+
+const endedOf = (ts: Transition[]): string[] =>
+  ts.filter((t) => TERMINAL_JOB_STATES.includes(t.to)).map((t) => t.jobId);
+
+/** What transitions change in their DAG's counters. */
+function deltaOf(transitions: Transition[]): Required<CounterDelta> {
+  const delta = { pending: 0, active: 0, completed: 0, failed: 0, skipped: 0, cached: 0, savedSeconds: 0 };
+  for (const t of transitions) {
+    delta[bucket(t.from)] -= 1;
+    delta[bucket(t.to)] += 1;
+    if (t.cached) {
+      delta.cached += 1;
+      delta.savedSeconds += t.cached.savedSeconds;
+    }
+  }
+  return delta;
+}
+
+const jobEvent = (dagId: string, t: Transition, at: string): NewEvent => ({
+  type: 'JOB',
+  dagId,
+  payload: {
+    dagId,
+    jobId: t.jobId,
+    taskId: t.taskId,
+    name: t.name,
+    state: t.to,
+    previousState: t.from,
+    tryNumber: t.tryNumber,
+    error: t.error ?? null,
+    progressPercent: t.progressPercent ?? null,
+    at,
+    ...(t.requeued ? { requeued: true } : {}),
+  },
+});

@@ -53,6 +53,9 @@ export class JobCommands {
 
   async cancelJob(tenantId: string, dagId: string, taskId: string): Promise<JobRow> {
     this.afterCancel(await this.cancelJobTx(tenantId, dagId, taskId));
+    // A batch that committed after this transaction's count may have ended the DAG's last
+    // other open job (without seeing this cancel): whoever commits last settles the DAG.
+    await this.transitions.settle(this.ds, [{ tenantId, dagId }]);
     return this.jobOrFail(tenantId, dagId, taskId);
   }
 
@@ -138,7 +141,7 @@ export class JobCommands {
     j: { tenantId: string; dagId: string; taskId: string; id: string; hardSla: Date },
     at: string,
   ): Promise<Effects> {
-    return this.ds.transaction(async (m) => {
+    const effects = await this.ds.transaction(async (m): Promise<Effects> => {
       if (!(await this.jobs.markHardMissed(m, j.id))) return {};
       const cancelled = (await this.jobs.cancelOpen(m, j.tenantId, j.dagId, [j.id])).map(cancelledOf);
       const skipped = (
@@ -151,6 +154,8 @@ export class JobCommands {
       await this.transitions.apply(m, j.tenantId, j.dagId, [...cancelled, ...skipped]);
       return { cancel: cancelled.filter((c) => c.from === 'ACTIVE').map((c) => c.jobId), dequeue: queuedOf(cancelled) };
     });
+    await this.transitions.settle(this.ds, [{ tenantId: j.tenantId, dagId: j.dagId }]);
+    return effects;
   }
 
   /** A DAG's hard miss: marked with its event, its open jobs cancelled, the DAG FAILED. */
@@ -162,6 +167,11 @@ export class JobCommands {
       await this.transitions.apply(m, d.tenantId, d.id, cancelled, { finalState: 'FAILED' });
       return { cancel: cancelled.filter((c) => c.from === 'ACTIVE').map((c) => c.jobId), dequeue: queuedOf(cancelled) };
     });
+  }
+
+  /** Batches' counter deltas folded into their DAG rows, and those DAGs settled (dag-transitions.ts `compact`). */
+  async compactProgress(limit = 100): Promise<number> {
+    return this.transitions.compact(this.ds, limit);
   }
 
   /** Finished DAGs past their keepUntil (or the retention) are deleted; materializations stay. */
