@@ -2,91 +2,34 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import type { JobState } from '../../core/states';
 import { GroupCommit, type Settled } from '../../db/group-commit';
-import type { ClaimedDispatch } from '../../repositories/job-dispatch.repository';
-import type { JobAttemptsRepository, StartedRow } from '../../repositories/job-attempts.repository';
-import type { AttemptKey, AttemptRef, JobRef, JobsRepository } from '../../repositories/jobs.repository';
+import type { JobAttemptsRepository } from '../../repositories/job-attempts.repository';
+import type { AttemptKey, AttemptRef, JobsRepository } from '../../repositories/jobs.repository';
 import { LIMITS } from '../dag-validation';
 import { transitionOf, type DagTransitions, type Transition } from './dag-transitions';
 import type { AfterCommit, Effects } from './effects';
 
 export type { AttemptRef } from '../../repositories/jobs.repository';
 
-export interface StartedAttempt {
-  jobId: string;
-  tenantId: string;
-  dagId: string;
-  dagName: string;
-  taskId: string;
-  name: string;
-  executor: string;
-  tryNumber: number;
-  dispatch: number;
-  data: unknown;
-  partitionKey: string | null;
-  /** A rerun of an earlier try or dispatch: the task's earlier state must be cleared first. */
-  isRerun: boolean;
-  upstreamTaskIds: string[];
-  /** Its cache policy (DESIGN.md "Memoised execution"). */
-  cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
-}
+import {
+  keyOf,
+  startedOf,
+  startTransition,
+  completeTransition,
+  type BatchItem,
+  type BatchResult,
+  type Completion,
+  type FailOutcome,
+  type StartedAttempt,
+} from './attempt-rows';
 
-/** What a completion reports: whether it counted, and (on one completion per batch) what became ready. */
-export interface Completion {
-  accepted: boolean;
-  readyJobIds: string[];
-  claimed: ClaimedDispatch[];
-  /** The job had a concurrency key: its completion frees a slot of that key. */
-  freedKey: boolean;
-}
+export { completeTransition, type Completion, type FailOutcome, type StartedAttempt } from './attempt-rows';
 
-/** A failed attempt's outcome, and what is left to do after commit. */
-export interface FailOutcome {
-  accepted: boolean;
-  retryAt: Date | null;
-  effects: Effects;
-}
-
-type BatchItem = { kind: 'start'; ref: AttemptRef } | { kind: 'complete'; ref: AttemptRef; outputJson: string | null };
-type BatchResult = StartedAttempt | null | Completion;
-
-const startTransition = (r: StartedRow): Transition => ({
-  jobId: r.id,
-  taskId: r.taskId,
-  name: r.name,
-  from: r.prev,
-  to: 'ACTIVE',
-  tryNumber: r.tryNumber,
-});
-
-/** A completion's transition, as the DAG transitions apply it. */
-export const completeTransition = (r: JobRef): Transition => ({
-  jobId: r.id,
-  taskId: r.taskId,
-  name: r.name,
-  from: 'ACTIVE',
-  to: 'COMPLETED',
-  tryNumber: r.tryNumber,
-  progressPercent: 100,
-});
-
-const startedOf = (r: StartedRow): StartedAttempt => ({
-  jobId: r.id,
-  tenantId: r.tenantId,
-  dagId: r.dagId,
-  dagName: r.dagName,
-  taskId: r.taskId,
-  name: r.name,
-  executor: r.executor,
-  tryNumber: r.tryNumber,
-  dispatch: r.dispatch,
-  data: r.data,
-  partitionKey: r.partitionKey,
-  isRerun: r.tryNumber > 1 || r.dispatch > 1,
-  upstreamTaskIds: r.upstream,
-  cache: r.cache,
-});
-
-const keyOf = (r: { jobId: string; tryNumber: number; dispatch: number }) => `${r.jobId}.${r.tryNumber}.${r.dispatch}`;
+/**
+ * A completion's settle (its DAG's end, decided after commit): started as soon as the batch
+ * commits, off the group commit's path so that the next flush need not wait for it, and
+ * awaited by the completion's caller before it resolves.
+ */
+const settling = new WeakMap<Completion, Promise<void>>();
 
 /**
  * The attempt lifecycle: start, lease, progress, complete, fail, requeue. Every change is
@@ -176,6 +119,7 @@ export class AttemptService {
       return { accepted: r.accepted, readyJobIds: [], claimed: [], freedKey: false };
     }
     const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
+    await settling.get(done);
     await this.afterCommit.apply({ claimed: done.claimed });
     // Under fair share (or with a concurrency key) a completion frees a slot: jobs held back
     // by a limit may be claimable now. The pass runs on its own, not holding the worker's
@@ -201,9 +145,14 @@ export class AttemptService {
         for (const item of items) one.push(...(await this.flushBatch([item])));
         return one;
       }
-      // Committed: the DAGs in which jobs ended may be over. A failure here changes nothing
-      // of what was committed (the scheduler's compaction settles them).
-      await this.transitions.settle(this.ds, out.settle).catch(() => undefined);
+      // Committed: the DAGs in which jobs ended may be over. Settled beside the next flush
+      // (not before it: that read held up every batch); the batch's completions wait for it.
+      // A failure here changes nothing of what was committed (the scheduler's compaction
+      // settles them).
+      if (out.settle.length > 0) {
+        const settled = this.transitions.settle(this.ds, out.settle).catch(() => undefined);
+        for (const r of out.results) if (r && 'readyJobIds' in r) settling.set(r, settled);
+      }
       return out.results.map((value) => ({ ok: true as const, value }));
     }
   }
