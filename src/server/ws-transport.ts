@@ -17,11 +17,6 @@ export interface WsTransportExtra {
   readonly request: http.IncomingMessage;
 }
 
-/** A `next` payload already serialised, the same text for every subscriber it goes to. */
-class SerialisedPayload {
-  constructor(readonly json: string) {}
-}
-
 /**
  * What the payload of a `next` message is serialised as in place of a SerialisedPayload,
  * spliced out again in `send`. graphql-ws (pinned, package.json) builds `next` messages as
@@ -30,6 +25,27 @@ class SerialisedPayload {
  */
 const PAYLOAD_MARK = '\u0000serialised payload';
 const PAYLOAD_TAIL = `"payload":${JSON.stringify(PAYLOAD_MARK)}}`;
+
+/** Where a SerialisedPayload leaves its text while graphql-ws serialises a message, for `send`. */
+interface Slot {
+  pending: string | null;
+}
+
+/**
+ * A `next` payload already serialised, the same text for every subscriber it goes to.
+ * JSON.stringify calls `toJSON` (cheaper than a replacer function, which it would call for
+ * every key of every message): it writes the mark and leaves the text for `send`.
+ */
+class SerialisedPayload {
+  constructor(
+    readonly json: string,
+    private readonly slot: Slot,
+  ) {}
+  toJSON(): string {
+    this.slot.pending = this.json;
+    return PAYLOAD_MARK;
+  }
+}
 
 /**
  * graphql-ws on a `ws` server: graphql-ws/use/ws's `useServer` (same protocol, close codes,
@@ -48,7 +64,8 @@ const PAYLOAD_TAIL = `"payload":${JSON.stringify(PAYLOAD_MARK)}}`;
  * graphql-ws would serialise the whole message per subscriber (100 events to 1,000
  * subscribers: 100,000 serialisations of the same payloads, and their garbage). Results
  * with errors go through `onNext` per subscriber as before (each has its own request id).
- * Not done when the options bring a `jsonMessageReplacer` of their own.
+ * Not done when the options bring a `jsonMessageReplacer` of their own (it would not see the
+ * shared text).
  */
 export function useTransport<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<P, E & WsTransportExtra>,
@@ -56,8 +73,7 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
   keepAliveMs = 12_000,
 ): { dispose(): Promise<void> } {
   const serialised = new WeakMap<ExecutionResult, SerialisedPayload>();
-  /** Set by the replacer while graphql-ws serialises a message, taken by the `send` that follows. */
-  let pending: string | null = null;
+  const slot: Slot = { pending: null };
   const onNext = options.onNext;
   const server = makeServer(
     options.jsonMessageReplacer
@@ -68,14 +84,9 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
             const own = onNext?.(ctx, id, payload, args, result);
             if (own || result.errors?.length) return own;
             let shared = serialised.get(result);
-            if (!shared) serialised.set(result, (shared = new SerialisedPayload(JSON.stringify(result))));
-            // graphql-ws only checks that a payload is an object; the replacer below writes it.
+            if (!shared) serialised.set(result, (shared = new SerialisedPayload(JSON.stringify(result), slot)));
+            // graphql-ws only checks that a payload is an object; its toJSON writes the mark.
             return shared as unknown as ExecutionResult;
-          },
-          jsonMessageReplacer: (_key, value: unknown) => {
-            if (!(value instanceof SerialisedPayload)) return value;
-            pending = value.json;
-            return PAYLOAD_MARK;
           },
         },
   );
@@ -111,8 +122,10 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
         protocol: socket.protocol,
         send: (data) => {
           // graphql-ws calls `send` with the message it has just serialised, synchronously.
-          if (pending !== null) data = splice(data, pending);
-          pending = null;
+          if (slot.pending !== null) {
+            data = splice(data, slot.pending);
+            slot.pending = null;
+          }
           if (socket.readyState !== socket.OPEN) return;
           if (!corked) {
             corked = true;
