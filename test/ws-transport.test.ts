@@ -127,3 +127,67 @@ describe('useTransport', () => {
     expect(pulled).toBeGreaterThan(stopped);
   });
 });
+
+describe('useTransport: one result to many subscribers', () => {
+  it('serialises a result its subscribers share once, each still getting its own next message', async () => {
+    // The payload counts its serialisations: JSON.stringify calls toJSON each time it writes it.
+    let serialisations = 0;
+    const results = Array.from({ length: 10 }, (_, i) => ({
+      data: {
+        tick: {
+          toJSON: () => {
+            serialisations++;
+            return `t${i}`;
+          },
+        },
+      },
+    }));
+    const subscribers = 3;
+    let subscribed = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    // The same result objects to every subscriber, as the fan-out's shared executions give.
+    const server = useTransport(
+      {
+        schema,
+        subscribe: async function* () {
+          if (++subscribed === subscribers) release();
+          await gate;
+          yield* results;
+        },
+      },
+      wss,
+    );
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const frames: string[][] = [];
+    const clients = Array.from({ length: subscribers }, (_, k) => {
+      const client = new WebSocket(url, 'graphql-transport-ws');
+      frames[k] = [];
+      client.on('open', () => client.send(JSON.stringify({ type: 'connection_init' })));
+      client.on('message', (data: Buffer) => {
+        const text = data.toString();
+        const m = JSON.parse(text) as { type: string };
+        if (m.type === 'connection_ack') {
+          client.send(JSON.stringify({ id: `s"${k}`, type: 'subscribe', payload: { query: 'subscription { tick }' } }));
+        }
+        if (m.type === 'next') frames[k].push(text);
+      });
+      return client;
+    });
+    cleanup = async () => {
+      for (const c of clients) c.terminate();
+      await server.dispose();
+    };
+    await until(() => frames.every((f) => f.length === results.length));
+    for (let k = 0; k < subscribers; k++) {
+      // Byte for byte what graphql-ws writes for a next message of its own.
+      expect(frames[k]).toEqual(
+        results.map((_, i) => JSON.stringify({ id: `s"${k}`, type: 'next', payload: { data: { tick: `t${i}` } } })),
+      );
+    }
+    // Once per result, not once per subscriber and result (30).
+    expect(serialisations).toBe(results.length);
+  });
+});

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { ExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
@@ -17,6 +18,36 @@ export interface WsTransportExtra {
 }
 
 /**
+ * What the payload of a `next` message is serialised as in place of a SerialisedPayload,
+ * spliced out again in `send`. graphql-ws (pinned, package.json) builds `next` messages as
+ * `{ id, type, payload }`, so the payload is always the end of the text: found there, it
+ * cannot be confused with a client's id, which comes first.
+ */
+const PAYLOAD_MARK = '\u0000serialised payload';
+const PAYLOAD_TAIL = `"payload":${JSON.stringify(PAYLOAD_MARK)}}`;
+
+/** Where a SerialisedPayload leaves its text while graphql-ws serialises a message, for `send`. */
+interface Slot {
+  pending: string | null;
+}
+
+/**
+ * A `next` payload already serialised, the same text for every subscriber it goes to.
+ * JSON.stringify calls `toJSON` (cheaper than a replacer function, which it would call for
+ * every key of every message): it writes the mark and leaves the text for `send`.
+ */
+class SerialisedPayload {
+  constructor(
+    readonly json: string,
+    private readonly slot: Slot,
+  ) {}
+  toJSON(): string {
+    this.slot.pending = this.json;
+    return PAYLOAD_MARK;
+  }
+}
+
+/**
  * graphql-ws on a `ws` server: graphql-ws/use/ws's `useServer` (same protocol, close codes,
  * keep-alive pings), except for how frames are written, which is what a burst to many
  * subscribers costs. `useServer` makes each `send` wait for its frame's write callback, so
@@ -26,13 +57,39 @@ export interface WsTransportExtra {
  * (backpressure still holds beyond that), and a socket's writes are corked until the
  * current tick's work is done: the frames one event batch produces for a subscriber leave
  * in one `writev`. The frames themselves, one `next` per event, are unchanged.
+ *
+ * A result without errors that several subscribers receive as the same object (the fan-out
+ * shares one execution per event and operation: src/server/shared-subscribe.ts) is
+ * serialised once: each subscriber's `next` is its id spliced around that one text, where
+ * graphql-ws would serialise the whole message per subscriber (100 events to 1,000
+ * subscribers: 100,000 serialisations of the same payloads, and their garbage). Results
+ * with errors go through `onNext` per subscriber as before (each has its own request id).
+ * Not done when the options bring a `jsonMessageReplacer` of their own (it would not see the
+ * shared text).
  */
 export function useTransport<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<P, E & WsTransportExtra>,
   wss: WebSocketServer,
   keepAliveMs = 12_000,
 ): { dispose(): Promise<void> } {
-  const server = makeServer(options);
+  const serialised = new WeakMap<ExecutionResult, SerialisedPayload>();
+  const slot: Slot = { pending: null };
+  const onNext = options.onNext;
+  const server = makeServer(
+    options.jsonMessageReplacer
+      ? options
+      : {
+          ...options,
+          onNext: (ctx, id, payload, args, result) => {
+            const own = onNext?.(ctx, id, payload, args, result);
+            if (own || result.errors?.length) return own;
+            let shared = serialised.get(result);
+            if (!shared) serialised.set(result, (shared = new SerialisedPayload(JSON.stringify(result), slot)));
+            // graphql-ws only checks that a payload is an object; its toJSON writes the mark.
+            return shared as unknown as ExecutionResult;
+          },
+        },
+  );
   wss.options.handleProtocols = handleProtocols;
   // An error of the server itself (as useServer does): close every socket rather than throw.
   wss.once('error', () => {
@@ -64,6 +121,11 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
       {
         protocol: socket.protocol,
         send: (data) => {
+          // graphql-ws calls `send` with the message it has just serialised, synchronously.
+          if (slot.pending !== null) {
+            data = splice(data, slot.pending);
+            slot.pending = null;
+          }
           if (socket.readyState !== socket.OPEN) return;
           if (!corked) {
             corked = true;
@@ -95,4 +157,10 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
     },
   };
+}
+
+/** The `next` message `data` with its payload's place taken by `json`. */
+function splice(data: string, json: string): string {
+  if (!data.endsWith(PAYLOAD_TAIL)) throw new Error('a serialised payload outside the end of a next message');
+  return `${data.slice(0, data.length - PAYLOAD_TAIL.length)}"payload":${json}}`;
 }
