@@ -171,3 +171,21 @@ export async function waitForDag(pg: Pool, dagId: string, timeoutMs: number): Pr
 }
 
 export const SUBMIT_DAG = `mutation($input: SubmitDagInput!) { submitDag(input: $input) { id } }`;
+
+/**
+ * The environment of a role process as deployed (`node dist/src/main.js --role …`) on the
+ * benchmark's database, Redis and prefix, quiet and without metrics; `extra` adds or overrides.
+ */
+export function roleProcessEnv(env: BenchEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    ATTEMPT_TOKEN_SECRET: 'bench-attempt-token-secret-0123456789abcd',
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.opts.redisUrl,
+    QUEUE_PREFIX: env.queuePrefix,
+    LOG_LEVEL: 'warn',
+    METRICS_ENABLED: 'false',
+    ...extra,
+  };
+}

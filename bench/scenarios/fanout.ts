@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { appendEvents, type NewEvent } from '../../src/events/event-log';
 import { ClientsProcess, WARM_UP } from '../lib/clients-process';
 import { fmt, loopLag, median, p99 } from '../lib/stats';
-import { SUBMIT_DAG, waitForDag, type BenchApp, type BenchEnv } from '../lib/env';
+import { roleProcessEnv, SUBMIT_DAG, waitForDag, type BenchApp, type BenchEnv } from '../lib/env';
 import { pick, type ResultRow, type Scenario } from '../lib/scenario';
 
 const JOB_EVENTS = `subscription($id: ID!) { jobStatusChanged(dagId: $id) { cursor dagId taskId state at } }`;
@@ -71,19 +71,7 @@ async function spawnApi(env: BenchEnv): Promise<{ url: string; child: ChildProce
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/main.js'), '--role', 'api'], {
     cwd: ROOT,
     stdio: 'ignore',
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      ATTEMPT_TOKEN_SECRET: 'bench-attempt-token-secret-0123456789abcd',
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.opts.redisUrl,
-      QUEUE_PREFIX: env.queuePrefix,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      METRICS_ENABLED: 'false',
-      GRAPHQL_MAX_COST: '10000000',
-    },
+    env: roleProcessEnv(env, { PORT: String(port), HOST: '127.0.0.1', GRAPHQL_MAX_COST: '10000000' }),
   });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuMeter, pidsOf } from '../lib/cpu';
-import { SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
+import { roleProcessEnv, SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 import { fmt, nowMs } from '../lib/stats';
 import { rawBulk } from './dags';
@@ -19,18 +19,7 @@ function spawnWorkers(env: BenchEnv, n: number): ChildProcess[] {
     spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), '--role', 'worker'], {
       cwd: ROOT,
       stdio: 'ignore',
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'production',
-        ATTEMPT_TOKEN_SECRET: 'bench-attempt-token-secret-0123456789abcd',
-        DATABASE_URL: env.databaseUrl,
-        REDIS_URL: env.opts.redisUrl,
-        QUEUE_PREFIX: env.queuePrefix,
-        WORKER_ID: `bench-${n}-${i}`,
-        NOOP_CONCURRENCY: String(TOTAL_CONCURRENCY / n),
-        LOG_LEVEL: 'warn',
-        METRICS_ENABLED: 'false',
-      },
+      env: roleProcessEnv(env, { WORKER_ID: `bench-${n}-${i}`, NOOP_CONCURRENCY: String(TOTAL_CONCURRENCY / n) }),
     }),
   );
 }
