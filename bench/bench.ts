@@ -12,6 +12,7 @@ import { fanout } from './scenarios/fanout';
 import { ingest } from './scenarios/ingest';
 import { lineage } from './scenarios/lineage';
 import { openlineage } from './scenarios/openlineage';
+import { progressCounts } from './scenarios/progress-counts';
 import { read } from './scenarios/read';
 import { remoteStep } from './scenarios/remote-step';
 import { scaling } from './scenarios/scaling';
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   stepLatency,
   remoteStep,
   throughput,
+  progressCounts,
   scaling,
   read,
   fanout,
