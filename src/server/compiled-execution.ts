@@ -70,13 +70,20 @@ function asGraphQLError(e: GraphQLError, source: Source | undefined): GraphQLErr
   });
 }
 
+/** Runs one operation of a parsed, validated document: graphql-js, or compiled (see above). */
+export type OperationExecutor = (
+  document: DocumentNode,
+  operationName: string | null,
+  variables: Record<string, unknown> | undefined,
+  context: AppContext,
+) => Promise<ExecutionResult>;
+
 /**
- * Apollo's gateway hook, used only for what it is documented to do: give Apollo the schema
- * and replace graphql-js `execute` (parsing, validation, plugins, error formatting and the
- * HTTP answer stay Apollo's). Compiled queries are kept per parsed document, which Apollo's
- * document store already keeps per query string.
+ * The executor Apollo's gateway hook and the HTTP fast path (graphql-fast-path.ts) share.
+ * Compiled queries are kept per parsed document, which Apollo's document store (and the
+ * fast path's) already keeps per query string.
  */
-export function compiledExecutionGateway(schema: GraphQLSchema): Gateway {
+export function operationExecutor(schema: GraphQLSchema): OperationExecutor {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery>>();
   const compile = (document: DocumentNode, name: string | null): CompiledQuery | null => {
     let byName = compiled.get(document);
@@ -89,14 +96,23 @@ export function compiledExecutionGateway(schema: GraphQLSchema): Gateway {
     byName.set(key, c);
     return c;
   };
-  const executor: Executor = async ({ document, operationName, request, context }) => {
+  return async (document, operationName, variables, context) => {
     const c = isCompiledOperation(operationOf(document, operationName)) ? compile(document, operationName) : null;
-    if (!c)
-      return execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
-    const result: ExecutionResult = await c.query(undefined, context, request.variables ?? {});
+    if (!c) return execute({ schema, document, contextValue: context, variableValues: variables, operationName });
+    const result: ExecutionResult = await c.query(undefined, context, variables ?? {});
     if (!result.errors) return result;
     return { ...result, errors: result.errors.map((e) => asGraphQLError(e, document.loc?.source)) };
   };
+}
+
+/**
+ * Apollo's gateway hook, used only for what it is documented to do: give Apollo the schema
+ * and replace graphql-js `execute` (parsing, validation, plugins, error formatting and the
+ * HTTP answer stay Apollo's).
+ */
+export function compiledExecutionGateway(schema: GraphQLSchema, run: OperationExecutor): Gateway {
+  const executor: Executor = ({ document, operationName, request, context }) =>
+    run(document, operationName, request.variables, context as AppContext);
   return {
     onSchemaLoadOrUpdate(callback) {
       callback({ apiSchema: schema, coreSupergraphSdl: printSchema(schema) });
