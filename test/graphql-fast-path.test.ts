@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from './support/test-app';
 let t: TestApp;
 let reader: { tenantId: string; key: string };
 beforeAll(async () => {
-  t = await startTestApp({ env: { HTTP_BODY_LIMIT: '64kb', GRAPHQL_MAX_COST: '10' } });
+  t = await startTestApp({ env: { HTTP_BODY_LIMIT: '64kb', GRAPHQL_MAX_COST: '10', AUTH_CACHE_MS: '5000' } });
   const ex = await t.tenant('executor');
   const rec = await t.gql(
     `mutation($i: RecordMaterializationsInput!) { recordMaterializations(input: $i) { alreadyRecorded } }`,
@@ -178,5 +178,50 @@ describe('POST /graphql fast path', () => {
     });
     expect(await get.json()).toEqual({ data: { __typename: 'Query' } });
     expect([await fastPathCount('answered'), await fastPathCount('slow')]).toEqual([a0, s0]);
+  });
+});
+
+describe('asset(key) under concurrent load', () => {
+  it("answers a tenant's concurrent requests each with its own asset, never another tenant's, and sees every committed write", async () => {
+    const other = await t.tenant('executor');
+    const record = (key: string, tenantKey: string, version: string) =>
+      t.gql(
+        `mutation($i: RecordMaterializationsInput!) { recordMaterializations(input: $i) { alreadyRecorded } }`,
+        { i: { assets: [{ assetKey: key, version, uri: `s3://b/${version}` }] } },
+        tenantKey,
+      );
+    for (let i = 0; i < 10; i += 1) await record(`fp/c${i}`, reader.key, `v${i}`);
+    await record('fp/c0', other.key, 'theirs');
+    const ask = (k: string, key: string) =>
+      post(JSON.stringify({ query: ASSET, variables: { k } }), json(key)).then(
+        (r) => (JSON.parse(r.body) as { data: { asset: { latest: { version: string } } | null } }).data.asset,
+      );
+    const asked = Array.from({ length: 40 }, (_, i) => i);
+    const answers = await Promise.all(asked.map((i) => ask(`fp/c${i % 10}`, i % 4 === 3 ? other.key : reader.key)));
+    expect(answers.map((a) => a?.latest.version ?? null)).toEqual(
+      asked.map((i) => (i % 4 !== 3 ? `v${i % 10}` : i % 10 === 0 ? 'theirs' : null)),
+    );
+    // A write committed before a request is in its answer, however busy the tenant.
+    const busy = asked.map(() => ask('fp/c1', reader.key));
+    await record('fp/c1', reader.key, 'v1-new');
+    expect((await ask('fp/c1', reader.key))?.latest.version).toBe('v1-new');
+    await Promise.all(busy);
+  });
+
+  it('reads the assets asked in one turn of the event loop in one statement per tenant', async () => {
+    const other = await t.tenant('executor');
+    const { assets, sql } = t.app.services;
+    sql.record(true);
+    const found = await Promise.all([
+      assets.byKeysWithLatest(reader.tenantId, ['fp/hot']),
+      assets.byKeysWithLatest(reader.tenantId, ['fp/c2', 'fp/none']),
+      assets.byKeysWithLatest(other.tenantId, ['fp/hot']),
+      assets.byKeysWithLatest(reader.tenantId, ['fp/hot', 'fp/c3']),
+    ]);
+    const statements = sql.statements.filter((s) => s.includes('JOIN asset_latest')).length;
+    sql.record(false);
+    expect(statements).toBe(2);
+    expect(found.map((m) => [...m.keys()])).toEqual([['fp/hot'], ['fp/c2'], [], ['fp/hot', 'fp/c3']]);
+    expect(found[0].get('fp/hot')?.latest?.version).toBe('v1');
   });
 });
