@@ -225,3 +225,98 @@ describe('asset(key) under concurrent load', () => {
     expect(found[0].get('fp/hot')?.latest?.version).toBe('v1');
   });
 });
+
+describe('the fast path runs queries compiled (graphql-jit)', () => {
+  // The limits of production (the app above has a cost limit of 10).
+  let small: TestApp;
+  beforeAll(async () => {
+    small = t;
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.stop();
+    t = small;
+  });
+
+  it('answers every shape of query as graphql-js does, byte for byte', async () => {
+    const admin = await t.tenant('admin');
+    const rec = await t.gql(
+      `mutation($i: RecordMaterializationsInput!) { recordMaterializations(input: $i) { alreadyRecorded } }`,
+      {
+        i: {
+          assets: [
+            { assetKey: 'sh/a', version: 'va', kind: 'text', sizeBytes: '9007199254740993', metadata: { n: [1, 'x'] } },
+          ],
+        },
+      },
+      admin.key,
+    );
+    expect(rec.errors, JSON.stringify(rec.errors)).toBeUndefined();
+    const down = await t.gql(
+      `mutation($i: RecordMaterializationsInput!) { recordMaterializations(input: $i) { alreadyRecorded } }`,
+      { i: { assets: [{ assetKey: 'sh/b', version: 'vb' }], upstreamAssets: [{ assetKey: 'sh/a', version: 'va' }] } },
+      admin.key,
+    );
+    expect(down.errors, JSON.stringify(down.errors)).toBeUndefined();
+    const dag = await t.gql<{ submitDag: { id: string } }>(
+      `mutation($input: SubmitDagInput!) { submitDag(input: $input) { id } }`,
+      {
+        input: {
+          name: 'shapes',
+          metadata: { a: { b: null } },
+          jobs: [0, 1, 2].map((i) => ({
+            id: `j${i}`,
+            name: 'noop',
+            executor: 'noop',
+            dependencies: i ? [`j${i - 1}`] : [],
+            startAfter: new Date(Date.now() + 3_600_000).toISOString(),
+            assets: [{ key: `sh/out${i}`, isRequired: i === 1 }],
+          })),
+        },
+      },
+      admin.key,
+    );
+    expect(dag.errors, JSON.stringify(dag.errors)).toBeUndefined();
+    const id = dag.data?.submitDag.id;
+    const shapes: Array<[string, Record<string, unknown>]> = [
+      [
+        `query($id: ID!) { dag(id: $id) { id name state metadata createdAt startedAt slaStatus
+          progress { total pending active completed failed skipped percent }
+          jobs { id taskId name state jobLevel dependencies { taskId } assetStatus { expectedAssets missingRequiredAssets isComplete } }
+          jobGroups { level executor progress { total } }
+          assetStatus { nodeTaskId completionPercentage isComplete } } }`,
+        { id },
+      ],
+      [
+        `query Q($k: String!, $yes: Boolean!, $no: Boolean = false) {
+          a: asset(key: $k) { ...F latest @include(if: $yes) { id version sizeBytes metadata createdAt upstream { assetKey version } } tags @skip(if: $yes) }
+          b: asset(key: "sh/none") { key }
+          c: asset(key: "sh/b") { ... on Asset { key upstream { key } } latest { upstream { assetKey version } isStale staleReasons { __typename } } }
+          __typename
+          d: asset(key: $k) @include(if: $no) { key }
+        }
+        fragment F on Asset { key namespace kind description __typename updatedAt }`,
+        { k: 'sh/a', yes: true },
+      ],
+      [
+        `{ lineage(assetKey: "sh/b", direction: BOTH) { totalNodes nodes { assetKey distance } edges { fromAssetKey toAssetKey } }
+           asset(key: "sh/b") { key } eventCursor }`,
+        {},
+      ],
+      [
+        `query($first: Int) { dags(first: $first, name: "shapes") { edges { cursor node { id name } } pageInfo { hasNextPage endCursor } }
+          assets(namespace: "sh", first: 2) { edges { node { key latest { version } } } pageInfo { hasNextPage } } }`,
+        { first: 1 },
+      ],
+    ];
+    for (const [query, variables] of shapes) {
+      const r = await bothWays(JSON.stringify({ query, variables }), json(admin.key), {
+        fast: 'application/json',
+        slow: JSON_ONLY.slow,
+      });
+      expect(r.fast.body, query).not.toContain('"errors"');
+      expect(r.answered, `${query}\n${r.fast.body.slice(0, 300)}`).toBe(1);
+      expect(r.fast, query).toEqual(r.slow);
+    }
+  });
+});

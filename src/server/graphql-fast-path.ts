@@ -154,7 +154,7 @@ export function graphqlFastPath(opts: {
       checkRequestInputs(schema, document, body.operationName, body.variables);
       assertCost(schema, document, body.variables, body.operationName, limits.maxCost);
       await primeEventCursor(ctx, document, body.operationName);
-      const result = await run(document, body.operationName, body.variables, ctx);
+      const result = await run(document, body.operationName, body.variables, ctx, true);
       if (result.errors?.length || result.extensions || !result.data) {
         slowly(req, slow, requestId);
         return;
