@@ -40,9 +40,13 @@ const CONTENT_TYPE_BY_ACCEPT = new Map<string | undefined, string>([
   ['application/graphql-response+json, application/json;q=0.9', 'application/graphql-response+json; charset=utf-8'],
 ]);
 
-/** Documents kept (parsed and valid queries, by query text), and the longest text kept. */
-const DOCUMENTS_KEPT = 1000;
-const LONGEST_KEPT = 16 * 1024;
+/**
+ * Documents kept (parsed and valid queries, by query text) and the longest text kept: a
+ * parsed document takes some 10–20× its text, so at most ~2 MiB of text, ~40 MiB of trees.
+ * A longer query is parsed and validated at each request (as Apollo does on a cache miss).
+ */
+const DOCUMENTS_KEPT = 500;
+const LONGEST_KEPT = 4 * 1024;
 
 /** Express's weak ETag of a string body (the `etag` package's: byte length in hex, SHA-1 base64 prefix). */
 function weakEtag(body: string): string {
