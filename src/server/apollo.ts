@@ -15,7 +15,7 @@ import type { Services } from '../services/process-services';
 import { bearer } from './auth';
 import { errorStatusPlugin } from './error-status';
 import { primeEventCursor } from './event-cursor';
-import { compiledExecutionGateway } from './compiled-execution';
+import { compiledExecutionGateway, type OperationExecutor } from './compiled-execution';
 import { checkRequestInputs } from './input-check';
 import { assertCost, type Limits } from './limits';
 import { logRefusal } from './log-refusal';
@@ -34,6 +34,7 @@ export async function startApollo(
   schema: GraphQLSchema,
   rules: ValidationRule[],
   limits: Limits,
+  run: OperationExecutor,
   drain: () => Promise<void>,
 ): Promise<ApolloServer<AppContext>> {
   const { config } = services;
@@ -78,7 +79,7 @@ export async function startApollo(
   const apollo = new ApolloServer<AppContext>({
     // The schema, and the executor: graphql-js, or a compiled query for the few root fields
     // whose answers hold tens of thousands of objects (compiled-execution.ts).
-    gateway: compiledExecutionGateway(schema),
+    gateway: compiledExecutionGateway(schema, run),
     introspection: !config.isProduction,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
@@ -114,18 +115,28 @@ export async function startApollo(
   return apollo;
 }
 
+/** The JSON body parser of /graphql (the fast path reads the body with the same one). */
+export function graphqlBodyParser(services: Services): express.RequestHandler {
+  return express.json({ limit: services.config.httpBodyLimit });
+}
+
+/** A GraphQL request's context: its principal (from the API key; an outage is a coded 503), loaders, logger. */
+export async function graphqlContext(
+  services: Services,
+  authorization: string | undefined,
+  requestId: string,
+): Promise<AppContext> {
+  const principal = await services.apiKeys.authenticate(bearer(authorization)).catch(rethrowOutage);
+  return createContext(services, principal, requestId, services.log.child({ requestId }));
+}
+
 /** POST/GET /graphql: the body parser and Apollo, with the request's principal in its context. */
 export function installGraphqlRoute(app: express.Express, apollo: ApolloServer<AppContext>, services: Services): void {
-  const { config, log } = services;
   app.use(
     '/graphql',
-    express.json({ limit: config.httpBodyLimit }),
+    graphqlBodyParser(services),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const requestId = String(res.locals.requestId);
-        const principal = await services.apiKeys.authenticate(bearer(req.headers.authorization)).catch(rethrowOutage);
-        return createContext(services, principal, requestId, log.child({ requestId }));
-      },
+      context: ({ req, res }) => graphqlContext(services, req.headers.authorization, String(res.locals.requestId)),
     }),
   );
 }

@@ -10,6 +10,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type Source,
+  visit,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { AppContext } from '../resolvers/context';
@@ -23,7 +24,9 @@ type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
  * one by one (a resolve info, a resolver call, a leaf check): about 1.5 µs a field, which
  * for these answers costs more than the walk itself. Operations that only select them are
  * run by a compiled executor (graphql-jit: the selection compiled once into plain
- * JavaScript, the same resolvers called); every other operation runs on graphql-js as before.
+ * JavaScript, the same resolvers called); every other operation runs on graphql-js as before,
+ * but on the HTTP fast path (`anyQuery`), which compiles every query and answers only the
+ * results without errors (any other is run again by graphql-js, through Apollo).
  */
 const COMPILED_ROOT_FIELDS = new Set(['lineage']);
 
@@ -70,33 +73,69 @@ function asGraphQLError(e: GraphQLError, source: Source | undefined): GraphQLErr
   });
 }
 
+/** Runs one operation of a parsed, validated document: graphql-js, or compiled (see above). */
+export type OperationExecutor = (
+  document: DocumentNode,
+  operationName: string | null,
+  variables: Record<string, unknown> | undefined,
+  context: AppContext,
+  /**
+   * Compile any query (not only the COMPILED_ROOT_FIELDS ones) but introspection: for the
+   * HTTP fast path, which answers only error-free results and hands any other to Apollo,
+   * where graphql-js runs the operation again and writes its errors.
+   */
+  anyQuery?: boolean,
+) => Promise<ExecutionResult>;
+
+/** Whether a document asks for `__schema` or `__type` (left to graphql-js). */
+function introspects(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') found = true;
+    },
+  });
+  return found;
+}
+
 /**
- * Apollo's gateway hook, used only for what it is documented to do: give Apollo the schema
- * and replace graphql-js `execute` (parsing, validation, plugins, error formatting and the
- * HTTP answer stay Apollo's). Compiled queries are kept per parsed document, which Apollo's
- * document store already keeps per query string.
+ * The executor Apollo's gateway hook and the HTTP fast path (graphql-fast-path.ts) share.
+ * Compiled queries are kept per parsed document, which Apollo's document store (and the
+ * fast path's) already keeps per query string.
  */
-export function compiledExecutionGateway(schema: GraphQLSchema): Gateway {
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery>>();
-  const compile = (document: DocumentNode, name: string | null): CompiledQuery | null => {
+export function operationExecutor(schema: GraphQLSchema): OperationExecutor {
+  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  const compile = (document: DocumentNode, name: string | null, anyQuery: boolean): CompiledQuery | null => {
     let byName = compiled.get(document);
     if (!byName) compiled.set(document, (byName = new Map()));
-    const key = name ?? '';
+    const key = `${anyQuery ? 'any' : 'listed'}:${name ?? ''}`;
     const known = byName.get(key);
-    if (known) return known;
-    const c = compileQuery(schema, document, name ?? undefined);
-    if (!isCompiledQuery(c)) return null; // graphql-js answers it, with its errors
-    byName.set(key, c);
-    return c;
+    if (known !== undefined) return known;
+    const c = anyQuery && introspects(document) ? null : compileQuery(schema, document, name ?? undefined);
+    // Not compilable: graphql-js answers it, with its errors.
+    const kept = c && isCompiledQuery(c) ? c : null;
+    byName.set(key, kept);
+    return kept;
   };
-  const executor: Executor = async ({ document, operationName, request, context }) => {
-    const c = isCompiledOperation(operationOf(document, operationName)) ? compile(document, operationName) : null;
-    if (!c)
-      return execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
-    const result: ExecutionResult = await c.query(undefined, context, request.variables ?? {});
+  return async (document, operationName, variables, context, anyQuery = false) => {
+    const op = operationOf(document, operationName);
+    const compiles = anyQuery ? op?.operation === OperationTypeNode.QUERY : isCompiledOperation(op);
+    const c = compiles ? compile(document, operationName, anyQuery) : null;
+    if (!c) return execute({ schema, document, contextValue: context, variableValues: variables, operationName });
+    const result: ExecutionResult = await c.query(undefined, context, variables ?? {});
     if (!result.errors) return result;
     return { ...result, errors: result.errors.map((e) => asGraphQLError(e, document.loc?.source)) };
   };
+}
+
+/**
+ * Apollo's gateway hook, used only for what it is documented to do: give Apollo the schema
+ * and replace graphql-js `execute` (parsing, validation, plugins, error formatting and the
+ * HTTP answer stay Apollo's).
+ */
+export function compiledExecutionGateway(schema: GraphQLSchema, run: OperationExecutor): Gateway {
+  const executor: Executor = ({ document, operationName, request, context }) =>
+    run(document, operationName, request.variables, context as AppContext);
   return {
     onSchemaLoadOrUpdate(callback) {
       callback({ apiSchema: schema, coreSupergraphSdl: printSchema(schema) });

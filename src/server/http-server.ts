@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { buildAppSchema } from './build-schema';
 import { installRestRoutes } from './routes';
-import { installGraphqlRoute, startApollo } from './apollo';
+import { graphqlBodyParser, installGraphqlRoute, startApollo } from './apollo';
+import { operationExecutor } from './compiled-execution';
+import { graphqlFastPath, requestIdOf } from './graphql-fast-path';
 import { installHealthRoutes } from './health';
 import { installStaticUi } from './static-ui';
 import { startWsEndpoint } from './ws';
@@ -38,17 +39,30 @@ export async function startApiServer(
   const rules = validationRules(limits);
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = http.createServer(app);
+  const run = operationExecutor(schema);
+  // POST /graphql: the plain queries straight from node:http (graphql-fast-path.ts), the
+  // rest through Express and Apollo. A body the parser refused goes to Express's error
+  // handler (below) with the parser's error, as when Express read it.
+  const fast = graphqlFastPath({ schema, rules, limits, services, metrics, run });
+  const parseBody = graphqlBodyParser(services);
+  const bodyErrors = new WeakMap<http.IncomingMessage, unknown>();
+  const httpServer = http.createServer((req, res) => {
+    if (!fast.takes(req)) return void app(req, res);
+    parseBody(req as Request, res as Response, (err?: unknown) => {
+      if (err) bodyErrors.set(req, err);
+      if (err) return void app(req, res);
+      fast.answer(req, res, () => void app(req, res));
+    });
+  });
 
   const ws = await startWsEndpoint(httpServer, services, metrics, schema, rules, limits);
-  const apollo = await startApollo(httpServer, services, metrics, schema, rules, limits, () => ws.dispose());
+  const apollo = await startApollo(httpServer, services, metrics, schema, rules, limits, run, () => ws.dispose());
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const incoming = req.header('x-request-id');
-    const requestId = incoming && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
-    next();
+    next(bodyErrors.get(req));
   });
 
   installHealthRoutes(app, services, metrics);

@@ -10,6 +10,8 @@ export interface Metrics {
   tenantRegistry: Registry;
   graphqlRequests: Counter<'type' | 'outcome'>;
   graphqlDuration: Histogram<'type'>;
+  /** POST /graphql requests the fast path answered (`answered`) or handed to Apollo (`slow`). */
+  graphqlFastPath: Counter<'outcome'>;
   wsConnections: Gauge;
   cacheHits: Counter;
   cacheSavedSeconds: Counter;
@@ -99,6 +101,12 @@ export function createMetrics(
       help: 'GraphQL operation duration over HTTP',
       labelNames: ['type'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    graphqlFastPath: new Counter({
+      name: 'marie_graphql_http_fast_path_total',
+      help: 'POST /graphql requests answered straight from node:http (answered) or handed to Express and Apollo (slow)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     wsConnections: new Gauge({

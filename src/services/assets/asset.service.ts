@@ -14,6 +14,7 @@ import {
   type MaterializationView,
 } from './asset-views';
 import { assertFirst, decodeCursor, encodeCursor, toConnection, type ConnectionView } from '../../lib/pagination';
+import { GroupedReads } from '../../lib/grouped-reads';
 
 export interface RegisterAssetArgs {
   key: string;
@@ -48,6 +49,11 @@ const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The asset registry and its reads. */
 export class AssetService {
+  /** `byKeysWithLatest`, shared across the requests of a tenant (lib/grouped-reads.ts). */
+  private readonly withLatest = new GroupedReads<{ asset: AssetView; latest: MaterializationView | null }>(
+    (tenantId, keys) => this.readWithLatest(tenantId, keys),
+  );
+
   constructor(private readonly ds: DataSource) {}
 
   async byKeys(tenantId: string, keys: readonly string[]): Promise<Map<string, AssetView>> {
@@ -63,14 +69,22 @@ export class AssetService {
   /**
    * Assets by key, each with its latest materialization across partitions (what
    * MaterializationService.latest gives for a null partition), in one statement: `asset(key)
-   * { latest }`, the most frequent read, costs one statement instead of two.
+   * { latest }`, the most frequent read, costs one statement instead of two; and the
+   * concurrent requests of a tenant share statements (GroupedReads): at most two run at a
+   * time, and the calls made meanwhile go out together in the next.
    */
   async byKeysWithLatest(
     tenantId: string,
     keys: readonly string[],
   ): Promise<Map<string, { asset: AssetView; latest: MaterializationView | null }>> {
-    const unique = [...new Set(keys)];
-    if (!unique.length) return new Map();
+    if (!keys.length) return new Map();
+    return this.withLatest.load(tenantId, keys);
+  }
+
+  private async readWithLatest(
+    tenantId: string,
+    unique: string[],
+  ): Promise<Map<string, { asset: AssetView; latest: MaterializationView | null }>> {
     const rows: Array<AssetRow & Record<string, unknown>> = await this.ds.query(
       `SELECT ${ASSET_COLUMNS}, ${LATEST_MAT_COLUMNS}
          FROM assets a
