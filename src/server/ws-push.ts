@@ -60,12 +60,12 @@ export function pushedIterator(handle: PushHandle): AsyncGenerator<ExecutionResu
 
 /**
  * A WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked as a server's are) of
- * `head` + `tail`, written as two chunks: `tail` is the same Buffer for every subscriber.
+ * `head` + `tail` (`tail`: the same bytes for every subscriber), written as one chunk.
  */
 export function writeTextFrame(raw: Socket, head: Buffer, tail: Buffer, cb?: (err?: Error | null) => void): void {
   const len = head.length + tail.length;
   const hl = len < 126 ? 2 : len < 65_536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(hl + head.length);
+  const out = Buffer.allocUnsafe(hl + len);
   out[0] = 0x81;
   if (hl === 2) out[1] = len;
   else if (hl === 4) {
@@ -77,8 +77,8 @@ export function writeTextFrame(raw: Socket, head: Buffer, tail: Buffer, cb?: (er
     out.writeUInt32BE(len >>> 0, 6);
   }
   head.copy(out, hl);
-  raw.write(out);
-  raw.write(tail, cb);
+  tail.copy(out, hl + head.length);
+  raw.write(out, cb);
 }
 
 /**
