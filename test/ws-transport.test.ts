@@ -1,7 +1,16 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
+import {
+  GraphQLError,
+  GraphQLInt,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  type ExecutionResult,
+} from 'graphql';
 import WebSocket, { WebSocketServer } from 'ws';
+import { PUSH, type FrameSink, type PushSource } from '../src/server/ws-push';
 import { useTransport, WS_SEND_HIGH_WATER } from '../src/server/ws-transport';
 
 /**
@@ -189,5 +198,112 @@ describe('useTransport: one result to many subscribers', () => {
     }
     // Once per result, not once per subscriber and result (30).
     expect(serialisations).toBe(results.length);
+  });
+});
+
+describe('useTransport: pushed subscriptions', () => {
+  it('writes pushed results as graphql-ws next messages, each serialised once, and nothing after complete', async () => {
+    let serialisations = 0;
+    const results = Array.from({ length: 10 }, (_, i) => ({
+      data: {
+        tick: {
+          toJSON: () => {
+            serialisations++;
+            return `t${i}`;
+          },
+        },
+      },
+    }));
+    const sinks: FrameSink[] = [];
+    const handles: { stopped: boolean; end: () => void }[] = [];
+    let iterated = 0;
+    // A pushing source (as the fan-out's shared step): graphql-ws, iterating it, would get nothing.
+    const source = (): PushSource & AsyncIterable<ExecutionResult> => ({
+      [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => iterated++) }),
+      [PUSH]: (sink) => {
+        let end!: () => void;
+        const ended = new Promise<void>((r) => (end = r));
+        const h = { stopped: false, end };
+        handles.push(h);
+        return {
+          start: () => void sinks.push(sink),
+          ended,
+          stop: () => {
+            h.stopped = true;
+            end();
+          },
+        };
+      },
+    });
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const writes: number[] = [];
+    wss.on('connection', (_s, request) => {
+      const s = request.socket as Socket & { _writev: NonNullable<Socket['_writev']> };
+      const k = writes.push(0) - 1;
+      const writev = s._writev.bind(s);
+      s._writev = (chunks, cb) => {
+        writes[k]++;
+        writev(chunks, cb);
+      };
+    });
+    const server = useTransport(
+      {
+        schema,
+        subscribe: source as never,
+        // A result with errors is formatted per subscriber, as ws.ts masks them.
+        onNext: (_ctx, _id, _payload, _args, result) =>
+          result.errors?.length ? { errors: [{ message: 'masked' }] } : undefined,
+      },
+      wss,
+    );
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const frames: string[][] = [[], [], []];
+    const clients: WebSocket[] = [];
+    cleanup = async () => {
+      for (const c of clients) c.terminate();
+      await server.dispose();
+    };
+    // One at a time: sinks[k] and handles[k] are client k's.
+    for (let k = 0; k < 3; k++) {
+      const client = new WebSocket(url, 'graphql-transport-ws');
+      clients.push(client);
+      client.on('open', () => client.send(JSON.stringify({ type: 'connection_init' })));
+      client.on('message', (data: Buffer) => {
+        const text = data.toString();
+        const m = JSON.parse(text) as { type: string };
+        if (m.type === 'connection_ack') {
+          client.send(JSON.stringify({ id: `s"${k}`, type: 'subscribe', payload: { query: 'subscription { tick }' } }));
+        } else frames[k].push(text);
+      });
+      await until(() => sinks.length === k + 1);
+    }
+    writes.fill(0);
+    // The shared step's loop: every result to every subscriber, synchronously.
+    for (const r of results) for (const sink of sinks) expect(sink.next(r, () => undefined)).toBe(true);
+    await until(() => frames.every((f) => f.length === results.length));
+    const next = (k: number, payload: unknown) => JSON.stringify({ id: `s"${k}`, type: 'next', payload });
+    for (let k = 0; k < 3; k++) expect(frames[k]).toEqual(results.map((_, i) => next(k, { data: { tick: `t${i}` } })));
+    expect(serialisations).toBe(results.length);
+    // Ten frames to a socket in one write; graphql-ws never iterated the source.
+    expect(writes).toEqual([1, 1, 1]);
+    expect(iterated).toBe(0);
+
+    const failed = { data: null, errors: [new GraphQLError('secret detail')] };
+    for (const sink of sinks) sink.next(failed, () => undefined);
+    await until(() => frames.every((f) => f.length === results.length + 1));
+    for (let k = 0; k < 3; k++) expect(frames[k].at(-1)).toBe(next(k, { errors: [{ message: 'masked' }] }));
+
+    // Client 0 completes: graphql-ws stops its source (the shared step then writes nothing more to it).
+    clients[0].send(JSON.stringify({ id: 's"0', type: 'complete' }));
+    await until(() => handles[0].stopped);
+    expect(handles.map((h) => h.stopped)).toEqual([true, false, false]);
+    sinks[2].next(results[0], () => undefined);
+    // Client 1's stream ends: graphql-ws sends its complete, after every frame written before.
+    handles[1].end();
+    await until(() => frames[1].length === results.length + 2 && frames[2].length === results.length + 2);
+    expect(frames[1].at(-1)).toBe(JSON.stringify({ id: 's"1', type: 'complete' }));
+    expect(frames[2].at(-1)).toBe(next(2, { data: { tick: 't0' } }));
+    expect(frames[0]).toHaveLength(results.length + 1);
   });
 });

@@ -51,7 +51,56 @@ const closeText = (e: unknown) => {
   return c.code !== undefined ? `close ${c.code} ${c.reason ?? ''}` : JSON.stringify(e);
 };
 
+type JobEvent = { at: string; taskId: string };
+
+/** A `next` of subscriber `i`: a warm-up, or a delivery to measure. */
+function record(i: number, e: JobEvent | undefined, bytes: () => number): void {
+  if (e?.taskId === WARM_UP) {
+    warm[i] += 1;
+    return;
+  }
+  if (e?.at) latencies.push(Date.now() - Date.parse(e.at));
+  if (!frameBytes) frameBytes = bytes();
+  got[i] += 1;
+}
+
+let closing = false;
+
+/**
+ * FANOUT_CLIENT=protocol: the same subscription on a bare `ws` socket speaking the
+ * graphql-transport-ws messages it needs by hand, so that each frame costs the clients
+ * process what a bare baseline frame does (one JSON.parse), where graphql-ws's client
+ * also validates every message and hands it through its sinks.
+ */
+function openProtocol(c: Extract<ClientsCommand, { kind: 'graphql-ws' }>, i: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let acked = false;
+    const ws = new WebSocket(c.urls[i % c.urls.length], 'graphql-transport-ws');
+    bare.push(ws);
+    ws.once('error', reject);
+    ws.once('open', () =>
+      ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${c.key}` } })),
+    );
+    ws.once('close', (code: number, reason: Buffer) => {
+      if (!acked) reject(new Error(`socket ${i} closed before it connected: close ${code} ${reason.toString()}`));
+      else if (!closing) errors.push(`close ${code} ${reason.toString()}`);
+    });
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString();
+      const m = JSON.parse(text) as { type: string; payload?: { data?: { jobStatusChanged?: JobEvent } } };
+      if (m.type === 'next') record(i, m.payload?.data?.jobStatusChanged, () => text.length);
+      else if (m.type === 'connection_ack') {
+        acked = true;
+        ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: c.query, variables: c.variables } }));
+        resolve();
+      } else if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
+      else if (m.type === 'error') errors.push(text.slice(0, 300));
+    });
+  });
+}
+
 function openOne(c: Extract<ClientsCommand, { kind: 'graphql-ws' }>, i: number): Promise<void> {
+  if (process.env.FANOUT_CLIENT === 'protocol') return openProtocol(c, i);
   return new Promise((resolve, reject) => {
     let connected = false;
     const client = createClient({
@@ -72,19 +121,10 @@ function openOne(c: Extract<ClientsCommand, { kind: 'graphql-ws' }>, i: number):
       },
     });
     gql.push(client);
-    client.subscribe<{ jobStatusChanged: { at: string; taskId: string } }>(
+    client.subscribe<{ jobStatusChanged: JobEvent }>(
       { query: c.query, variables: c.variables },
       {
-        next: (m) => {
-          if (m.data?.jobStatusChanged.taskId === WARM_UP) {
-            warm[i] += 1;
-            return;
-          }
-          const at = m.data?.jobStatusChanged.at;
-          if (at) latencies.push(Date.now() - Date.parse(at));
-          if (!frameBytes) frameBytes = JSON.stringify(m).length + 40;
-          got[i] += 1;
-        },
+        next: (m) => record(i, m.data?.jobStatusChanged, () => JSON.stringify(m).length + 40),
         error: (e) => errors.push(closeText(e).slice(0, 300)),
         complete: () => undefined,
       },
@@ -133,6 +173,7 @@ async function warmed(timeoutMs: number): Promise<void> {
 }
 
 async function close(): Promise<void> {
+  closing = true;
   await Promise.all(gql.map(async (c) => c.dispose()));
   for (const ws of bare) ws.terminate();
   process.disconnect?.();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { badInput } from '../errors/domain-error';
 import { decodePositionCursor } from '../lib/pagination';
+import { PULL, type Pullable, type Puller } from '../lib/pull-stream';
 import { tenantChannel } from '../core/bus-channels';
 import { EVENT_TYPES, type EventType, type LoggedEvent } from '../core/events';
 import { eventsAfter, trimmedThrough } from '../repositories/event-log.repository';
@@ -187,9 +188,11 @@ export class SubscriptionService {
 /**
  * One subscriber's stream: replayed pages first, then its bounded live buffer. Written
  * by hand rather than as an async generator so that `return()` (client gone) ends it at
- * once even while it waits for the next event.
+ * once even while it waits for the next event. It can also be drained synchronously
+ * (lib/pull-stream.ts: the WebSocket fan-out takes every subscriber's events in one loop):
+ * then every event waits in the same bounded buffer until taken, and the same overflow holds.
  */
-class EventStream implements AsyncIterableIterator<LoggedEvent> {
+class EventStream implements AsyncIterableIterator<LoggedEvent>, Pullable<LoggedEvent> {
   unlisten: (() => void) | null = null;
   private readonly live: HubEvent[] = [];
   private replayed: HubEvent[] = [];
@@ -198,6 +201,11 @@ class EventStream implements AsyncIterableIterator<LoggedEvent> {
   private last: bigint | null = null;
   private waiting: ((r: IteratorResult<LoggedEvent>) => void) | null = null;
   private done = false;
+  /** Pulling (PULL): called when `take` may have something new. */
+  private onReady: (() => void) | null = null;
+  /** Pulling: a replay page is being read; or the error reading one failed with. */
+  private fetching = false;
+  private failed: { err: unknown } | null = null;
 
   constructor(
     private readonly filter: EventFilter,
@@ -217,6 +225,12 @@ class EventStream implements AsyncIterableIterator<LoggedEvent> {
 
   push(events: HubEvent[]): void {
     if (this.done) return;
+    const before = this.live.length;
+    this.pushEvents(events);
+    if (this.onReady && !this.done && this.live.length > before) this.onReady();
+  }
+
+  private pushEvents(events: HubEvent[]): void {
     for (const e of events) {
       if (!matches(this.filter, e.log)) continue;
       if (this.waiting && !this.replaying && (this.last == null || e.position > this.last)) {
@@ -260,6 +274,46 @@ class EventStream implements AsyncIterableIterator<LoggedEvent> {
     });
   }
 
+  [PULL](onReady: () => void): Puller<LoggedEvent> {
+    this.onReady = onReady;
+    return { take: () => this.take() };
+  }
+
+  private take(): IteratorResult<LoggedEvent, undefined> | null {
+    for (;;) {
+      if (this.failed) throw this.failed.err;
+      if (this.done) return { value: undefined, done: true };
+      if (this.replayed.length === 0 && this.nextPage) {
+        if (!this.fetching) this.fetchPage(this.nextPage);
+        return null;
+      }
+      const source = this.replayed.length ? this.replayed : this.live;
+      const e = source.shift();
+      if (!e) return null;
+      if (this.last != null && e.position <= this.last) continue;
+      this.last = e.position;
+      return { value: e.log, done: false };
+    }
+  }
+
+  private fetchPage(nextPage: (from: bigint) => Promise<HubEvent[]>): void {
+    this.fetching = true;
+    nextPage(this.last ?? 0n).then(
+      (more) => {
+        this.fetching = false;
+        if (this.done) return;
+        this.replayed = more;
+        if (more.length < PAGE) this.nextPage = null;
+        this.onReady?.();
+      },
+      (err: unknown) => {
+        this.fetching = false;
+        this.failed = { err };
+        this.onReady?.();
+      },
+    );
+  }
+
   private finish(): void {
     if (this.done) return;
     this.done = true;
@@ -271,6 +325,7 @@ class EventStream implements AsyncIterableIterator<LoggedEvent> {
     const w = this.waiting;
     this.waiting = null;
     w?.({ value: undefined, done: true });
+    this.onReady?.();
   }
 
   async return(): Promise<IteratorResult<LoggedEvent>> {

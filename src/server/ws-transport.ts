@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { isPushSource, PUSH, pushedIterator, rawWritable, writeTextFrame, type FrameSink } from './ws-push';
 
 /**
  * Bytes a socket may hold unsent before `send` waits for its frame to be written (and so
@@ -66,6 +67,13 @@ class SerialisedPayload {
  * with errors go through `onNext` per subscriber as before (each has its own request id).
  * Not done when the options bring a `jsonMessageReplacer` of their own (it would not see the
  * shared text).
+ *
+ * A subscription source that pushes (src/server/ws-push.ts: the fan-out's shared step) is not
+ * iterated by graphql-ws: it gets a FrameSink that writes each result as this subscriber's
+ * `next` frame at once, the shared payload's bytes (one Buffer per result, for every
+ * subscriber) behind a small head with the subscriber's id, with the same backpressure and
+ * corking; graphql-ws gets an iterator that ends when the stream does, so it still owns
+ * subscribe, complete (nothing is written after it), errors and close codes.
  */
 export function useTransport<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<P, E & WsTransportExtra>,
@@ -75,11 +83,51 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
   const serialised = new WeakMap<ExecutionResult, SerialisedPayload>();
   const slot: Slot = { pending: null };
   const onNext = options.onNext;
+  /** Each socket's cork for the current tick (see `send`). */
+  const corks = new WeakMap<WebSocket, () => void>();
+  /** A pushed result's frame tail, `,"type":"next","payload":…}`, shared by its subscribers. */
+  const tails = new WeakMap<ExecutionResult, Buffer>();
+  const sink = (
+    ctx: Parameters<NonNullable<typeof onNext>>[0],
+    id: string,
+    payload: Parameters<NonNullable<typeof onNext>>[2],
+    args: Parameters<NonNullable<typeof onNext>>[3],
+  ): FrameSink => {
+    const { socket, request } = ctx.extra;
+    const head = Buffer.from(`{"id":${JSON.stringify(id)}`);
+    return {
+      next(result, resume) {
+        if (socket.readyState !== socket.OPEN) return true;
+        corks.get(socket)?.();
+        const over = socket.bufferedAmount >= WS_SEND_HIGH_WATER;
+        const written = over ? () => resume() : undefined;
+        const own = onNext?.(ctx, id, payload, args, result);
+        if (own instanceof Promise) throw new Error('a pushed subscription needs an onNext that returns at once');
+        if (own || result.errors?.length) {
+          // What graphql-ws's emit.next writes, per subscriber as there.
+          const { errors, ...rest } = result;
+          const body = own || { ...rest, ...(errors ? { errors: errors.map((e) => e.toJSON()) } : {}) };
+          socket.send(JSON.stringify({ id, type: 'next', payload: body }), written);
+        } else {
+          let tail = tails.get(result);
+          if (!tail) tails.set(result, (tail = Buffer.from(`,"type":"next","payload":${JSON.stringify(result)}}`)));
+          writeTextFrame(request.socket, head, tail, written);
+        }
+        return !over;
+      },
+    };
+  };
   const server = makeServer(
     options.jsonMessageReplacer
       ? options
       : {
           ...options,
+          onOperation: options.onOperation
+            ? options.onOperation
+            : (ctx, id, payload, args, result) =>
+                isPushSource(result) && rawWritable(ctx.extra.socket)
+                  ? pushedIterator(result[PUSH](sink(ctx, id, payload, args)))
+                  : undefined,
           onNext: (ctx, id, payload, args, result) => {
             const own = onNext?.(ctx, id, payload, args, result);
             if (own || result.errors?.length) return own;
@@ -103,6 +151,15 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
       corked = false;
       raw.uncork();
     };
+    /** Corks the socket until this tick's work is done (once per tick). */
+    const cork = () => {
+      if (corked) return;
+      corked = true;
+      raw.cork();
+      // After the microtasks of this tick: every frame queued meanwhile goes in one write.
+      process.nextTick(uncork);
+    };
+    corks.set(socket, cork);
     socket.once('error', () => socket.close(CloseCode.InternalServerError, 'Internal server error'));
     let pongWait: NodeJS.Timeout | null = null;
     const ping =
@@ -127,12 +184,7 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
             slot.pending = null;
           }
           if (socket.readyState !== socket.OPEN) return;
-          if (!corked) {
-            corked = true;
-            raw.cork();
-            // After the microtasks of this tick: every frame queued meanwhile goes in one write.
-            process.nextTick(uncork);
-          }
+          cork();
           if (socket.bufferedAmount < WS_SEND_HIGH_WATER) return void socket.send(data);
           return new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve())));
         },

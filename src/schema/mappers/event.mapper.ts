@@ -1,4 +1,5 @@
 import type { LoggedEvent } from '../../core/events';
+import { isPullable, mapPuller, PULL, type Pullable } from '../../lib/pull-stream';
 import {
   AssetMaterializedEvent,
   DagEvent,
@@ -91,9 +92,14 @@ export function toEventView(e: LoggedEvent): EventView {
   return view;
 }
 
-/** A stream of logged events as their GraphQL objects; `return()` ends the source at once. */
-export function toEventViews(events: AsyncIterableIterator<LoggedEvent>): AsyncIterableIterator<EventView> {
-  const mapped: AsyncIterableIterator<EventView> = {
+/**
+ * A stream of logged events as their GraphQL objects; `return()` ends the source at once.
+ * Pullable (lib/pull-stream.ts) when the source is.
+ */
+export function toEventViews(
+  events: AsyncIterableIterator<LoggedEvent> & Partial<Pullable<LoggedEvent>>,
+): AsyncIterableIterator<EventView> {
+  const mapped: AsyncIterableIterator<EventView> & Partial<Pullable<EventView>> = {
     [Symbol.asyncIterator]: () => mapped,
     async next() {
       const r = await events.next();
@@ -108,5 +114,6 @@ export function toEventViews(events: AsyncIterableIterator<LoggedEvent>): AsyncI
       throw err;
     },
   };
+  if (isPullable<LoggedEvent>(events)) mapped[PULL] = (onReady) => mapPuller(events[PULL](onReady), toEventView);
   return mapped;
 }
