@@ -14,6 +14,8 @@ export interface CompletionInput {
 /** A job a completion's batch counted down. */
 export interface CountedDown {
   id: string;
+  tenantId: string;
+  dagId: string;
   pendingDeps: number;
   state: JobState;
 }
@@ -64,7 +66,7 @@ export class JobAttemptsRepository {
         AND (j.run_after IS NULL OR j.run_after <= now())`;
     const [out] = await prepared<{
       done: Array<DoneRow & { dispatch: number; keyed: boolean; sla_due: boolean }> | null;
-      ready: Array<ClaimedRow & { pending_deps: number; state: JobState; claimed: boolean }> | null;
+      ready: Array<ClaimedRow & { dag_id: string; pending_deps: number; state: JobState; claimed: boolean }> | null;
     }>(
       m,
       'jobs_complete_batch',
@@ -100,7 +102,7 @@ export class JobAttemptsRepository {
            dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
            dispatched_at = CASE WHEN ${claimable} THEN now() ELSE j.dispatched_at END
          FROM c WHERE j.id = c.job_id
-         RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
+         RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.dag_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
            j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed)
        SELECT (SELECT json_agg(done) FROM done) AS done, (SELECT json_agg(ready) FROM ready) AS ready`,
       [
@@ -115,7 +117,13 @@ export class JobAttemptsRepository {
     const ready = out?.ready ?? [];
     return {
       done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch, keyed: r.keyed, slaDue: r.sla_due })),
-      counted: ready.map((r) => ({ id: r.id, pendingDeps: r.pending_deps, state: r.state })),
+      counted: ready.map((r) => ({
+        id: r.id,
+        tenantId: r.tenant_id,
+        dagId: r.dag_id,
+        pendingDeps: r.pending_deps,
+        state: r.state,
+      })),
       claimed: ready.filter((x) => x.claimed).map(claimedOf),
     };
   }
