@@ -6,8 +6,8 @@ import { startTestApp, type TestApp } from './support/test-app';
 
 /**
  * A chain step's round trips (issue 18): a completion that claims its child is one
- * transaction of two statements and the child's enqueue, with no settle read; a start is
- * one transaction of two statements; the claimed child is enqueued without waiting for the
+ * statement in its transaction (deltas and events included) and the child's enqueue, with
+ * no settle read; a start is two statements in its transaction; the claimed child is enqueued without waiting for the
  * settle of a DAG that ended in the same batch.
  */
 let t: TestApp;
@@ -57,7 +57,7 @@ const dagState = async (id: string): Promise<string> => {
   return rows[0].state;
 };
 
-it('steps along a chain in two statements a transaction, with no settle read while the DAG goes on', async () => {
+it('steps along a chain with one statement a completion and two a start, no settle read while the DAG goes on', async () => {
   const x = await dag([{ id: 'p' }, { id: 'c', dependencies: ['p'] }]);
   const [p, c] = [x.ids.get('p')!, x.ids.get('c')!];
   const { attempts } = t.app.services;
@@ -68,12 +68,13 @@ it('steps along a chain in two statements a transaction, with no settle read whi
 
   const done = await statementsOf(() => attempts.completeAttempt(ref(p), { ok: true }));
   expect(done.value.claimed.map((d) => [d.id, d.dispatch])).toEqual([[c, 1]]);
-  // BEGIN, the completion (which claims the child), the counter deltas with the events, COMMIT.
-  expect(done.sql).toHaveLength(4);
+  // BEGIN, the completion (which claims the child and writes the DAG's deltas and events), COMMIT.
+  expect(done.sql).toHaveLength(3);
   expect(done.sql[0]).toBe('START TRANSACTION');
-  expect(done.sql[1]).toContain("UPDATE jobs j SET state = 'COMPLETED'");
-  expect(done.sql[2]).toMatch(/INSERT INTO dag_progress_deltas .* INSERT INTO event_log/);
-  expect(done.sql[3]).toBe('COMMIT');
+  expect(done.sql[1]).toMatch(
+    /UPDATE jobs j SET state = 'COMPLETED'.* INSERT INTO dag_progress_deltas .* INSERT INTO event_log/,
+  );
+  expect(done.sql[2]).toBe('COMMIT');
   const queued = await t.app.services.queues
     .get(queueName('noop', false))
     .getJob(bullJobId({ jobId: c, tryNumber: 1, dispatch: 1 }));
@@ -86,16 +87,17 @@ it('steps along a chain in two statements a transaction, with no settle read whi
   // The last job: its DAG has nothing open, so the completion settles it before resolving.
   const last = await statementsOf(() => attempts.completeAttempt(ref(c), null));
   expect(last.value.accepted).toBe(true);
-  expect(last.sql.length).toBeGreaterThan(4);
-  expect(last.sql[4]).toMatch(/^SELECT d.tenant_id, d.id, d.state, .* AS open/);
+  expect(last.sql.length).toBeGreaterThan(3);
+  expect(last.sql[3]).toMatch(/^SELECT d.tenant_id, d.id, d.state, .* AS open/);
   expect(await dagState(x.id)).toBe('COMPLETED');
 
   // Every event, once and in order, whatever statement wrote it.
-  const events: Array<{ type: string; task: string | null; state: string }> = await t.app.services.ds.query(
-    `SELECT type, payload->>'taskId' AS task, payload->>'state' AS state FROM event_log_events
+  const events: Array<{ type: string; task: string | null; state: string; payload: Record<string, unknown> }> =
+    await t.app.services.ds.query(
+      `SELECT type, payload->>'taskId' AS task, payload->>'state' AS state, payload FROM event_log_events
       WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id, ord`,
-    [tenantId, x.id],
-  );
+      [tenantId, x.id],
+    );
   expect(events.map((e) => `${e.type}:${e.task ?? ''}:${e.state}`)).toEqual([
     'DAG::CREATED',
     'JOB:p:ACTIVE',
@@ -105,6 +107,21 @@ it('steps along a chain in two statements a transaction, with no settle read whi
     'JOB:c:COMPLETED',
     'DAG::COMPLETED',
   ]);
+  // A completion's event, written by its SQL statement, has the shape of a start's, written from JS.
+  const [started, completed] = [events[4].payload, events[5].payload];
+  expect(Object.keys(completed).sort()).toEqual(Object.keys(started).sort());
+  expect(completed).toEqual({
+    dagId: x.id,
+    jobId: c,
+    taskId: 'c',
+    name: 'c',
+    state: 'COMPLETED',
+    previousState: 'ACTIVE',
+    tryNumber: 1,
+    error: null,
+    progressPercent: 100,
+    at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+  });
 });
 
 it("enqueues a batch's claimed child before the settle of a DAG that ended in the same batch", async () => {

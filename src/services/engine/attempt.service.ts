@@ -14,7 +14,6 @@ import {
   keyOf,
   startedOf,
   startTransition,
-  completeTransition,
   type BatchItem,
   type BatchResult,
   type Completion,
@@ -176,11 +175,21 @@ export class AttemptService {
     const results: BatchResult[] = items.map((i) =>
       i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [], freedKey: false },
     );
-    type DagBatch = { tenantId: string; dagId: string; list: Transition[]; wasCreated: boolean; slaDue: string[] };
+    type DagBatch = {
+      tenantId: string;
+      dagId: string;
+      list: Transition[];
+      wasCreated: boolean;
+      slaDue: string[];
+      /** Jobs completed here: their deltas and events are written by the completion statement. */
+      ended: boolean;
+    };
     const byDag = new Map<string, DagBatch>();
     const dagOf = (tenantId: string, dagId: string): DagBatch => {
       const k = `${tenantId}/${dagId}`;
-      return byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [] }).get(k)!;
+      return (
+        byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [], ended: false }).get(k)!
+      );
     };
     const addTransition = (tenantId: string, dagId: string, t: Transition) => dagOf(tenantId, dagId).list.push(t);
     // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
@@ -219,6 +228,7 @@ export class AttemptService {
         m,
         completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>),
         this.directClaims(),
+        new Date().toISOString(),
       );
       for (const x of counted) if (x.state === 'CREATED' || x.state === 'RETRY') open.add(`${x.tenantId}/${x.dagId}`);
       const readyJobIds = counted
@@ -238,8 +248,9 @@ export class AttemptService {
         first = false;
       }
       for (const r of done) {
-        addTransition(r.tenantId, r.dagId, completeTransition(r));
-        if (r.slaDue) dagOf(r.tenantId, r.dagId).slaDue.push(r.id);
+        const d = dagOf(r.tenantId, r.dagId);
+        d.ended = true;
+        if (r.slaDue) d.slaDue.push(r.id);
       }
     }
 
