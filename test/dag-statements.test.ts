@@ -27,7 +27,11 @@ async function layeredDag(key: string, n: number): Promise<string> {
     dependencies: i === 0 ? [] : [`j${Math.floor((i - 1) / 2)}`],
     assets: [{ key: `out/j${i}` }],
   }));
-  return submitDag(t, key, { id, name: 'count', jobs });
+  const dagId = await submitDag(t, key, { id, name: 'count', jobs });
+  // submitDag's after-commit dispatch pass issues statements too (a claim of whatever is
+  // ready in the test run's database): over before anything is counted.
+  await t.app.services.jobCommands.settled();
+  return dagId;
 }
 
 it('costs the same number of statements for a 10-job and a 1,000-job DAG', async () => {
@@ -264,6 +268,7 @@ it('batches jobGroups and jobPage across the DAGs of a list: one statement each,
       })),
     });
   }
+  await t.app.services.jobCommands.settled(); // submitDag's after-commit dispatch pass
   const Q = `query ($name: String, $first: Int) { dags(name: $name, first: $first) { edges { node { id
     jobGroups { level executor progress { total } } jobPage(first: 2) { totalCount edges { node { taskId } } } } } } }`;
   type R = {

@@ -1,6 +1,7 @@
 import { prepared, type SqlRunner } from '../db/sql';
 import type { DagState } from '../core/states';
 import type { JobState } from '../core/states';
+import { EVENTS_CHANNEL } from './event-log.repository';
 import { claimedOf, type ClaimedDispatch, type ClaimedRow } from './job-dispatch.repository';
 import { leaseHeld } from './job-leases.repository';
 import { jobRefOf, type AttemptRef, type JobRef } from './jobs.repository';
@@ -14,6 +15,8 @@ export interface CompletionInput {
 /** A job a completion's batch counted down. */
 export interface CountedDown {
   id: string;
+  tenantId: string;
+  dagId: string;
   pendingDeps: number;
   state: JobState;
 }
@@ -54,17 +57,24 @@ export class JobAttemptsRepository {
    * exactly one transaction sees zero and claims the child. The dependents are locked in
    * id order (concurrent batches sharing several children wait, never deadlock), and the
    * caller runs this statement last but for the events, so a fan-in's sink row is held
-   * only for the rest of the transaction and its commit. Prepared: planned once per
-   * connection.
+   * only for the rest of the transaction and its commit. The same statement writes each
+   * DAG's counter deltas and its JOB events (stamped `at`; none when null: the caller
+   * writes its own transitions) and wakes the relay. Prepared:
+   * planned once per connection.
    */
-  async completeBatch(m: SqlRunner, items: CompletionInput[], directClaims: boolean): Promise<CompletedBatch> {
+  async completeBatch(
+    m: SqlRunner,
+    items: CompletionInput[],
+    directClaims: boolean,
+    at: string | null,
+  ): Promise<CompletedBatch> {
     // Under fair-share limits (or a concurrency key) the dispatcher's fair claim takes them instead.
     const claimable = `$6::boolean AND j.concurrency_key IS NULL
         AND j.pending_deps - c.n = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at IS NULL
         AND (j.run_after IS NULL OR j.run_after <= now())`;
     const [out] = await prepared<{
       done: Array<DoneRow & { dispatch: number; keyed: boolean; sla_due: boolean }> | null;
-      ready: Array<ClaimedRow & { pending_deps: number; state: JobState; claimed: boolean }> | null;
+      ready: Array<ClaimedRow & { dag_id: string; pending_deps: number; state: JobState; claimed: boolean }> | null;
     }>(
       m,
       'jobs_complete_batch',
@@ -100,9 +110,25 @@ export class JobAttemptsRepository {
            dispatch = CASE WHEN ${claimable} THEN j.dispatch + 1 ELSE j.dispatch END,
            dispatched_at = CASE WHEN ${claimable} THEN now() ELSE j.dispatched_at END
          FROM c WHERE j.id = c.job_id
-         RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
-           j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed)
-       SELECT (SELECT json_agg(done) FROM done) AS done, (SELECT json_agg(ready) FROM ready) AS ready`,
+         RETURNING j.id, j.pending_deps, j.state, j.tenant_id, j.dag_id, j.try_number, j.dispatch, j.executor, j.requires_gpu,
+           j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed),
+       -- Each DAG's counter deltas and its JOB events (one row a DAG, as appendEvents
+       -- coalesces them; the payload of DagTransitions' jobEvent, its time given): no statement of their own.
+       dd AS (
+         INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
+         SELECT tenant_id, dag_id, 0, -count(*), count(*), 0, 0, 0, 0 FROM done WHERE $7::text IS NOT NULL
+          GROUP BY tenant_id, dag_id),
+       ev AS (
+         INSERT INTO event_log (tenant_id, type, dag_id, payload, n_events)
+         SELECT tenant_id, 'JOB', dag_id, CASE WHEN count(*) = 1 THEN jsonb_agg(p) -> 0 ELSE jsonb_agg(p ORDER BY id) END,
+             count(*)
+           FROM (SELECT tenant_id, dag_id, id, jsonb_build_object('dagId', dag_id, 'jobId', id, 'taskId', task_id,
+                   'name', name, 'state', 'COMPLETED', 'previousState', 'ACTIVE', 'tryNumber', try_number, 'error', NULL,
+                   'progressPercent', 100, 'at', $7::text) AS p FROM done WHERE $7::text IS NOT NULL) e
+          GROUP BY tenant_id, dag_id ORDER BY tenant_id, dag_id
+         RETURNING 1)
+       SELECT (SELECT json_agg(done) FROM done) AS done, (SELECT json_agg(ready) FROM ready) AS ready,
+         (SELECT pg_notify('${EVENTS_CHANNEL}', n::text) FROM (SELECT count(*) AS n FROM ev) c WHERE n > 0) AS notified`,
       [
         items.map((r) => r.ref.jobId),
         items.map((r) => r.ref.tryNumber),
@@ -110,12 +136,19 @@ export class JobAttemptsRepository {
         items.map((r) => r.ref.workerId),
         items.map((r) => r.outputJson),
         directClaims,
+        at,
       ],
     );
     const ready = out?.ready ?? [];
     return {
       done: (out?.done ?? []).map((r) => ({ ...jobRefOf(r), dispatch: r.dispatch, keyed: r.keyed, slaDue: r.sla_due })),
-      counted: ready.map((r) => ({ id: r.id, pendingDeps: r.pending_deps, state: r.state })),
+      counted: ready.map((r) => ({
+        id: r.id,
+        tenantId: r.tenant_id,
+        dagId: r.dag_id,
+        pendingDeps: r.pending_deps,
+        state: r.state,
+      })),
       claimed: ready.filter((x) => x.claimed).map(claimedOf),
     };
   }

@@ -14,7 +14,6 @@ import {
   keyOf,
   startedOf,
   startTransition,
-  completeTransition,
   type BatchItem,
   type BatchResult,
   type Completion,
@@ -119,8 +118,13 @@ export class AttemptService {
       return { accepted: r.accepted, readyJobIds: [], claimed: [], freedKey: false };
     }
     const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
-    await settling.get(done);
-    await this.afterCommit.apply({ claimed: done.claimed });
+    // The claimed dispatches go to their queues at once, beside the settle (if any): the
+    // next job's pick-up does not wait for the settle's read. Resolves after both.
+    const [enqueued] = await Promise.allSettled([
+      this.afterCommit.apply({ claimed: done.claimed }),
+      settling.get(done),
+    ]);
+    if (enqueued.status === 'rejected') throw enqueued.reason;
     // Under fair share (or with a concurrency key) a completion frees a slot: jobs held back
     // by a limit may be claimable now. The pass runs on its own, not holding the worker's
     // slot: it goes round for as long as completions keep kicking it.
@@ -171,11 +175,21 @@ export class AttemptService {
     const results: BatchResult[] = items.map((i) =>
       i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [], freedKey: false },
     );
-    type DagBatch = { tenantId: string; dagId: string; list: Transition[]; wasCreated: boolean; slaDue: string[] };
+    type DagBatch = {
+      tenantId: string;
+      dagId: string;
+      list: Transition[];
+      wasCreated: boolean;
+      slaDue: string[];
+      /** Jobs completed here: their deltas and events are written by the completion statement. */
+      ended: boolean;
+    };
     const byDag = new Map<string, DagBatch>();
     const dagOf = (tenantId: string, dagId: string): DagBatch => {
       const k = `${tenantId}/${dagId}`;
-      return byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [] }).get(k)!;
+      return (
+        byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [], ended: false }).get(k)!
+      );
     };
     const addTransition = (tenantId: string, dagId: string, t: Transition) => dagOf(tenantId, dagId).list.push(t);
     // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
@@ -205,6 +219,8 @@ export class AttemptService {
       }
     }
 
+    // The DAGs in which a completion counted down a dependent that is still open (see below).
+    const open = new Set<string>();
     if (completes.length > 0) {
       // The caller enqueues what was claimed after commit; a crash in between is recovered
       // by the dispatcher's stale-dispatch sweep.
@@ -212,7 +228,9 @@ export class AttemptService {
         m,
         completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>),
         this.directClaims(),
+        new Date().toISOString(),
       );
+      for (const x of counted) if (x.state === 'CREATED' || x.state === 'RETRY') open.add(`${x.tenantId}/${x.dagId}`);
       const readyJobIds = counted
         .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
         .map((x) => x.id);
@@ -230,15 +248,20 @@ export class AttemptService {
         first = false;
       }
       for (const r of done) {
-        addTransition(r.tenantId, r.dagId, completeTransition(r));
-        if (r.slaDue) dagOf(r.tenantId, r.dagId).slaDue.push(r.id);
+        const d = dagOf(r.tenantId, r.dagId);
+        d.ended = true;
+        if (r.slaDue) d.slaDue.push(r.id);
       }
     }
 
     const dags = [...byDag.values()].sort((x, y) =>
       x.tenantId === y.tenantId ? x.dagId.localeCompare(y.dagId) : x.tenantId.localeCompare(y.tenantId),
     );
-    const settle = await this.transitions.applyBatch(m, dags);
+    const ended = await this.transitions.applyBatch(m, dags);
+    // A DAG with a job this batch counted down and left open (CREATED or RETRY, its row
+    // locked until commit) cannot be over: whatever ends that job commits after this batch
+    // and settles the DAG then. Its settle is skipped (a round trip off every chain step).
+    const settle = ended.filter((d) => !open.has(`${d.tenantId}/${d.dagId}`));
     return { results, settle };
   }
 

@@ -152,6 +152,7 @@ async function writeHits(
     m,
     hits.map((h) => ({ ref: h.ref, outputJson: h.source.outputJson })),
     d.directClaims(),
+    null, // its transitions (cached) are applied below
   );
   if (done.length !== hits.length) throw new StaleAttemptError();
   await d.repo.markCached(m, hits);

@@ -151,19 +151,36 @@ export class DagTransitions {
    * insert of counter deltas for every DAG, the job events, SLA marks of the jobs that
    * ended past a deadline (`slaDue`), and the DAG's move to ACTIVE when a start finds it
    * CREATED (`wasCreated`; a concurrent batch then waits for this one and finds it ACTIVE).
-   * The DAG's end is decided after commit by `settle`. Returns the DAGs in which jobs ended.
+   * The DAG's end is decided after commit by `settle`. Returns the DAGs in which jobs ended
+   * (`ended`: jobs ended whose deltas and events the completion statement wrote itself).
+   * Two statements at most whatever the number of DAGs: the deltas with the events, or (a
+   * DAG activated here) the deltas with the activation, then the events; none when no
+   * transition or SLA mark is left to write.
    */
   async applyBatch(
     m: EntityManager,
-    dags: Array<{ tenantId: string; dagId: string; list: Transition[]; wasCreated: boolean; slaDue: string[] }>,
+    dags: Array<{
+      tenantId: string;
+      dagId: string;
+      list: Transition[];
+      wasCreated: boolean;
+      slaDue: string[];
+      ended?: boolean;
+    }>,
   ): Promise<Array<{ tenantId: string; dagId: string }>> {
     const deltas = dags.map((d) => ({ tenantId: d.tenantId, dagId: d.dagId, delta: deltaOf(d.list) }));
+    const toWrite = deltas.filter((_, i) => dags[i].list.length > 0);
     const toActivate = dags.filter((d) => d.wasCreated && d.list.some((t) => t.to === 'ACTIVE'));
+    // A batch that activates no DAG (all but a DAG's first starts) writes its deltas and
+    // events in one statement; one that does reads the activated rows for their DAG event first.
     const activated = new Map(
-      foldDeltas(await this.progress.add<DagRow>(m, deltas, toActivate)).map((r) => [`${r.tenant_id}/${r.id}`, r]),
+      toActivate.length === 0
+        ? []
+        : foldDeltas(await this.progress.add<DagRow>(m, toWrite, toActivate)).map((r) => [`${r.tenant_id}/${r.id}`, r]),
     );
     const at = new Date().toISOString();
     const settle: Array<{ tenantId: string; dagId: string }> = [];
+    const lists: Array<{ tenantId: string; events: NewEvent[] }> = [];
     for (const [i, d] of dags.entries()) {
       const events = d.list.map((t) => jobEvent(d.dagId, t, at));
       const row = activated.get(`${d.tenantId}/${d.dagId}`);
@@ -191,9 +208,11 @@ export class DagTransitions {
         const due = { soft_sla: null, hard_sla: null, soft_due: false, hard_due: false, jobs_due: true };
         events.push(...(await marksAtEnd(m, d.tenantId, d.dagId, due, d.slaDue, false)));
       }
-      await appendEvents(m, d.tenantId, events);
-      if (ended.length) settle.push({ tenantId: d.tenantId, dagId: d.dagId });
+      if (events.length) lists.push({ tenantId: d.tenantId, events });
+      if (ended.length || d.ended) settle.push({ tenantId: d.tenantId, dagId: d.dagId });
     }
+    if (toActivate.length > 0) for (const l of lists) await appendEvents(m, l.tenantId, l.events);
+    else if (toWrite.length > 0 || lists.length > 0) await this.progress.addWithEvents(m, toWrite, lists);
     return settle;
   }
 

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bullJobId, queueName } from '../src/jobs/queues';
+import { submitDag } from './support/dag-helpers';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/**
+ * A chain step's round trips (issue 18): a completion that claims its child is one
+ * statement in its transaction (deltas and events included) and the child's enqueue, with
+ * no settle read; a start is two statements in its transaction; the claimed child is enqueued without waiting for the
+ * settle of a DAG that ended in the same batch.
+ */
+let t: TestApp;
+let tenantId: string;
+let key: string;
+beforeAll(async () => {
+  // The api role alone: no sweeps issue statements in the background while we count.
+  t = await startTestApp({ roles: ['api'] });
+  ({ key, tenantId } = await t.tenant('submitter'));
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+/** A DAG submitted and its roots claimed (dispatch 1); its job ids by task id. */
+async function dag(
+  jobs: Array<{ id: string; dependencies?: string[] }>,
+): Promise<{ id: string; ids: Map<string, string> }> {
+  const id = `rt-${randomUUID()}`;
+  await submitDag(t, key, { id, name: 'round-trips', jobs: jobs.map((j) => ({ name: j.id, executor: 'noop', ...j })) });
+  await t.app.services.jobCommands.settled(); // the roots' dispatch is an after-commit effect
+  const rows: Array<{ id: string; task_id: string }> = await t.app.services.ds.query(
+    `SELECT id, task_id FROM jobs WHERE tenant_id = $1 AND dag_id = $2`,
+    [tenantId, id],
+  );
+  return { id, ids: new Map(rows.map((r) => [r.task_id, r.id])) };
+}
+
+/** The statements `fn` sends, in order. */
+async function statementsOf<T>(fn: () => Promise<T>): Promise<{ value: T; sql: string[] }> {
+  const { sql } = t.app.services;
+  sql.record(true);
+  try {
+    const value = await fn();
+    return { value, sql: sql.statements.map((s) => s.replace(/\s+/g, ' ').trim()) };
+  } finally {
+    sql.record(false);
+  }
+}
+
+const ref = (jobId: string) => ({ jobId, tryNumber: 1, dispatch: 1, workerId: 'w-rt' });
+const dagState = async (id: string): Promise<string> => {
+  const rows: Array<{ state: string }> = await t.app.services.ds.query(
+    `SELECT state FROM dags WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id],
+  );
+  return rows[0].state;
+};
+
+it('steps along a chain with one statement a completion and two a start, no settle read while the DAG goes on', async () => {
+  const x = await dag([{ id: 'p' }, { id: 'c', dependencies: ['p'] }]);
+  const [p, c] = [x.ids.get('p')!, x.ids.get('c')!];
+  const { attempts } = t.app.services;
+  // The DAG's first start activates it: its DAG event needs the activated row first.
+  const first = await statementsOf(() => attempts.startAttempt(p, 1, 1, 'w-rt'));
+  expect(first.value?.taskId).toBe('p');
+  expect(first.sql).toHaveLength(5);
+
+  const done = await statementsOf(() => attempts.completeAttempt(ref(p), { ok: true }));
+  expect(done.value.claimed.map((d) => [d.id, d.dispatch])).toEqual([[c, 1]]);
+  // BEGIN, the completion (which claims the child and writes the DAG's deltas and events), COMMIT.
+  expect(done.sql).toHaveLength(3);
+  expect(done.sql[0]).toBe('START TRANSACTION');
+  expect(done.sql[1]).toMatch(
+    /UPDATE jobs j SET state = 'COMPLETED'.* INSERT INTO dag_progress_deltas .* INSERT INTO event_log/,
+  );
+  expect(done.sql[2]).toBe('COMMIT');
+  const queued = await t.app.services.queues
+    .get(queueName('noop', false))
+    .getJob(bullJobId({ jobId: c, tryNumber: 1, dispatch: 1 }));
+  expect(queued?.data).toMatchObject({ jobId: c, dispatch: 1 });
+
+  const second = await statementsOf(() => attempts.startAttempt(c, 1, 1, 'w-rt'));
+  expect(second.value?.taskId).toBe('c');
+  expect(second.sql).toHaveLength(4);
+
+  // The last job: its DAG has nothing open, so the completion settles it before resolving.
+  const last = await statementsOf(() => attempts.completeAttempt(ref(c), null));
+  expect(last.value.accepted).toBe(true);
+  expect(last.sql.length).toBeGreaterThan(3);
+  expect(last.sql[3]).toMatch(/^SELECT d.tenant_id, d.id, d.state, .* AS open/);
+  expect(await dagState(x.id)).toBe('COMPLETED');
+
+  // Every event, once and in order, whatever statement wrote it.
+  const events: Array<{ type: string; task: string | null; state: string; payload: Record<string, unknown> }> =
+    await t.app.services.ds.query(
+      `SELECT type, payload->>'taskId' AS task, payload->>'state' AS state, payload FROM event_log_events
+      WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id, ord`,
+      [tenantId, x.id],
+    );
+  expect(events.map((e) => `${e.type}:${e.task ?? ''}:${e.state}`)).toEqual([
+    'DAG::CREATED',
+    'JOB:p:ACTIVE',
+    'DAG::ACTIVE',
+    'JOB:p:COMPLETED',
+    'JOB:c:ACTIVE',
+    'JOB:c:COMPLETED',
+    'DAG::COMPLETED',
+  ]);
+  // A completion's event, written by its SQL statement, has the shape of a start's, written from JS.
+  const [started, completed] = [events[4].payload, events[5].payload];
+  expect(Object.keys(completed).sort()).toEqual(Object.keys(started).sort());
+  expect(completed).toEqual({
+    dagId: x.id,
+    jobId: c,
+    taskId: 'c',
+    name: 'c',
+    state: 'COMPLETED',
+    previousState: 'ACTIVE',
+    tryNumber: 1,
+    error: null,
+    progressPercent: 100,
+    at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+  });
+});
+
+it("enqueues a batch's claimed child before the settle of a DAG that ended in the same batch", async () => {
+  const x = await dag([{ id: 'p' }, { id: 'c', dependencies: ['p'] }]);
+  const y = await dag([{ id: 'y' }]);
+  const z = await dag([{ id: 'z' }]);
+  const [p, yj, zj] = [x.ids.get('p')!, y.ids.get('y')!, z.ids.get('z')!];
+  const { attempts, dispatcher, sql } = t.app.services;
+  for (const j of [p, yj, zj]) expect(await attempts.startAttempt(j, 1, 1, 'w-rt')).not.toBeNull();
+
+  const log: string[] = [];
+  const logQuery = sql.logQuery.bind(sql);
+  const enqueueClaimed = dispatcher.enqueueClaimed.bind(dispatcher);
+  sql.logQuery = (query: string, params?: unknown[]) => {
+    if (query.startsWith('UPDATE dags d SET state = $3, completed_at = now()'))
+      log.push(`finish:${String(params?.[1])}`);
+    logQuery(query);
+  };
+  dispatcher.enqueueClaimed = async (claimed) => {
+    if (claimed.length) log.push(`enqueue:${claimed.map((d) => d.id).join(',')}`);
+    return enqueueClaimed(claimed);
+  };
+  try {
+    // z's completion takes the one flush in flight; p's and y's wait and go together in the next.
+    const done = await Promise.all([zj, p, yj].map((j) => attempts.completeAttempt(ref(j), null)));
+    expect(done.every((d) => d.accepted)).toBe(true);
+  } finally {
+    sql.logQuery = logQuery;
+    dispatcher.enqueueClaimed = enqueueClaimed;
+  }
+  expect(attempts.groupCommitStats.flushes).toBeGreaterThan(0);
+  const c = x.ids.get('c')!;
+  expect(log).toContain(`enqueue:${c}`);
+  expect(log).toContain(`finish:${y.id}`);
+  expect(log.indexOf(`enqueue:${c}`)).toBeLessThan(log.indexOf(`finish:${y.id}`));
+  expect([await dagState(y.id), await dagState(z.id), await dagState(x.id)]).toEqual([
+    'COMPLETED',
+    'COMPLETED',
+    'ACTIVE',
+  ]);
+});
