@@ -137,20 +137,32 @@ describe('useTransport', () => {
   });
 });
 
-describe('useTransport: one result to many subscribers', () => {
-  it('serialises a result its subscribers share once, each still getting its own next message', async () => {
-    // The payload counts its serialisations: JSON.stringify calls toJSON each time it writes it.
-    let serialisations = 0;
-    const results = Array.from({ length: 10 }, (_, i) => ({
-      data: {
-        tick: {
-          toJSON: () => {
-            serialisations++;
-            return `t${i}`;
-          },
+/**
+ * `n` results whose payloads count their serialisations (JSON.stringify calls toJSON each
+ * time it writes one), the same objects for every subscriber, as the fan-out's shared
+ * executions give.
+ */
+function countedResults(n: number): {
+  results: Array<{ data: { tick: { toJSON(): string } } }>;
+  serialisations: () => number;
+} {
+  let count = 0;
+  const results = Array.from({ length: n }, (_, i) => ({
+    data: {
+      tick: {
+        toJSON: () => {
+          count++;
+          return `t${i}`;
         },
       },
-    }));
+    },
+  }));
+  return { results, serialisations: () => count };
+}
+
+describe('useTransport: one result to many subscribers', () => {
+  it('serialises a result its subscribers share once, each still getting its own next message', async () => {
+    const { results, serialisations } = countedResults(10);
     const subscribers = 3;
     let subscribed = 0;
     let release!: () => void;
@@ -197,23 +209,13 @@ describe('useTransport: one result to many subscribers', () => {
       );
     }
     // Once per result, not once per subscriber and result (30).
-    expect(serialisations).toBe(results.length);
+    expect(serialisations()).toBe(results.length);
   });
 });
 
 describe('useTransport: pushed subscriptions', () => {
   it('writes pushed results as graphql-ws next messages, each serialised once, and nothing after complete', async () => {
-    let serialisations = 0;
-    const results = Array.from({ length: 10 }, (_, i) => ({
-      data: {
-        tick: {
-          toJSON: () => {
-            serialisations++;
-            return `t${i}`;
-          },
-        },
-      },
-    }));
+    const { results, serialisations } = countedResults(10);
     const sinks: FrameSink[] = [];
     const handles: { stopped: boolean; end: () => void }[] = [];
     let iterated = 0;
@@ -284,7 +286,7 @@ describe('useTransport: pushed subscriptions', () => {
     await until(() => frames.every((f) => f.length === results.length));
     const next = (k: number, payload: unknown) => JSON.stringify({ id: `s"${k}`, type: 'next', payload });
     for (let k = 0; k < 3; k++) expect(frames[k]).toEqual(results.map((_, i) => next(k, { data: { tick: `t${i}` } })));
-    expect(serialisations).toBe(results.length);
+    expect(serialisations()).toBe(results.length);
     // Ten frames to a socket in one write; graphql-ws never iterated the source.
     expect(writes).toEqual([1, 1, 1]);
     expect(iterated).toBe(0);

@@ -33,6 +33,25 @@ export async function sequential(n: number, fn: (i: number) => Promise<unknown>)
 }
 
 /**
+ * `a` and `b` run `n` times each, alternating in blocks of 50 so that both see the same
+ * moments of a shared machine; each's latencies in ms.
+ */
+export async function interleaved(
+  n: number,
+  a: (i: number) => Promise<unknown>,
+  b: (i: number) => Promise<unknown>,
+): Promise<[number[], number[]]> {
+  const la: number[] = [];
+  const lb: number[] = [];
+  for (let s = 0; s < n; s += 50) {
+    const k = Math.min(50, n - s);
+    la.push(...(await sequential(k, (i) => a(s + i))));
+    lb.push(...(await sequential(k, (i) => b(s + i))));
+  }
+  return [la, lb];
+}
+
+/**
  * A closed-loop load generator: `clients` concurrent loops call `fn` until `durationMs`
  * has passed. Returns requests/s, latencies and failures.
  */

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { DELTA_COLUMNS, DELTA_JOIN } from '../../src/repositories/dag-progress.repository';
-import { fmt, median, p99, sequential } from '../lib/stats';
+import { fmt, interleaved, median, p99, sequential } from '../lib/stats';
 import { SUBMIT_DAG } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 
@@ -26,20 +26,6 @@ const INSERT_DELTA = `INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pend
 const FLIP = `UPDATE jobs SET state = CASE WHEN state = 'ACTIVE' THEN 'COMPLETED' ELSE 'ACTIVE' END
   WHERE id = ANY($1::uuid[])`;
 const INDEX = `CREATE INDEX bench_jobs_dag_state ON jobs (tenant_id, dag_id, state)`;
-
-type Run = (i: number) => Promise<unknown>;
-
-/** `a` and `b` alternating in blocks of 50; each's latencies in ms. */
-async function alternate(n: number, a: Run, b: Run): Promise<[number[], number[]]> {
-  const la: number[] = [];
-  const lb: number[] = [];
-  for (let s = 0; s < n; s += 50) {
-    const k = Math.min(50, n - s);
-    la.push(...(await sequential(k, (i) => a(s + i))));
-    lb.push(...(await sequential(k, (i) => b(s + i))));
-  }
-  return [la, lb];
-}
 
 const us = (ms: number) => fmt(ms * 1000, 0);
 const pair = (v: number[]) => `${us(median(v))} / ${us(p99(v))}`;
@@ -119,13 +105,13 @@ export const progressCounts: Scenario = {
           deltas = k;
         }
         await c.query('ANALYZE dag_progress_deltas');
-        const [rd, rc] = await alternate(
+        const [rd, rc] = await interleaved(
           reps,
           () => c.query(READ_DELTAS, key),
           () => c.query(READ_COUNTS, key),
         );
         rows.push(row(`progress read, p50 / p99 µs (${n.toLocaleString('en-US')} jobs, ${k} unfolded deltas)`, rd, rc));
-        const [od, oc] = await alternate(
+        const [od, oc] = await interleaved(
           reps,
           () => c.query(OPEN_DELTAS, key),
           () => c.query(OPEN_COUNTS, key),

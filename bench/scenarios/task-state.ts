@@ -1,5 +1,5 @@
 import { PostgresAttemptGuard } from '../../src/state/attempt-guard';
-import { fmt, median, p99, sequential } from '../lib/stats';
+import { fmt, interleaved, median, p99 } from '../lib/stats';
 import { SUBMIT_DAG } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 
@@ -11,21 +11,6 @@ const RAW_PUT = `INSERT INTO task_state (tenant_id, dag_name, dag_id, task_id, t
   DO UPDATE SET value_json = EXCLUDED.value_json, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at`;
 const RAW_GET = `SELECT key, value_json, metadata, try_number, created_at FROM task_state
   WHERE tenant_id = $1 AND dag_name = $2 AND dag_id = $3 AND task_id = $4 AND try_number = $5 AND key = $6`;
-
-async function interleaved(
-  n: number,
-  a: (i: number) => Promise<unknown>,
-  b: (i: number) => Promise<unknown>,
-): Promise<[number[], number[]]> {
-  const la: number[] = [];
-  const lb: number[] = [];
-  for (let s = 0; s < n; s += 50) {
-    const k = Math.min(50, n - s);
-    la.push(...(await sequential(k, (i) => a(s + i))));
-    lb.push(...(await sequential(k, (i) => b(s + i))));
-  }
-  return [la, lb];
-}
 
 export const taskState: Scenario = {
   name: 'task-state',
