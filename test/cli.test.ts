@@ -1,14 +1,18 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { one } from './support/assets';
 import { waitFor } from './support/dag-helpers';
 import { MARIE_BIN, runCli, startCli } from './support/cli';
 import { startTestApp, type TestApp } from './support/test-app';
+
+const execFileAsync = promisify(execFile);
 
 const ROOT = path.resolve(__dirname, '..');
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -60,6 +64,14 @@ describe('marie: help, version, unknown commands', () => {
   it('--version prints the version of package.json', async () => {
     const r = await marie(['--version']);
     expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+  });
+
+  it('builds its commands without loading the database, the app or Redis (they load when a command runs)', async () => {
+    // `--help` and the client commands start in a fraction of the time the app's modules take.
+    const script = `require(${JSON.stringify(path.resolve('dist/src/cli.js'))}).buildCli();
+      process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((k) => /node_modules[\\/](typeorm|@apollo[\\/]server|bullmq|ioredis)[\\/]/.test(k)).length))`;
+    const { stdout } = await execFileAsync(process.execPath, ['-e', script]);
+    expect(JSON.parse(stdout)).toBe(0);
   });
 
   it.each([

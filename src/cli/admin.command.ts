@@ -1,14 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { withDatabase } from '../app/admin';
+import type { AdminHandle } from '../app/admin';
 import { loadConfig } from '../config/config';
 import type { RoleName } from '../core/policy';
-import { serve } from '../main';
-import { createRedis } from '../lib/redis';
 import { API_KEY_REVOKED } from '../core/bus-channels';
 import { DEFAULT_PYTHON_PORT, scaffoldExecutor } from '../sdk/executor-scaffold';
 import { isJson, printJson, withJson } from './output';
+
+// The database, the app and Redis load when a command runs, not when the CLI starts: `--help`,
+// `--version` and the client commands answer without them (about 1.3 s of module loading).
+async function withDatabase<T>(fn: (admin: AdminHandle) => Promise<T>, migrate?: boolean): Promise<T> {
+  return (await import('../app/admin.js')).withDatabase(fn, migrate);
+}
 
 /** The commands that work on the database directly (keys, migrations) and the worker role. */
 export function registerAdminCommands(program: Command): void {
@@ -54,6 +58,7 @@ export function registerAdminCommands(program: Command): void {
     async (id: string, _o: unknown, cmd: Command) => {
       const config = loadConfig();
       // Running servers drop the key from their caches and close its sockets at once.
+      const { createRedis } = await import('../lib/redis.js');
       const redis = createRedis(config.redis, { lazyConnect: false, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
       try {
@@ -120,6 +125,7 @@ export function registerAdminCommands(program: Command): void {
     .description('Run a worker with the executors of a YAML file (several per worker, each with its concurrency)')
     .option('--config <file>', 'executors YAML (default: WORKER_CONFIG)')
     .action(async (o: { config?: string }) => {
+      const { serve } = await import('../main.js');
       await serve(['worker'], o.config);
     });
 
