@@ -2,7 +2,7 @@ import { leaseGuard } from '../state/attempt-guard';
 import { createBoundAssetTracker } from './asset-tracker';
 import type { Services } from '../services/process-services';
 import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';
-import type { CallContextFactory } from './worker-runtime';
+import type { CallContextFactory } from './attempt-call';
 
 /**
  * What this project's workers give each call besides the basics: a RunContext whose writes

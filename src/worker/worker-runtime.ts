@@ -8,13 +8,19 @@ import { CANCEL, EXECUTOR_STATUS_REQUEST, executorStatusReplyChannel } from '../
 import { type ExecutorStatusReply } from '../services/deployment.service';
 import type { AttemptRef, StartedAttempt } from '../services/engine/attempt.service';
 import { createNoopExecutor } from '../sdk/builtin/noop.executor';
-import type { BoundAssetTracker, ExecutorCallContext, ExecutorInvoker, RunContextLike } from '../core/executor-call';
+import type { ExecutorInvoker } from '../core/executor-call';
 import { detectGpus, type GpuProbe } from './gpu';
 import { mergeGpus, QueueConsumers } from './queue-consumers';
 import type { GpuInfo } from '../core/bus-channels';
 import type { ExecutorSlots } from '../entities/worker.entity';
 import { RemoteExecutor } from './remote/remote-executor';
 import { fromCache } from './cache-lookup';
+import { callContext, isNonRetryable, type CallContextFactory } from './attempt-call';
+
+export type { CallContextFactory } from './attempt-call';
+
+/** What `invoke` returns when there is nothing to complete (failed and reported, or handed back). */
+const HANDED_BACK = Symbol('handed back');
 
 export interface WorkerRuntimeOptions {
   /** The GraphQL URL remote executors call back (their context's `apiUrl`). */
@@ -28,29 +34,6 @@ interface Running {
   done: Promise<void>;
 }
 
-/** Pieces of a call's context that other capabilities provide (asset tracker, RunContext). */
-export interface CallContextFactory {
-  assetTracker(services: Services, started: StartedAttempt, ref: AttemptRef): BoundAssetTracker;
-  runContext?(services: Services, started: StartedAttempt, ref: AttemptRef): RunContextLike | undefined;
-  /** Before a rerun (retry or lost lease) the task's earlier state is cleared. */
-  clearTaskState?(services: Services, started: StartedAttempt): Promise<void>;
-}
-
-const unavailableTracker = (started: StartedAttempt): BoundAssetTracker => ({
-  dagId: started.dagId,
-  nodeTaskId: started.taskId,
-  upstream: async () => [],
-  record: async () => ({
-    ok: false,
-    materializationIds: [],
-    alreadyRecorded: 0,
-    error: 'asset tracking is not configured',
-  }),
-});
-
-const isNonRetryable = (err: unknown): boolean =>
-  !!err && typeof err === 'object' && (err as { nonRetryable?: unknown }).nonRetryable === true;
-
 /**
  * The worker role: hosts executors (the built-in `noop` always), consumes their BullMQ
  * queues (GPU queues only when it has a healthy GPU), runs each job under a Postgres
@@ -62,6 +45,8 @@ export class WorkerRuntime {
   readonly invokers: ExecutorInvoker[];
   private readonly consumers: QueueConsumers;
   private readonly running = new Map<string, Running>();
+  /** Completions of finished handlers waiting for their commit (see `process`), by executor. */
+  private readonly reporting = new Map<string, Set<Promise<void>>>();
   private timer: NodeJS.Timeout | null = null;
   private probe: GpuProbe = { gpus: [], healthy: true };
   private gpuCheck: Promise<boolean> | null = null;
@@ -303,62 +288,74 @@ export class WorkerRuntime {
         })
         .catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
     }, this.services.config.timings.heartbeatMs);
+    const leave = () => {
+      this.running.delete(started.jobId);
+      release();
+    };
+    let committing: Promise<void> | null = null;
     try {
       if (started.isRerun) await this.contexts?.clearTaskState?.(this.services, started);
       if (await fromCache(this.services, inv, started, ref, controller.signal)) return;
-      const ctx: ExecutorCallContext = {
-        tenantId: started.tenantId,
-        dagId: started.dagId,
-        dagName: started.dagName,
-        jobId: started.jobId,
-        taskId: started.taskId,
-        tryNumber: started.tryNumber,
-        partitionKey: started.partitionKey,
-        endpoint: started.name,
-        signal: controller.signal,
-        progress: async (percent, message) => {
-          await attempts.reportProgress(ref, percent, message ?? null);
-        },
-        assets: this.contexts?.assetTracker(this.services, started, ref) ?? unavailableTracker(started),
-        runContext: this.contexts?.runContext?.(this.services, started, ref),
-        dispatch: started.dispatch,
-        apiUrl: this.options.apiUrl?.(),
-        attemptToken: (deadline) =>
-          this.services.attemptTokens.mint({
-            tenantId: started.tenantId,
-            jobId: started.jobId,
-            tryNumber: started.tryNumber,
-            dispatch: started.dispatch,
-            deadline,
-          }),
-      };
-      let output: unknown;
-      try {
-        output = await inv.invoke(started.data, ctx);
-      } catch (err) {
-        if (controller.signal.aborted && this.stopped) return; // handed back in stop()
-        const message = err instanceof Error ? err.message : String(err);
-        await attempts.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
-        return;
-      }
-      if (controller.signal.aborted && this.stopped) return;
-      try {
-        await attempts.completeAttempt(ref, output);
-      } catch (err) {
-        // A data exception (SQLSTATE class 22, e.g. a NUL character jsonb refuses): the same
-        // output would be refused on every rerun, so the attempt fails, not retried.
-        const code = (err as { code?: unknown }).code;
-        if (typeof code !== 'string' || !code.startsWith('22')) throw err;
-        const message = err instanceof Error ? err.message : String(err);
-        await attempts.failAttempt(ref, `output could not be stored: ${message}`, { nonRetryable: true });
-        return;
-      }
+      const output = await this.invoke(inv, started, ref, controller.signal);
+      if (output === HANDED_BACK) return;
+      // The handler is done: its slot goes back to the queue now, and the completion
+      // commits behind it (its lease renewed until then; `stop` waits for it). At most as
+      // many completions wait for a commit as the worker runs jobs: past that, the slot waits.
+      const commit = this.report(ref, output).finally(() => clearInterval(lease));
+      committing = commit;
+      leave();
+      const waiting = this.reporting.get(inv.name) ?? this.reporting.set(inv.name, new Set()).get(inv.name)!;
+      if (waiting.size >= inv.concurrency) return await commit;
+      waiting.add(commit);
+      void commit.finally(() => waiting.delete(commit));
     } catch (err) {
       log.error({ err, jobId: started.jobId }, 'worker failed to run or report a job');
     } finally {
-      clearInterval(lease);
-      this.running.delete(started.jobId);
-      release();
+      if (!committing) {
+        clearInterval(lease);
+        leave();
+      }
+    }
+  }
+
+  /** Run the handler; a failure is reported (`failAttempt`) and ends the call with HANDED_BACK. */
+  private async invoke(
+    inv: ExecutorInvoker,
+    started: StartedAttempt,
+    ref: AttemptRef,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const { attempts } = this.services;
+    const ctx = callContext(this.services, this.contexts, started, ref, signal, this.options.apiUrl?.());
+    let output: unknown;
+    try {
+      output = await inv.invoke(started.data, ctx);
+    } catch (err) {
+      if (signal.aborted && this.stopped) return HANDED_BACK; // handed back in stop()
+      const message = err instanceof Error ? err.message : String(err);
+      await attempts.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
+      return HANDED_BACK;
+    }
+    return signal.aborted && this.stopped ? HANDED_BACK : output;
+  }
+
+  /** The handler's output, committed; errors are logged here (the lease sweep recovers the job). */
+  private async report(ref: AttemptRef, output: unknown): Promise<void> {
+    const { attempts, log } = this.services;
+    try {
+      await attempts.completeAttempt(ref, output);
+    } catch (err) {
+      // A data exception (SQLSTATE class 22, e.g. a NUL character jsonb refuses): the same
+      // output would be refused on every rerun, so the attempt fails, not retried.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('22')) {
+        log.error({ err, jobId: ref.jobId }, 'worker failed to report a job');
+        return;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      await attempts
+        .failAttempt(ref, `output could not be stored: ${message}`, { nonRetryable: true })
+        .catch((e: unknown) => log.error({ err: e, jobId: ref.jobId }, 'worker failed to report a job'));
     }
   }
 
@@ -372,6 +369,8 @@ export class WorkerRuntime {
     if (pending.length) {
       await Promise.race([Promise.all(pending.map((r) => r.done)), new Promise((r) => setTimeout(r, graceMs))]);
     }
+    // Finished handlers' completions still committing: reported before the worker leaves.
+    await Promise.allSettled([...this.reporting.values()].flatMap((s) => [...s]));
     for (const r of this.running.values()) {
       r.controller.abort(new Error('worker stopping'));
       const ok = await this.services.attempts.requeueAttempt(r.ref, 'HANDED_BACK').catch((err: unknown) => {
