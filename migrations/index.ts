@@ -12,6 +12,7 @@ import { AssetGraphChanges1763847450000 } from './1763847450000-asset-graph-chan
 import { CacheCounters1763847500000 } from './1763847500000-cache-counters';
 import { DagProgressDeltas1763847600000 } from './1763847600000-dag-progress-deltas';
 import { EventLogCoalesced1763847700000 } from './1763847700000-event-log-coalesced';
+import { TransitionCost1763847800000 } from './1763847800000-transition-cost';
 
 /** Every migration, oldest first. Never edit one that has landed: add a new one. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   CacheCounters1763847500000,
   DagProgressDeltas1763847600000,
   EventLogCoalesced1763847700000,
+  TransitionCost1763847800000,
 ];

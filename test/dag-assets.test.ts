@@ -219,7 +219,25 @@ describe('scheduling', () => {
       ],
     });
     await waitForDag(t, key, id, ['COMPLETED']);
+    const jobIds = (
+      await t.app.services.ds.query<Array<{ id: string }>>(`SELECT id FROM jobs WHERE tenant_id = $1 AND dag_id = $2`, [
+        tenantId,
+        id,
+      ])
+    ).map((r) => r.id);
+    const attemptsOf = async () =>
+      Number(
+        (
+          await t.app.services.ds.query<Array<{ n: string }>>(
+            `SELECT count(*) AS n FROM job_attempts WHERE job_id = ANY($1::uuid[])`,
+            [jobIds],
+          )
+        )[0].n,
+      );
+    expect(await attemptsOf()).toBe(1);
     await waitFor(async () => (await dagSnapshotOrNull(id)) === null, 10_000, 'DAG purged');
+    // Its attempt rows go with it (job_attempts has no foreign key to cascade from).
+    expect(await attemptsOf()).toBe(0);
     const m = ok(
       await t.gql<{ asset: { latest: { version: string; dagId: string } } }>(
         `{ asset(key: "purge/kept") { latest { version dagId } } }`,

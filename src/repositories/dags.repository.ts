@@ -241,14 +241,19 @@ export class DagsRepository {
     return marked.length > 0;
   }
 
-  /** Delete finished DAGs past their purge time (materializations stay). */
+  /**
+   * Delete finished DAGs past their purge time (materializations stay): their jobs and
+   * dependencies by cascade, their counter deltas and attempt rows (no foreign keys) here.
+   */
   async purge(m: SqlRunner, limit: number): Promise<number> {
     const rows: unknown[] = await sqlRows(
       m,
       `WITH gone AS (DELETE FROM dags WHERE (tenant_id, id) IN (
          SELECT tenant_id, id FROM dags WHERE purge_after < now() AND state IN ('COMPLETED','FAILED','CANCELLED') LIMIT $1)
          RETURNING tenant_id, id),
-       deltas AS (DELETE FROM dag_progress_deltas x USING gone WHERE x.tenant_id = gone.tenant_id AND x.dag_id = gone.id)
+       deltas AS (DELETE FROM dag_progress_deltas x USING gone WHERE x.tenant_id = gone.tenant_id AND x.dag_id = gone.id),
+       attempts AS (DELETE FROM job_attempts a USING jobs j, gone
+                     WHERE a.job_id = j.id AND j.tenant_id = gone.tenant_id AND j.dag_id = gone.id)
        SELECT 1 FROM gone`,
       [limit],
     );

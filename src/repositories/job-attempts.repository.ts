@@ -114,13 +114,14 @@ export class JobAttemptsRepository {
            j.priority, j.job_level, (j.pending_deps = 0 AND j.state IN ('CREATED','RETRY') AND j.dispatched_at = now()) AS claimed),
        -- Each DAG's counter deltas and its JOB events (one row a DAG, as appendEvents
        -- coalesces them; the payload of DagTransitions' jobEvent, its time given): no statement of their own.
+       -- The two branches' aggregates are the same expression: PostgreSQL computes it once.
        dd AS (
          INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
          SELECT tenant_id, dag_id, 0, -count(*), count(*), 0, 0, 0, 0 FROM done WHERE $7::text IS NOT NULL
           GROUP BY tenant_id, dag_id),
        ev AS (
          INSERT INTO event_log (tenant_id, type, dag_id, payload, n_events)
-         SELECT tenant_id, 'JOB', dag_id, CASE WHEN count(*) = 1 THEN jsonb_agg(p) -> 0 ELSE jsonb_agg(p ORDER BY id) END,
+         SELECT tenant_id, 'JOB', dag_id, CASE WHEN count(*) = 1 THEN jsonb_agg(p ORDER BY id) -> 0 ELSE jsonb_agg(p ORDER BY id) END,
              count(*)
            FROM (SELECT tenant_id, dag_id, id, jsonb_build_object('dagId', dag_id, 'jobId', id, 'taskId', task_id,
                    'name', name, 'state', 'COMPLETED', 'previousState', 'ACTIVE', 'tryNumber', try_number, 'error', NULL,
@@ -184,13 +185,12 @@ export class JobAttemptsRepository {
          FROM prev WHERE j.id = prev.id
          RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
            j.try_number, j.dispatch, j.lease_owner, j.cache_enabled, j.cache_ttl_seconds, j.cache_given_key,
-           (SELECT name FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_name,
-           (SELECT state FROM dags WHERE tenant_id = j.tenant_id AND id = j.dag_id) AS dag_state,
            (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
              WHERE jd.job_id = j.id) AS upstream),
        a AS (INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
              SELECT id, try_number, dispatch, 'RUNNING', lease_owner FROM s)
-       SELECT * FROM s`,
+       -- The DAG's name and state once per row by a join, not two subqueries in RETURNING.
+       SELECT s.*, d.name AS dag_name, d.state AS dag_state FROM s JOIN dags d ON d.tenant_id = s.tenant_id AND d.id = s.dag_id`,
       [
         refs.map((r) => r.jobId),
         refs.map((r) => r.tryNumber),
