@@ -31,7 +31,15 @@ export type ClientsReport =
   | { type: 'ready' }
   | { type: 'failed'; error: string }
   | { type: 'warmed'; subscribers: number }
-  | { type: 'result'; latencies: number[]; perClient: number; frameBytes: number; errors: string[] };
+  | {
+      type: 'result';
+      latencies: number[];
+      perClient: number;
+      frameBytes: number;
+      errors: string[];
+      /** graphql-ws subscribers: when each event (`taskId|state`) first and last reached every 50th of them. */
+      receipts: Record<string, [number, number]>;
+    };
 
 const send = (m: ClientsReport) => process.send?.(m);
 
@@ -40,6 +48,7 @@ let got: number[] = [];
 let warm: number[] = [];
 let frameBytes = 0;
 const errors: string[] = [];
+const receipts: Record<string, [number, number]> = {};
 const gql: Client[] = [];
 const bare: WebSocket[] = [];
 
@@ -51,7 +60,10 @@ const closeText = (e: unknown) => {
   return c.code !== undefined ? `close ${c.code} ${c.reason ?? ''}` : JSON.stringify(e);
 };
 
-type JobEvent = { at: string; taskId: string };
+/** Which subscribers' receipts of each event are kept (i % RECEIPT_SAMPLE === 0): first and last of them. */
+const RECEIPT_SAMPLE = 50;
+
+type JobEvent = { at: string; taskId: string; state?: string };
 
 /** A `next` of subscriber `i`: a warm-up, or a delivery to measure. */
 function record(i: number, e: JobEvent | undefined, bytes: () => number): void {
@@ -59,7 +71,17 @@ function record(i: number, e: JobEvent | undefined, bytes: () => number): void {
     warm[i] += 1;
     return;
   }
-  if (e?.at) latencies.push(Date.now() - Date.parse(e.at));
+  if (e?.at) {
+    const now = Date.now();
+    latencies.push(now - Date.parse(e.at));
+    // Every 50th subscriber's receipts stand for all (kept off the other frames' path).
+    if (i % RECEIPT_SAMPLE === 0) {
+      const k = `${e.taskId}|${e.state}`;
+      const r = receipts[k];
+      if (!r) receipts[k] = [now, now];
+      else receipts[k] = [Math.min(r[0], now), Math.max(r[1], now)];
+    }
+  }
   if (!frameBytes) frameBytes = bytes();
   got[i] += 1;
 }
@@ -162,7 +184,7 @@ async function openBare(c: Extract<ClientsCommand, { kind: 'bare' }>): Promise<v
 async function collect(expected: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (latencies.length < expected && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  send({ type: 'result', latencies, perClient: Math.max(0, ...got), frameBytes, errors });
+  send({ type: 'result', latencies, perClient: Math.max(0, ...got), frameBytes, errors, receipts });
 }
 
 async function warmed(timeoutMs: number): Promise<void> {

@@ -5,6 +5,7 @@ import { buildAppSchema } from '../../src/server/build-schema';
 import { WebSocketServer } from 'ws';
 import { appendEvents, type NewEvent } from '../../src/events/event-log';
 import { ClientsProcess, WARM_UP } from '../lib/clients-process';
+import { FanoutProbe } from '../lib/fanout-probe';
 import { fmt, loopLag, median, p99 } from '../lib/stats';
 import { roleProcessEnv, SUBMIT_DAG, waitForDag, type BenchApp, type BenchEnv } from '../lib/env';
 import { pick, type ResultRow, type Scenario } from '../lib/scenario';
@@ -19,6 +20,8 @@ interface Delivery {
   lag: { p99: number; max: number };
   frameBytes: number;
   perClient: number;
+  /** Set-up 1: where the burst's time went (bench/lib/fanout-probe.ts). */
+  decomposition?: string;
 }
 
 /**
@@ -139,6 +142,7 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
   const b: BenchApp = await env.startApp([...roles]);
   const apis: ChildProcess[] = [];
   const proc = new ClientsProcess();
+  let probe: FanoutProbe | null = null;
   try {
     const { key, tenantId } = await b.tenant();
     const urls: string[] = [];
@@ -165,6 +169,8 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
       query: JOB_EVENTS,
       variables: { id: dagId },
     });
+    // After the subscribes: the probe's handler runs after the subscription service's.
+    probe = setUp.apiProcesses === 0 ? await FanoutProbe.attach(b.app, tenantId) : null;
     // Every subscription live before the burst: warm-up events (not measured) until each
     // subscriber has received one; the api processes have then also worked off the subscribes.
     for (let tries = 0; ; tries += 1) {
@@ -187,8 +193,10 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
     const r = await proc.collect(expected, 10_000);
     const l = lag.stop();
     if (r.errors.length) throw new Error(`subscription errors: ${r.errors[0]}`);
-    return { ...r, lost: expected - r.latencies.length, lag: l };
+    const decomposition = probe?.report(r.receipts);
+    return { ...r, lost: expected - r.latencies.length, lag: l, decomposition };
   } finally {
+    probe?.detach();
     await proc.close();
     await Promise.all(apis.map(stopChild));
     await b.stop();
@@ -262,6 +270,7 @@ export const fanout: Scenario = {
         notes.push(
           `${m.setUp.name}: each subscriber received up to ${m.d.perClient} events; frames about ${m.d.frameBytes} bytes; delivery min / p50 / p99 / max ms: ${fmt(s.min)} / ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)}; ${m.d.lost} lost.`,
         );
+        if (m.d.decomposition) notes.push(`${m.setUp.name}: ${m.d.decomposition}`);
       }
     }
     const bare = await bareBroadcast(clients, events, frameBytes, true);
