@@ -31,7 +31,15 @@ export type ClientsReport =
   | { type: 'ready' }
   | { type: 'failed'; error: string }
   | { type: 'warmed'; subscribers: number }
-  | { type: 'result'; latencies: number[]; perClient: number; frameBytes: number; errors: string[] };
+  | {
+      type: 'result';
+      latencies: number[];
+      perClient: number;
+      frameBytes: number;
+      errors: string[];
+      /** graphql-ws subscribers: when each event (`taskId|state`) first and last reached every 50th of them. */
+      receipts: Record<string, [number, number]>;
+    };
 
 const send = (m: ClientsReport) => process.send?.(m);
 
@@ -40,6 +48,7 @@ let got: number[] = [];
 let warm: number[] = [];
 let frameBytes = 0;
 const errors: string[] = [];
+const receipts: Record<string, [number, number]> = {};
 const gql: Client[] = [];
 const bare: WebSocket[] = [];
 
@@ -51,7 +60,21 @@ const closeText = (e: unknown) => {
   return c.code !== undefined ? `close ${c.code} ${c.reason ?? ''}` : JSON.stringify(e);
 };
 
-type JobEvent = { at: string; taskId: string };
+/** Which subscribers' receipts of each event are kept (i % RECEIPT_SAMPLE === 0): first and last of them. */
+const RECEIPT_SAMPLE = 50;
+
+type JobEvent = { at: string; taskId: string; state?: string };
+
+/**
+ * An event's `at` in ms, parsed once per distinct text: the events of one commit share it,
+ * and a Date.parse per frame would cost our frames what the bare baseline's (a number) do not.
+ */
+const ats = new Map<string, number>();
+function atMs(at: string): number {
+  let ms = ats.get(at);
+  if (ms === undefined) ats.set(at, (ms = Date.parse(at)));
+  return ms;
+}
 
 /** A `next` of subscriber `i`: a warm-up, or a delivery to measure. */
 function record(i: number, e: JobEvent | undefined, bytes: () => number): void {
@@ -59,7 +82,17 @@ function record(i: number, e: JobEvent | undefined, bytes: () => number): void {
     warm[i] += 1;
     return;
   }
-  if (e?.at) latencies.push(Date.now() - Date.parse(e.at));
+  if (e?.at) {
+    const now = Date.now();
+    latencies.push(now - atMs(e.at));
+    // Every 50th subscriber's receipts stand for all (kept off the other frames' path).
+    if (i % RECEIPT_SAMPLE === 0) {
+      const k = `${e.taskId}|${e.state}`;
+      const r = receipts[k];
+      if (!r) receipts[k] = [now, now];
+      else receipts[k] = [Math.min(r[0], now), Math.max(r[1], now)];
+    }
+  }
   if (!frameBytes) frameBytes = bytes();
   got[i] += 1;
 }
@@ -67,10 +100,10 @@ function record(i: number, e: JobEvent | undefined, bytes: () => number): void {
 let closing = false;
 
 /**
- * FANOUT_CLIENT=protocol: the same subscription on a bare `ws` socket speaking the
- * graphql-transport-ws messages it needs by hand, so that each frame costs the clients
- * process what a bare baseline frame does (one JSON.parse), where graphql-ws's client
- * also validates every message and hands it through its sinks.
+ * The subscription on a bare `ws` socket speaking the graphql-transport-ws messages it
+ * needs by hand (the default), so that each frame costs the clients process what a bare
+ * baseline frame does (one JSON.parse), where graphql-ws's client library
+ * (FANOUT_CLIENT=graphql-ws) also validates every message and hands it through its sinks.
  */
 function openProtocol(c: Extract<ClientsCommand, { kind: 'graphql-ws' }>, i: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -100,7 +133,7 @@ function openProtocol(c: Extract<ClientsCommand, { kind: 'graphql-ws' }>, i: num
 }
 
 function openOne(c: Extract<ClientsCommand, { kind: 'graphql-ws' }>, i: number): Promise<void> {
-  if (process.env.FANOUT_CLIENT === 'protocol') return openProtocol(c, i);
+  if (process.env.FANOUT_CLIENT !== 'graphql-ws') return openProtocol(c, i);
   return new Promise((resolve, reject) => {
     let connected = false;
     const client = createClient({
@@ -162,7 +195,7 @@ async function openBare(c: Extract<ClientsCommand, { kind: 'bare' }>): Promise<v
 async function collect(expected: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (latencies.length < expected && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  send({ type: 'result', latencies, perClient: Math.max(0, ...got), frameBytes, errors });
+  send({ type: 'result', latencies, perClient: Math.max(0, ...got), frameBytes, errors, receipts });
 }
 
 async function warmed(timeoutMs: number): Promise<void> {

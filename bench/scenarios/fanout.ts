@@ -5,6 +5,7 @@ import { buildAppSchema } from '../../src/server/build-schema';
 import { WebSocketServer } from 'ws';
 import { appendEvents, type NewEvent } from '../../src/events/event-log';
 import { ClientsProcess, WARM_UP } from '../lib/clients-process';
+import { FanoutProbe } from '../lib/fanout-probe';
 import { fmt, loopLag, median, p99 } from '../lib/stats';
 import { roleProcessEnv, SUBMIT_DAG, waitForDag, type BenchApp, type BenchEnv } from '../lib/env';
 import { pick, type ResultRow, type Scenario } from '../lib/scenario';
@@ -19,6 +20,8 @@ interface Delivery {
   lag: { p99: number; max: number };
   frameBytes: number;
   perClient: number;
+  /** Set-up 1: where the burst's time went (bench/lib/fanout-probe.ts). */
+  decomposition?: string;
 }
 
 /**
@@ -130,7 +133,7 @@ export const SETUPS: SetUp[] = [
 ];
 
 /**
- * `clients` graphql-ws subscribers (in a clients process) to one DAG's job events;
+ * `clients` graphql-ws subscribers (in a clients process; bench/lib/fanout-clients.ts) to one DAG's job events;
  * `events` events from `events / 2` noop jobs (ACTIVE, COMPLETED) released at once.
  */
 async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number): Promise<Delivery> {
@@ -139,6 +142,7 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
   const b: BenchApp = await env.startApp([...roles]);
   const apis: ChildProcess[] = [];
   const proc = new ClientsProcess();
+  let probe: FanoutProbe | null = null;
   try {
     const { key, tenantId } = await b.tenant();
     const urls: string[] = [];
@@ -165,6 +169,8 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
       query: JOB_EVENTS,
       variables: { id: dagId },
     });
+    // After the subscribes: the probe's handler runs after the subscription service's.
+    probe = setUp.apiProcesses === 0 ? await FanoutProbe.attach(b.app, tenantId) : null;
     // Every subscription live before the burst: warm-up events (not measured) until each
     // subscriber has received one; the api processes have then also worked off the subscribes.
     for (let tries = 0; ; tries += 1) {
@@ -187,8 +193,10 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
     const r = await proc.collect(expected, 10_000);
     const l = lag.stop();
     if (r.errors.length) throw new Error(`subscription errors: ${r.errors[0]}`);
-    return { ...r, lost: expected - r.latencies.length, lag: l };
+    const decomposition = probe?.report(r.receipts);
+    return { ...r, lost: expected - r.latencies.length, lag: l, decomposition };
   } finally {
+    probe?.detach();
     await proc.close();
     await Promise.all(apis.map(stopChild));
     await b.stop();
@@ -203,12 +211,12 @@ const spread = (d: Delivery) => {
 
 export const fanout: Scenario = {
   name: 'fanout',
-  ours: '1,000 graphql-ws subscribers (one socket each, in a clients process of their own) to `jobStatusChanged(dagId)` of one DAG; 100 events (50 noop jobs × ACTIVE, COMPLETED) released at once; delivery = receipt time − the event’s `at`; measured in three set-ups (one api in the benchmark process; one api process; two api processes sharing the subscribers), the best one in the first row',
+  ours: '1,000 graphql-ws subscribers (one socket each, in a clients process of their own; each speaks graphql-ws’s protocol, graphql-transport-ws, by hand on a bare `ws` socket, one JSON.parse per frame as the baseline’s clients do; FANOUT_CLIENT=graphql-ws: graphql-ws’s client library) to `jobStatusChanged(dagId)` of one DAG; 100 events (50 noop jobs × ACTIVE, COMPLETED) released at once; delivery = receipt time − the event’s `at`; measured in three set-ups (one api in the benchmark process; one api process; two api processes sharing the subscribers), the best one in the first row',
   baseline:
     'a bare `ws` server (in the benchmark process) broadcasting 100 frames of the same size to 1,000 sockets held by the same kind of clients process, one frame per turn of the event loop; delivery = receipt − send time (a diagnostic row sends the same frames all at once)',
   anchor: 'target p99 delivery ≤ 100 ms, none lost, in the best set-up (described); event-loop lag reported',
   whenMissed:
-    'Delivery counts from the event’s `at` (set inside the engine’s transaction) to receipt in the clients process: the commit, the relay’s pick-up, Redis pub/sub and 100,000 frames (100 events × 1,000 sockets) written by the api and parsed by the graphql-ws clients, all on the same cores. The api executes each event once per distinct operation and writes its frames to all the subscribers’ sockets in one synchronous loop (src/server/shared-subscribe.ts, ws-push.ts: one Buffer per frame, the shared payload copied behind the subscriber’s id, one `writev` per socket and tick); what it still spends per frame is that copy and write, the kernel’s `writev`, and the clients’ parsing on the same cores (FANOUT_CLIENT=protocol gives the subscribers the bare clients’ per-frame work). The bare `ws` rows show what the same sockets and clients cost without GraphQL on the same machine at the same moment: read ours against them, not against 100 ms, on a loaded machine.',
+    'Delivery counts from the event’s `at` (set inside the engine’s transaction) to receipt in the clients process: the commit, the relay’s pick-up, Redis pub/sub and 100,000 frames (100 events × 1,000 sockets) written by the api and parsed by the graphql-ws clients, all on the same cores. The api executes each event once per distinct operation and writes its frames to all the subscribers’ sockets in one synchronous loop (src/server/shared-subscribe.ts, ws-push.ts: one Buffer per frame, the shared payload copied behind the subscriber’s id, one `writev` per socket and tick); what it still spends per frame is that copy and write, the kernel’s `writev`, and the clients’ parsing on the same cores (the subscribers do the bare clients’ per-frame work; graphql-ws’s client library, FANOUT_CLIENT=graphql-ws, does more). The bare `ws` rows show what the same sockets and clients cost without GraphQL on the same machine at the same moment: read ours against them, not against 100 ms, on a loaded machine.',
   async run(env) {
     const clients = pick(env.opts.size, { tiny: 20, quick: 1000, full: 1000 });
     const events = pick(env.opts.size, { tiny: 10, quick: 100, full: 100 });
@@ -262,6 +270,7 @@ export const fanout: Scenario = {
         notes.push(
           `${m.setUp.name}: each subscriber received up to ${m.d.perClient} events; frames about ${m.d.frameBytes} bytes; delivery min / p50 / p99 / max ms: ${fmt(s.min)} / ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)}; ${m.d.lost} lost.`,
         );
+        if (m.d.decomposition) notes.push(`${m.setUp.name}: ${m.d.decomposition}`);
       }
     }
     const bare = await bareBroadcast(clients, events, frameBytes, true);
