@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { bullJobId, queueName } from '../src/jobs/queues';
 import { submitDag } from './support/dag-helpers';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -162,4 +163,32 @@ it("enqueues a batch's claimed child before the settle of a DAG that ended in th
     'COMPLETED',
     'ACTIVE',
   ]);
+});
+
+it('a start commits while a batch of completions waits (starts and completions group-commit apart)', async () => {
+  const x = await dag([{ id: 'a' }, { id: 'b' }]);
+  const [a, b] = [x.ids.get('a')!, x.ids.get('b')!];
+  const { attempts } = t.app.services;
+  expect(await attempts.startAttempt(a, 1, 1, 'w-rt')).not.toBeNull();
+  // a's completion is held at its UPDATE by a lock the test takes on a's row.
+  const lock = new Client({ connectionString: inject('databaseUrl') });
+  await lock.connect();
+  await lock.query('BEGIN');
+  await lock.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [a]);
+  let completed = false;
+  const completing = attempts.completeAttempt(ref(a), null).then((r) => {
+    completed = true;
+    return r;
+  });
+  try {
+    // One flush in flight each (GROUP_COMMIT_IN_FLIGHT=1): b's start did wait behind a's
+    // completion batch when both went through one group commit.
+    const started = await attempts.startAttempt(b, 1, 1, 'w-rt');
+    expect(started?.taskId).toBe('b');
+    expect(completed).toBe(false);
+  } finally {
+    await lock.query('ROLLBACK');
+    await lock.end();
+  }
+  expect((await completing).accepted).toBe(true);
 });

@@ -38,7 +38,14 @@ const settling = new WeakMap<Completion, Promise<void>>();
  * their own after-commit effects; `fail` and `requeue` return theirs (the sweeps merge them).
  */
 export class AttemptService {
-  private readonly commits: GroupCommit<BatchItem, BatchResult>;
+  /**
+   * Starts and completions group-commit apart: a start (what a worker's slot waits for
+   * before it runs the job) never waits behind a batch of completions (which count down a
+   * fan-in's row), and the two flushes overlap on their own connections. They write no
+   * common row: a start its job's row, a completion its job's and its dependents' rows.
+   */
+  private readonly starts: GroupCommit<BatchItem, BatchResult>;
+  private readonly completions: GroupCommit<BatchItem, BatchResult>;
 
   constructor(
     private readonly ds: DataSource,
@@ -50,12 +57,14 @@ export class AttemptService {
     /** Whether a completion may claim its ready dependents itself (fair share off: no QUOTAS_FILE). */
     private readonly directClaims: () => boolean,
   ) {
-    this.commits = new GroupCommit((items) => this.flushBatch(items), 256, config.groupCommitInFlight);
+    this.starts = new GroupCommit((items) => this.flushBatch(items), 256, config.groupCommitInFlight);
+    this.completions = new GroupCommit((items) => this.flushBatch(items), 256, config.groupCommitInFlight);
   }
 
   /** How many transactions the starts and completions of this process took, and for how many. */
   get groupCommitStats(): { flushes: number; items: number } {
-    return { ...this.commits.stats };
+    const [a, b] = [this.starts.stats, this.completions.stats];
+    return { flushes: a.flushes + b.flushes, items: a.items + b.items };
   }
 
   /** Attempts whose lease ran out (the lease sweep's candidates). */
@@ -78,7 +87,7 @@ export class AttemptService {
     dispatch: number,
     workerId: string,
   ): Promise<StartedAttempt | null> {
-    return (await this.commits.submit({
+    return (await this.starts.submit({
       kind: 'start',
       ref: { jobId, tryNumber, dispatch, workerId },
     })) as StartedAttempt | null;
@@ -117,7 +126,7 @@ export class AttemptService {
       });
       return { accepted: r.accepted, readyJobIds: [], claimed: [], freedKey: false };
     }
-    const done = (await this.commits.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
+    const done = (await this.completions.submit({ kind: 'complete', ref: a, outputJson })) as Completion;
     // The claimed dispatches go to their queues at once, beside the settle (if any): the
     // next job's pick-up does not wait for the settle's read. Resolves after both.
     const [enqueued] = await Promise.allSettled([
