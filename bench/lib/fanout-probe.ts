@@ -48,14 +48,16 @@ export class FanoutProbe {
     const relay = app.scheduler?.relay;
     if (!relay) throw new Error('fanout probe: no scheduler (relay) in this process');
     const p = new FanoutProbe(bus.channel(tenantChannel(tenantId)));
-    const commits = (attempts as unknown as { commits: object }).commits;
-    p.undo.push(
-      patch(commits, 'flush', (orig) => async (...args) => {
-        const r = await orig(...args);
-        p.commits.push(Date.now());
-        return r;
-      }),
-    );
+    // Starts and completions group-commit apart: either flush's end is a commit.
+    const flushes = attempts as unknown as { starts: object; completions: object };
+    for (const commits of [flushes.starts, flushes.completions])
+      p.undo.push(
+        patch(commits, 'flush', (orig) => async (...args) => {
+          const r = await orig(...args);
+          p.commits.push(Date.now());
+          return r;
+        }),
+      );
     const relayClient = (relay as unknown as { client: EventEmitter | null }).client;
     if (!relayClient) throw new Error('fanout probe: the relay is not connected');
     const onNotify = () => p.notified.push(Date.now());
