@@ -300,7 +300,8 @@ export class WorkerRuntime {
       if (output === HANDED_BACK) return;
       // The handler is done: its slot goes back to the queue now, and the completion
       // commits behind it (its lease renewed until then; `stop` waits for it). At most as
-      // many completions wait for a commit as the worker runs jobs: past that, the slot waits.
+      // many of an executor's completions wait for a commit as it runs jobs at once: past
+      // that, the slot waits.
       const commit = this.report(ref, output).finally(() => clearInterval(lease));
       committing = commit;
       leave();
