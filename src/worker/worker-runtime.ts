@@ -20,7 +20,7 @@ import { callContext, isNonRetryable, type CallContextFactory } from './attempt-
 export type { CallContextFactory } from './attempt-call';
 
 /** What `invoke` returns when there is nothing to complete (failed and reported, or handed back). */
-const HANDED_BACK = Symbol('handed back');
+const NOTHING_TO_COMPLETE = Symbol('nothing to complete');
 
 export interface WorkerRuntimeOptions {
   /** The GraphQL URL remote executors call back (their context's `apiUrl`). */
@@ -297,7 +297,7 @@ export class WorkerRuntime {
       if (started.isRerun) await this.contexts?.clearTaskState?.(this.services, started);
       if (await fromCache(this.services, inv, started, ref, controller.signal)) return;
       const output = await this.invoke(inv, started, ref, controller.signal);
-      if (output === HANDED_BACK) return;
+      if (output === NOTHING_TO_COMPLETE) return;
       // The handler is done: its slot goes back to the queue now, and the completion
       // commits behind it (its lease renewed until then; `stop` waits for it). At most as
       // many of an executor's completions wait for a commit as it runs jobs at once: past
@@ -319,7 +319,7 @@ export class WorkerRuntime {
     }
   }
 
-  /** Run the handler; a failure is reported (`failAttempt`) and ends the call with HANDED_BACK. */
+  /** Run the handler; a failure is reported (`failAttempt`) and ends the call with NOTHING_TO_COMPLETE. */
   private async invoke(
     inv: ExecutorInvoker,
     started: StartedAttempt,
@@ -332,12 +332,12 @@ export class WorkerRuntime {
     try {
       output = await inv.invoke(started.data, ctx);
     } catch (err) {
-      if (signal.aborted && this.stopped) return HANDED_BACK; // handed back in stop()
+      if (signal.aborted && this.stopped) return NOTHING_TO_COMPLETE; // handed back in stop()
       const message = err instanceof Error ? err.message : String(err);
       await attempts.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
-      return HANDED_BACK;
+      return NOTHING_TO_COMPLETE;
     }
-    return signal.aborted && this.stopped ? HANDED_BACK : output;
+    return signal.aborted && this.stopped ? NOTHING_TO_COMPLETE : output;
   }
 
   /** The handler's output, committed; errors are logged here (the lease sweep recovers the job). */

@@ -33,8 +33,8 @@ const settling = new WeakMap<Completion, Promise<void>>();
 /**
  * The attempt lifecycle: start, lease, progress, complete, fail, requeue. Every change is
  * one transaction with a guarded UPDATE (state, try, dispatch, lease owner), so a
- * duplicate delivery or a stale report changes nothing. Concurrent starts and completions
- * of this process share transactions (group commit). The worker-facing methods apply
+ * duplicate delivery or a stale report changes nothing. Concurrent starts of this process
+ * share transactions, and so do its completions (two group commits). The worker-facing methods apply
  * their own after-commit effects; `fail` and `requeue` return theirs (the sweeps merge them).
  */
 export class AttemptService {
@@ -79,7 +79,7 @@ export class AttemptService {
 
   /**
    * Take the attempt (guarded: a stale or duplicate delivery gets null) and its lease.
-   * Concurrent starts and completions of this process share transactions (group commit).
+   * Concurrent starts of this process share transactions (the starts' group commit).
    */
   async startAttempt(
     jobId: string,
@@ -113,8 +113,8 @@ export class AttemptService {
 
   /**
    * Success: COMPLETED, output stored, dependents counted down; a dependent that became
-   * ready is claimed in the same transaction. Group-committed with the other starts and
-   * completions of this process: the jobs that became ready and the claimed dispatches
+   * ready is claimed in the same transaction. Group-committed with the other completions
+   * of this process: the jobs that became ready and the claimed dispatches
    * of a whole batch come back on one of its completions, and are enqueued once, after
    * commit, before that completion resolves.
    */
@@ -171,7 +171,8 @@ export class AttemptService {
   }
 
   /**
-   * Starts and completions in the caller's transaction: every start (job rows, attempt
+   * A flush's items in the caller's transaction (its starts or its completions; the code
+   * takes either kind, and both): every start (job rows, attempt
    * rows), every completion (job rows, attempt rows, dependents counted down once per
    * child: the hot rows of a fan-in, locked as late as possible), then each DAG's counter
    * deltas and events, DAGs in a fixed order. No DAG row is written (but by the first
