@@ -7,9 +7,10 @@ import { startTestApp, type TestApp } from './support/test-app';
 
 /**
  * A chain step's round trips (issue 18): a completion that claims its child is one
- * statement in its transaction (deltas and events included) and the child's enqueue, with
- * no settle read; a start is two statements in its transaction; the claimed child is enqueued without waiting for the
- * settle of a DAG that ended in the same batch.
+ * statement with no transaction round it (deltas and events included) and the child's
+ * enqueue, with no settle read; a start is one statement too (but a DAG's first, which
+ * activates the DAG in a transaction); the claimed child is enqueued without waiting for
+ * the settle of a DAG that ended in the same batch.
  */
 let t: TestApp;
 let tenantId: string;
@@ -58,24 +59,27 @@ const dagState = async (id: string): Promise<string> => {
   return rows[0].state;
 };
 
-it('steps along a chain with one statement a completion and two a start, no settle read while the DAG goes on', async () => {
+it('steps along a chain with one statement a completion and one a start, no transaction, no settle read while the DAG goes on', async () => {
   const x = await dag([{ id: 'p' }, { id: 'c', dependencies: ['p'] }]);
   const [p, c] = [x.ids.get('p')!, x.ids.get('c')!];
   const { attempts } = t.app.services;
-  // The DAG's first start activates it: its DAG event needs the activated row first.
+  // The DAG's first start activates it: the start statement leaves it alone (nothing
+  // written), and it runs again in a transaction, whose DAG event needs the activated row.
   const first = await statementsOf(() => attempts.startAttempt(p, 1, 1, 'w-rt'));
   expect(first.value?.taskId).toBe('p');
-  expect(first.sql).toHaveLength(5);
+  expect(first.sql).toHaveLength(6);
+  expect(first.sql[0]).toMatch(/^WITH r AS .* UPDATE jobs j SET state = 'ACTIVE'/);
+  expect(first.sql[1]).toBe('START TRANSACTION');
+  expect(first.sql[2]).toBe(first.sql[0]);
+  expect(first.sql[5]).toBe('COMMIT');
 
   const done = await statementsOf(() => attempts.completeAttempt(ref(p), { ok: true }));
   expect(done.value.claimed.map((d) => [d.id, d.dispatch])).toEqual([[c, 1]]);
-  // BEGIN, the completion (which claims the child and writes the DAG's deltas and events), COMMIT.
-  expect(done.sql).toHaveLength(3);
-  expect(done.sql[0]).toBe('START TRANSACTION');
-  expect(done.sql[1]).toMatch(
+  // The completion alone (it claims the child and writes the DAG's deltas and events): no BEGIN, no COMMIT.
+  expect(done.sql).toHaveLength(1);
+  expect(done.sql[0]).toMatch(
     /UPDATE jobs j SET state = 'COMPLETED'.* INSERT INTO dag_progress_deltas .* INSERT INTO event_log/,
   );
-  expect(done.sql[2]).toBe('COMMIT');
   const queued = await t.app.services.queues
     .get(queueName('noop', false))
     .getJob(bullJobId({ jobId: c, tryNumber: 1, dispatch: 1 }));
@@ -83,13 +87,17 @@ it('steps along a chain with one statement a completion and two a start, no sett
 
   const second = await statementsOf(() => attempts.startAttempt(c, 1, 1, 'w-rt'));
   expect(second.value?.taskId).toBe('c');
-  expect(second.sql).toHaveLength(4);
+  // The start alone, its deltas and events included.
+  expect(second.sql).toHaveLength(1);
+  expect(second.sql[0]).toMatch(
+    /UPDATE jobs j SET state = 'ACTIVE'.* INSERT INTO dag_progress_deltas .* INSERT INTO event_log/,
+  );
 
   // The last job: its DAG has nothing open, so the completion settles it before resolving.
   const last = await statementsOf(() => attempts.completeAttempt(ref(c), null));
   expect(last.value.accepted).toBe(true);
-  expect(last.sql.length).toBeGreaterThan(3);
-  expect(last.sql[3]).toMatch(/^SELECT d.tenant_id, d.id, d.state, .* AS open/);
+  expect(last.sql.length).toBeGreaterThan(1);
+  expect(last.sql[1]).toMatch(/^SELECT d.tenant_id, d.id, d.state, .* AS open/);
   expect(await dagState(x.id)).toBe('COMPLETED');
 
   // Every event, once and in order, whatever statement wrote it.
@@ -108,9 +116,18 @@ it('steps along a chain with one statement a completion and two a start, no sett
     'JOB:c:COMPLETED',
     'DAG::COMPLETED',
   ]);
-  // A completion's event, written by its SQL statement, has the shape of a start's, written from JS.
-  const [started, completed] = [events[4].payload, events[5].payload];
-  expect(Object.keys(completed).sort()).toEqual(Object.keys(started).sort());
+  // The events written by the start and completion statements have the shape of the
+  // DAG's first start's, written from JS.
+  const [fromJs, started, completed] = [events[1].payload, events[4].payload, events[5].payload];
+  expect(Object.keys(started).sort()).toEqual(Object.keys(fromJs).sort());
+  expect(Object.keys(completed).sort()).toEqual(Object.keys(fromJs).sort());
+  expect(started).toEqual({
+    ...fromJs,
+    jobId: c,
+    taskId: 'c',
+    name: 'c',
+    at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+  });
   expect(completed).toEqual({
     dagId: x.id,
     jobId: c,
@@ -191,4 +208,51 @@ it('a start commits while a batch of completions waits (starts and completions g
     await lock.end();
   }
   expect((await completing).accepted).toBe(true);
+});
+
+it('a completion past an unmarked SLA deadline is left alone by the lone statement and commits in a transaction with its mark and event', async () => {
+  const x = await dag([{ id: 'a' }, { id: 'b' }]);
+  const [a, b] = [x.ids.get('a')!, x.ids.get('b')!];
+  const { attempts, ds } = t.app.services;
+  for (const j of [a, b]) expect(await attempts.startAttempt(j, 1, 1, 'w-rt')).not.toBeNull();
+  // a's soft deadline passed while it ran (set here: a submission refuses a past deadline).
+  await ds.query(`UPDATE jobs SET soft_sla = now() - interval '1 second' WHERE id = $1`, [a]);
+
+  const late = await statementsOf(() => attempts.completeAttempt(ref(a), null));
+  expect(late.value.accepted).toBe(true);
+  // The completion statement alone (a left alone, nothing written), then a's completion,
+  // its SLA mark and its events in one transaction.
+  expect(late.sql[0]).toMatch(/UPDATE jobs j SET state = 'COMPLETED'/);
+  expect(late.sql[1]).toBe('START TRANSACTION');
+  expect(late.sql[2]).toBe(late.sql[0]);
+  const commit = late.sql.indexOf('COMMIT');
+  expect(late.sql.slice(2, commit).some((q) => /sla_soft_missed_at/.test(q))).toBe(true);
+
+  // b has no deadline: its completion is the statement alone, then the DAG's settle (its read first).
+  const onTime = await statementsOf(() => attempts.completeAttempt(ref(b), null));
+  expect(onTime.value.accepted).toBe(true);
+  expect(onTime.sql[0]).toMatch(/UPDATE jobs j SET state = 'COMPLETED'/);
+  expect(onTime.sql[1]).toMatch(/^SELECT d.tenant_id, d.id, d.state, .* AS open/);
+
+  const marks: Array<{ task_id: string; marked: boolean }> = await ds.query(
+    `SELECT task_id, sla_soft_missed_at IS NOT NULL AS marked FROM jobs WHERE dag_id = $1 ORDER BY task_id`,
+    [x.id],
+  );
+  expect(marks).toEqual([
+    { task_id: 'a', marked: true },
+    { task_id: 'b', marked: false },
+  ]);
+  const events: Array<{ type: string; task: string | null; state: string | null; kind: string | null }> =
+    await ds.query(
+      `SELECT type, payload->>'taskId' AS task, payload->>'state' AS state, payload->>'kind' AS kind
+         FROM event_log_events WHERE tenant_id = $1 AND dag_id = $2 AND (type = 'SLA' OR payload->>'state' = 'COMPLETED')
+        ORDER BY id, ord`,
+      [tenantId, x.id],
+    );
+  expect(events.map((e) => `${e.type}:${e.task ?? ''}:${e.state ?? e.kind}`)).toEqual([
+    'JOB:a:COMPLETED',
+    'SLA:a:SOFT_MISSED',
+    'JOB:b:COMPLETED',
+    'DAG::COMPLETED',
+  ]);
 });

@@ -30,7 +30,13 @@ export interface CompletedBatch {
   done: Array<JobRef & { dispatch: number; keyed: boolean; slaDue: boolean }>;
   counted: CountedDown[];
   claimed: ClaimedDispatch[];
+  /** `solo`: the jobs left alone because they end past an unmarked SLA deadline (marked in a transaction). */
+  deferred: string[];
 }
+
+/** A job ending now past a deadline not marked yet: its SLA mark and event go with its transition. */
+const SLA_DUE = `COALESCE((j.soft_sla < now() AND j.sla_soft_missed_at IS NULL)
+               OR (j.hard_sla < now() AND j.sla_hard_missed_at IS NULL), false)`;
 
 /** A job a batch of starts took. */
 export interface StartedRow extends JobRef {
@@ -60,13 +66,16 @@ export class JobAttemptsRepository {
    * only for the rest of the transaction and its commit. The same statement writes each
    * DAG's counter deltas and its JOB events (stamped `at`; none when null: the caller
    * writes its own transitions) and wakes the relay. Prepared:
-   * planned once per connection.
+   * planned once per connection. `solo` (a statement of its own, no transaction round it):
+   * a job ending past an unmarked SLA deadline is left alone and comes back in `deferred`
+   * (its mark and SLA event go with its transition, in the caller's transaction).
    */
   async completeBatch(
     m: SqlRunner,
     items: CompletionInput[],
     directClaims: boolean,
     at: string | null,
+    solo = false,
   ): Promise<CompletedBatch> {
     // Under fair-share limits (or a concurrency key) the dispatcher's fair claim takes them instead.
     const claimable = `$6::boolean AND j.concurrency_key IS NULL
@@ -75,6 +84,7 @@ export class JobAttemptsRepository {
     const [out] = await prepared<{
       done: Array<DoneRow & { dispatch: number; keyed: boolean; sla_due: boolean }> | null;
       ready: Array<ClaimedRow & { dag_id: string; pending_deps: number; state: JobState; claimed: boolean }> | null;
+      deferred: string[] | null;
     }>(
       m,
       'jobs_complete_batch',
@@ -84,11 +94,10 @@ export class JobAttemptsRepository {
          UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
              lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
            FROM r WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
+             AND NOT ($8::boolean AND ${SLA_DUE})
            RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch, j.executor,
              CASE WHEN j.cache_enabled THEN j.cache_key END AS cache_key, j.cache_code_version,
-             j.concurrency_key IS NOT NULL AS keyed,
-             ((j.soft_sla < now() AND j.sla_soft_missed_at IS NULL)
-               OR (j.hard_sla < now() AND j.sla_hard_missed_at IS NULL)) AS sla_due),
+             j.concurrency_key IS NOT NULL AS keyed, ${SLA_DUE} AS sla_due),
        closed AS (
          -- The cache key is stored on SUCCEEDED attempts only, with how many materializations
          -- the attempt recorded (a hit needs them all still there).
@@ -129,6 +138,7 @@ export class JobAttemptsRepository {
           GROUP BY tenant_id, dag_id ORDER BY tenant_id, dag_id
          RETURNING 1)
        SELECT (SELECT json_agg(done) FROM done) AS done, (SELECT json_agg(ready) FROM ready) AS ready,
+         (SELECT json_agg(j.id) FROM jobs j WHERE $8::boolean AND j.id = ANY($1::uuid[]) AND ${SLA_DUE}) AS deferred,
          (SELECT pg_notify('${EVENTS_CHANNEL}', n::text) FROM (SELECT count(*) AS n FROM ev) c WHERE n > 0) AS notified`,
       [
         items.map((r) => r.ref.jobId),
@@ -138,6 +148,7 @@ export class JobAttemptsRepository {
         items.map((r) => r.outputJson),
         directClaims,
         at,
+        solo,
       ],
     );
     const ready = out?.ready ?? [];
@@ -151,13 +162,27 @@ export class JobAttemptsRepository {
         state: r.state,
       })),
       claimed: ready.filter((x) => x.claimed).map(claimedOf),
+      deferred: out?.deferred ?? [],
     };
   }
 
-  /** One statement (prepared): the guarded starts (each under its worker's lease) and their attempt rows. */
-  async startBatch(m: SqlRunner, refs: AttemptRef[], leaseMs: number): Promise<StartedRow[]> {
+  /**
+   * One statement (prepared): the guarded starts (each under its worker's lease) and their
+   * attempt rows. With `at` (a statement of its own, no transaction round it) it also writes
+   * each DAG's counter deltas and its JOB events (stamped `at`) and wakes the relay, as the
+   * completion statement does; a start whose DAG is still CREATED is then left alone and
+   * comes back in `deferred` (its DAG's activation and DAG event need a transaction: the
+   * caller runs it there). Without `at` the caller writes the transitions in its transaction.
+   */
+  async startBatch(
+    m: SqlRunner,
+    refs: AttemptRef[],
+    leaseMs: number,
+    at: string | null,
+  ): Promise<{ started: StartedRow[]; deferred: string[] }> {
     const rows: Array<
-      DoneRow & {
+      Partial<DoneRow> & {
+        ref_id: string;
         executor: string;
         data: unknown;
         partition_key: string | null;
@@ -174,42 +199,68 @@ export class JobAttemptsRepository {
       m,
       'jobs_start_batch',
       `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, try_number, dispatch, worker_id)),
-       prev AS (SELECT j.id, j.state, r.worker_id FROM jobs j
+       prev AS (SELECT j.id, j.state, r.worker_id, d.name AS dag_name, d.state AS dag_state,
+                  ($6::text IS NOT NULL AND d.state = 'CREATED') AS deferred
+                  FROM jobs j
                   JOIN r ON j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
+                  JOIN dags d ON d.tenant_id = j.tenant_id AND d.id = j.dag_id
                  WHERE j.id = ANY($1::uuid[]) AND j.state IN ('CREATED','RETRY') ORDER BY j.id FOR UPDATE OF j),
        s AS (
          UPDATE jobs j SET state = 'ACTIVE', lease_owner = prev.worker_id,
            lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
            attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
            progress_percent = NULL, progress_message = NULL, error = NULL
-         FROM prev WHERE j.id = prev.id
+         FROM prev WHERE j.id = prev.id AND NOT prev.deferred
          RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
            j.try_number, j.dispatch, j.lease_owner, j.cache_enabled, j.cache_ttl_seconds, j.cache_given_key,
            (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
              WHERE jd.job_id = j.id) AS upstream),
        a AS (INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
-             SELECT id, try_number, dispatch, 'RUNNING', lease_owner FROM s)
-       -- The DAG's name and state once per row by a join, not two subqueries in RETURNING.
-       SELECT s.*, d.name AS dag_name, d.state AS dag_state FROM s JOIN dags d ON d.tenant_id = s.tenant_id AND d.id = s.dag_id`,
+             SELECT id, try_number, dispatch, 'RUNNING', lease_owner FROM s),
+       -- With $6 (at): each DAG's counter deltas and its JOB events (one row a DAG, as
+       -- appendEvents coalesces them; the payload of DagTransitions' jobEvent), as the completion statement writes its own.
+       dd AS (
+         INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
+         SELECT tenant_id, dag_id, -count(*), count(*), 0, 0, 0, 0, 0 FROM s WHERE $6::text IS NOT NULL
+          GROUP BY tenant_id, dag_id),
+       ev AS (
+         INSERT INTO event_log (tenant_id, type, dag_id, payload, n_events)
+         SELECT tenant_id, 'JOB', dag_id, CASE WHEN count(*) = 1 THEN jsonb_agg(p ORDER BY id) -> 0 ELSE jsonb_agg(p ORDER BY id) END,
+             count(*)
+           FROM (SELECT tenant_id, dag_id, id, jsonb_build_object('dagId', dag_id, 'jobId', id, 'taskId', task_id,
+                   'name', name, 'state', 'ACTIVE', 'previousState', prev, 'tryNumber', try_number, 'error', NULL,
+                   'progressPercent', NULL, 'at', $6::text) AS p FROM s WHERE $6::text IS NOT NULL) e
+          GROUP BY tenant_id, dag_id ORDER BY tenant_id, dag_id
+         RETURNING 1)
+       -- Every row the lock found: started (s), or deferred (s empty). The relay is woken
+       -- once (an uncorrelated subquery: evaluated once, when there is a row at all).
+       SELECT s.*, prev.id AS ref_id, prev.dag_name, prev.dag_state, prev.deferred,
+         (SELECT pg_notify('${EVENTS_CHANNEL}', n::text) FROM (SELECT count(*) AS n FROM ev) c WHERE n > 0) AS notified
+         FROM prev LEFT JOIN s ON s.id = prev.id`,
       [
         refs.map((r) => r.jobId),
         refs.map((r) => r.tryNumber),
         refs.map((r) => r.dispatch),
         refs.map((r) => r.workerId),
         leaseMs,
+        at,
       ],
     );
-    return rows.map((r) => ({
-      ...jobRefOf(r),
-      executor: r.executor,
-      data: r.data,
-      partitionKey: r.partition_key,
-      prev: r.prev,
-      dispatch: r.dispatch,
-      dagName: r.dag_name,
-      upstream: r.upstream ?? [],
-      cache: { enabled: r.cache_enabled, ttlSeconds: r.cache_ttl_seconds, key: r.cache_given_key },
-      dagState: r.dag_state,
-    }));
+    const started = rows.filter((r) => r.id != null) as Array<(typeof rows)[number] & DoneRow>;
+    return {
+      deferred: rows.filter((r) => r.id == null).map((r) => r.ref_id),
+      started: started.map((r) => ({
+        ...jobRefOf(r),
+        executor: r.executor,
+        data: r.data,
+        partitionKey: r.partition_key,
+        prev: r.prev,
+        dispatch: r.dispatch,
+        dagName: r.dag_name,
+        upstream: r.upstream ?? [],
+        cache: { enabled: r.cache_enabled, ttlSeconds: r.cache_ttl_seconds, key: r.cache_given_key },
+        dagState: r.dag_state,
+      })),
+    };
   }
 }

@@ -5,15 +5,13 @@ import { GroupCommit, type Settled } from '../../db/group-commit';
 import type { JobAttemptsRepository } from '../../repositories/job-attempts.repository';
 import type { AttemptKey, AttemptRef, JobsRepository } from '../../repositories/jobs.repository';
 import { LIMITS } from '../dag-validation';
-import { transitionOf, type DagTransitions, type Transition } from './dag-transitions';
+import { transitionOf, type DagTransitions } from './dag-transitions';
 import type { AfterCommit, Effects } from './effects';
+import { runAttemptBatch, type AttemptBatchDeps, type AttemptBatchOutcome } from './attempt-batch';
 
 export type { AttemptRef } from '../../repositories/jobs.repository';
 
 import {
-  keyOf,
-  startedOf,
-  startTransition,
   type BatchItem,
   type BatchResult,
   type Completion,
@@ -46,6 +44,7 @@ export class AttemptService {
    */
   private readonly starts: GroupCommit<BatchItem, BatchResult>;
   private readonly completions: GroupCommit<BatchItem, BatchResult>;
+  private readonly batchDeps: AttemptBatchDeps;
 
   constructor(
     private readonly ds: DataSource,
@@ -57,6 +56,7 @@ export class AttemptService {
     /** Whether a completion may claim its ready dependents itself (fair share off: no QUOTAS_FILE). */
     private readonly directClaims: () => boolean,
   ) {
+    this.batchDeps = { attempts, transitions, leaseMs: config.timings.leaseMs, directClaims };
     this.starts = new GroupCommit((items) => this.flushBatch(items), 256, config.groupCommitInFlight);
     this.completions = new GroupCommit((items) => this.flushBatch(items), 256, config.groupCommitInFlight);
   }
@@ -143,19 +143,27 @@ export class AttemptService {
   }
 
   /**
-   * One flush of the group commit: the items in one transaction (`runBatch`). A deadlock
-   * retries it; any other failure runs the items one by one, so one bad item fails alone.
+   * One flush of the group commit. A flush of one kind (every flush: starts and completions
+   * commit apart) is one statement with no transaction round it, so no BEGIN and COMMIT
+   * round trips: the start or completion statement writes its deltas and events itself.
+   * What it leaves alone (a start whose DAG is still CREATED, a completion past an unmarked
+   * SLA deadline: they write more than that statement) is flushed again in a transaction.
+   * A deadlock retries the flush; any other failure runs the items one by one, so one bad
+   * item fails alone.
    */
-  private async flushBatch(items: BatchItem[]): Promise<Array<Settled<BatchResult>>> {
+  private async flushBatch(items: BatchItem[], inTransaction = false): Promise<Array<Settled<BatchResult>>> {
+    const solo = !inTransaction && items.every((i) => i.kind === items[0].kind);
     for (let attempt = 1; ; attempt++) {
-      let out: { results: BatchResult[]; settle: Array<{ tenantId: string; dagId: string }> };
+      let out: AttemptBatchOutcome;
       try {
-        out = await this.ds.transaction((m) => this.runBatch(m, items));
+        out = solo
+          ? await this.alone((m) => runAttemptBatch(this.batchDeps, m, items, true))
+          : await this.ds.transaction((m) => runAttemptBatch(this.batchDeps, m, items, false));
       } catch (error) {
         if ((error as { code?: string }).code === '40P01' && attempt < 3) continue;
         if (items.length === 1) return [{ ok: false as const, error }];
         const one: Array<Settled<BatchResult>> = [];
-        for (const item of items) one.push(...(await this.flushBatch([item])));
+        for (const item of items) one.push(...(await this.flushBatch([item], inTransaction)));
         return one;
       }
       // Committed: the DAGs in which jobs ended may be over. Settled beside the next flush
@@ -166,113 +174,27 @@ export class AttemptService {
         const settled = this.transitions.settle(this.ds, out.settle).catch(() => undefined);
         for (const r of out.results) if (r && 'readyJobIds' in r) settling.set(r, settled);
       }
-      return out.results.map((value) => ({ ok: true as const, value }));
+      const settled: Array<Settled<BatchResult>> = out.results.map((value) => ({ ok: true as const, value }));
+      if (out.deferred.length > 0) {
+        const again = await this.flushBatch(
+          out.deferred.map((i) => items[i]),
+          true,
+        );
+        out.deferred.forEach((i, k) => (settled[i] = again[k]));
+      }
+      return settled;
     }
   }
 
-  /**
-   * A flush's items in the caller's transaction (its starts or its completions; the code
-   * takes either kind, and both): every start (job rows, attempt
-   * rows), every completion (job rows, attempt rows, dependents counted down once per
-   * child: the hot rows of a fan-in, locked as late as possible), then each DAG's counter
-   * deltas and events, DAGs in a fixed order. No DAG row is written (but by the first
-   * start of a CREATED DAG): the DAGs in which jobs ended are settled after commit.
-   */
-  private async runBatch(
-    m: EntityManager,
-    items: BatchItem[],
-  ): Promise<{ results: BatchResult[]; settle: Array<{ tenantId: string; dagId: string }> }> {
-    const results: BatchResult[] = items.map((i) =>
-      i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [], freedKey: false },
-    );
-    type DagBatch = {
-      tenantId: string;
-      dagId: string;
-      list: Transition[];
-      wasCreated: boolean;
-      slaDue: string[];
-      /** Jobs completed here: their deltas and events are written by the completion statement. */
-      ended: boolean;
-    };
-    const byDag = new Map<string, DagBatch>();
-    const dagOf = (tenantId: string, dagId: string): DagBatch => {
-      const k = `${tenantId}/${dagId}`;
-      return (
-        byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [], ended: false }).get(k)!
-      );
-    };
-    const addTransition = (tenantId: string, dagId: string, t: Transition) => dagOf(tenantId, dagId).list.push(t);
-    // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
-    const firstOf = new Map<string, number>();
-    items.forEach((it, i) => {
-      const k = `${it.kind}:${keyOf(it.ref)}`;
-      if (!firstOf.has(k)) firstOf.set(k, i);
-    });
-    const unique = [...firstOf.values()].sort((x, y) => items[x].ref.jobId.localeCompare(items[y].ref.jobId));
-    const completes = unique.filter((i) => items[i].kind === 'complete');
-    const starts = unique.filter((i) => items[i].kind === 'start');
-
-    if (starts.length > 0) {
-      const rows = await this.attempts.startBatch(
-        m,
-        starts.map((i) => items[i].ref),
-        this.config.timings.leaseMs,
-      );
-      const byKey = new Map(rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r]));
-      for (const i of starts) {
-        const r = byKey.get(keyOf(items[i].ref));
-        if (r) results[i] = startedOf(r);
-      }
-      for (const r of rows) {
-        addTransition(r.tenantId, r.dagId, startTransition(r));
-        if (r.dagState === 'CREATED') dagOf(r.tenantId, r.dagId).wasCreated = true;
-      }
+  /** `fn` on a connection of its own, without a transaction: each statement commits alone. */
+  private async alone<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    const qr = this.ds.createQueryRunner();
+    try {
+      await qr.connect();
+      return await fn(qr.manager);
+    } finally {
+      await qr.release();
     }
-
-    // The DAGs in which a completion counted down a dependent that is still open (see below).
-    const open = new Set<string>();
-    if (completes.length > 0) {
-      // The caller enqueues what was claimed after commit; a crash in between is recovered
-      // by the dispatcher's stale-dispatch sweep.
-      const { done, counted, claimed } = await this.attempts.completeBatch(
-        m,
-        completes.map((i) => items[i] as Extract<BatchItem, { kind: 'complete' }>),
-        this.directClaims(),
-        new Date().toISOString(),
-      );
-      for (const x of counted) if (x.state === 'CREATED' || x.state === 'RETRY') open.add(`${x.tenantId}/${x.dagId}`);
-      const readyJobIds = counted
-        .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))
-        .map((x) => x.id);
-      const accepted = new Map(
-        done.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r.keyed]),
-      );
-      let first = true;
-      for (const i of completes) {
-        if (!accepted.has(keyOf(items[i].ref))) continue;
-        // What became ready goes back once, on the first completion, to be enqueued once.
-        const freedKey = accepted.get(keyOf(items[i].ref)) === true;
-        results[i] = first
-          ? { accepted: true, readyJobIds, claimed, freedKey }
-          : { accepted: true, readyJobIds: [], claimed: [], freedKey };
-        first = false;
-      }
-      for (const r of done) {
-        const d = dagOf(r.tenantId, r.dagId);
-        d.ended = true;
-        if (r.slaDue) d.slaDue.push(r.id);
-      }
-    }
-
-    const dags = [...byDag.values()].sort((x, y) =>
-      x.tenantId === y.tenantId ? x.dagId.localeCompare(y.dagId) : x.tenantId.localeCompare(y.tenantId),
-    );
-    const ended = await this.transitions.applyBatch(m, dags);
-    // A DAG with a job this batch counted down and left open (CREATED or RETRY, its row
-    // locked until commit) cannot be over: whatever ends that job commits after this batch
-    // and settles the DAG then. Its settle is skipped (a round trip off every chain step).
-    const settle = ended.filter((d) => !open.has(`${d.tenantId}/${d.dagId}`));
-    return { results, settle };
   }
 
   /** A failed attempt reported by its worker; a retry's wake-up is set. */
