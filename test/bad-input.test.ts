@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeJob, holdingExecutor, rowCounts, type HeldJob } from './support/held-jobs';
+import { JSONScalar } from '../src/schema/scalars';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 
 /** What the server logs, parsed (the app runs with a debug logger of this test's own). */
@@ -293,6 +294,23 @@ describe('limits and unknown errors', () => {
     }
     for (const more of [false, true, false]) answers.push(code(await post({ query: byInclude, variables: { more } })));
     expect(answers).toEqual(['ok', 'QUERY_TOO_COMPLEX', 'ok', 'QUERY_TOO_COMPLEX', 'ok', 'QUERY_TOO_COMPLEX', 'ok']);
+  });
+
+  it('coerces a submitDag input twice (the input check, execution), not a third time for its cost', async () => {
+    const parse = JSONScalar.parseValue;
+    let calls = 0;
+    JSONScalar.parseValue = (value) => {
+      calls += 1;
+      return parse(value);
+    };
+    try {
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const jobs = [{ id: 'a', name: 'a', executor: 'noop', startAfter: later, data: { n: 1 } }];
+      ok(await t.gql(SUBMIT, { input: { name: 'coerced', jobs } }, key));
+    } finally {
+      JSONScalar.parseValue = parse;
+    }
+    expect(calls).toBe(2);
   });
 
   it('refuses a bad literal every time the same document comes (literal checks are kept per document)', async () => {

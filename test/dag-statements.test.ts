@@ -253,6 +253,56 @@ it('refreshes the job tables’ planner statistics after a DAG bigger than half 
   expect(await reltuples()).toBeGreaterThanOrEqual(actual[0].n * 0.9);
 });
 
+it('answers a big submitDag before the planner statistics are refreshed; its first dispatch waits for them', async () => {
+  const { key } = await t.tenant('submitter');
+  const reltuples: Array<{ n: number }> = await t.app.services.ds.query(
+    `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'jobs'::regclass`,
+  );
+  // Big enough to more than double what the statistics last counted, so they are refreshed.
+  const n = Math.max(1000, Math.ceil(Number(reltuples[0].n)) + 1);
+  // A lock ANALYZE of jobs waits for (and inserts into jobs do not).
+  const holder = t.app.services.ds.createQueryRunner();
+  await holder.connect();
+  await holder.startTransaction();
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    await holder.commitTransaction();
+    await holder.release();
+  };
+  try {
+    await holder.query('LOCK TABLE jobs IN SHARE UPDATE EXCLUSIVE MODE');
+    // Without the change the answer waits for the ANALYZE: the lock goes after 10 s at the latest.
+    const timer = setTimeout(() => void release(), 10_000);
+    const id = `analyze-${randomUUID()}`;
+    const jobs = Array.from({ length: n }, (_, i) => ({
+      id: `j${i}`,
+      name: 'step',
+      executor: 'noop',
+      dependencies: i === 0 ? [] : ['j0'],
+    }));
+    const dagId = await submitDag(t, key, { id, name: 'analyze', jobs });
+    clearTimeout(timer);
+    expect(released).toBe(false);
+    const rootDispatched = async (): Promise<boolean> => {
+      const r: Array<{ at: Date | null }> = await t.app.services.ds.query(
+        `SELECT dispatched_at AS at FROM jobs WHERE dag_id = $1 AND task_id = 'j0'`,
+        [dagId],
+      );
+      return r[0].at !== null;
+    };
+    // The dispatch pass waits for the refresh, which waits for the lock.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rootDispatched()).toBe(false);
+    await release();
+    await t.app.services.jobCommands.settled();
+    expect(await rootDispatched()).toBe(true);
+  } finally {
+    await release();
+  }
+});
+
 it('batches jobGroups and jobPage across the DAGs of a list: one statement each, whatever the list length', async () => {
   const { key } = await t.tenant('submitter');
   const name = `batch-${randomUUID()}`;

@@ -1,12 +1,15 @@
 import {
   getOperationAST,
   GraphQLError,
+  isInputObjectType,
   isObjectType,
   Kind,
+  visit,
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type NamedTypeNode,
   type SelectionSetNode,
   type TypeNode,
   type ValidationContext,
@@ -126,12 +129,24 @@ function hasOwnComplexity(schema: GraphQLSchema): boolean {
   return has;
 }
 
+const namedTypeOf = (type: TypeNode): NamedTypeNode => (type.kind === Kind.NAMED_TYPE ? type : namedTypeOf(type.type));
+
+/**
+ * Whether a variable's value can reach an estimator, in a schema without fields of their own
+ * complexity: the estimators read only `first` (an Int) and the cost follows
+ * `@skip`/`@include` (a Boolean). A String or ID variable can be neither, so
+ * `asset(key: $k)` costs the same for every key; nor can an input object (or a list of them),
+ * so `submitDag(input: $input)` costs the same for every DAG.
+ */
+function reachesCost(schema: GraphQLSchema, type: TypeNode): boolean {
+  const name = namedTypeOf(type).name.value;
+  return name !== 'String' && name !== 'ID' && !isInputObjectType(schema.getType(name));
+}
+
 /**
  * What of a request the cost depends on besides its document: the operation and the values
- * of its variables that can reach an estimator. Without fields of their own complexity, the
- * estimators read only `first` (an Int) and the cost follows `@skip`/`@include` (a Boolean);
- * a String or ID variable can be neither, so `asset(key: $k)` costs the same for every key.
- * Every other variable's value is part of the key; null (not kept) when the key is long.
+ * of its variables that can reach an estimator (reachesCost; only without fields of their
+ * own complexity). Null (not kept) when the key is long.
  */
 function costKey(
   schema: GraphQLSchema,
@@ -144,13 +159,69 @@ function costKey(
   if (!op) return null;
   const parts: unknown[] = [operationName ?? ''];
   for (const def of op.variableDefinitions ?? []) {
-    let type: TypeNode = def.type;
-    while (type.kind !== Kind.NAMED_TYPE) type = type.type;
-    if (type.name.value === 'String' || type.name.value === 'ID') continue;
-    parts.push(variables?.[def.variable.name.value] ?? null);
+    if (reachesCost(schema, def.type)) parts.push(variables?.[def.variable.name.value] ?? null);
   }
   const key = JSON.stringify(parts);
   return key.length <= 256 ? key : null;
+}
+
+/**
+ * What getComplexity is given, for a schema without fields of their own complexity: the
+ * document with every input-object variable declared `Boolean` (no default), and `true` for
+ * its value. getComplexity coerces the variables it is given, and an input object's value
+ * cannot change the cost (reachesCost): a 10,000-job `submitDag` input would be coerced once
+ * more (the input check and execution coerce it) for nothing. The arguments those variables
+ * feed reach the estimators as `true`, which none reads.
+ */
+interface CostInputs {
+  document: DocumentNode;
+  retyped: string[];
+}
+
+const costInputs = new WeakMap<DocumentNode, CostInputs>();
+const BOOLEAN: NamedTypeNode = { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'Boolean' } };
+
+function costInputsOf(schema: GraphQLSchema, document: DocumentNode): CostInputs {
+  let inputs = costInputs.get(document);
+  if (!inputs) {
+    const retyped: string[] = [];
+    const costDocument = visit(document, {
+      VariableDefinition(def) {
+        if (isInputObjectType(schema.getType(namedTypeOf(def.type).name.value))) {
+          retyped.push(def.variable.name.value);
+          return { ...def, type: BOOLEAN, defaultValue: undefined };
+        }
+        return undefined;
+      },
+    });
+    costInputs.set(document, (inputs = { document: costDocument, retyped }));
+  }
+  return inputs;
+}
+
+function complexityOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | undefined,
+): number {
+  let query = document;
+  let values = variables;
+  if (!hasOwnComplexity(schema)) {
+    const inputs = costInputsOf(schema, document);
+    if (inputs.retyped.length) {
+      query = inputs.document;
+      values = { ...variables };
+      for (const name of inputs.retyped) values[name] = true;
+    }
+  }
+  return getComplexity({
+    schema,
+    query,
+    variables: values,
+    operationName,
+    estimators: [fieldExtensionsEstimator(), paginationEstimator, simpleEstimator({ defaultComplexity: 1 })],
+  });
 }
 
 /** Costs by document (Apollo keeps one parsed document per query string) and costKey. */
@@ -169,13 +240,7 @@ export function assertCost(
   let byKey = costs.get(document);
   let cost = key === null ? undefined : byKey?.get(key);
   if (cost === undefined) {
-    cost = getComplexity({
-      schema,
-      query: document,
-      variables: variables ?? {},
-      operationName: operationName ?? undefined,
-      estimators: [fieldExtensionsEstimator(), paginationEstimator, simpleEstimator({ defaultComplexity: 1 })],
-    });
+    cost = complexityOf(schema, document, variables ?? {}, operationName ?? undefined);
     if (key !== null) {
       if (!byKey) costs.set(document, (byKey = new Map()));
       if (byKey.size >= COSTS_PER_DOCUMENT) byKey.clear();

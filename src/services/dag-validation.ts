@@ -115,16 +115,41 @@ function intIn(path: string, value: number | null | undefined, def: number, min:
   return v;
 }
 
-/** Stable JSON (sorted keys) so equal inputs hash equal whatever their key order. */
+/** Whether a plain object's own keys are in ascending order already. */
+function plainAndSorted(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(v);
+  for (let i = 1; i < keys.length; i += 1) if (!(keys[i - 1] < keys[i])) return false;
+  return true;
+}
+
+/**
+ * Stable JSON (sorted keys) so equal inputs hash equal whatever their key order. Each object
+ * is written as a copy with its entries sorted, or as it is when it is a plain object whose
+ * keys are in order already (the same text, without the copy: a 10,000-job DAG's jobs).
+ */
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !plainAndSorted(v)) {
       return Object.fromEntries(
         Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
       );
     }
     return v;
   });
+}
+
+/**
+ * A job as the DAG's hash reads it: all of it but `dataJson` (its `data` is there), its
+ * dependencies sorted, its keys in order (stableJson writes it without copying it again).
+ */
+function hashedJob(j: NormalizedJob): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const k of Object.keys(j).sort()) {
+    if (k !== 'dataJson') view[k] = k === 'dependencies' ? [...j.dependencies].sort() : j[k as keyof NormalizedJob];
+  }
+  return view;
 }
 
 /** Find one cycle in the graph (task → its dependencies), as the list of ids around it. */
@@ -344,7 +369,7 @@ export function validateDag(input: SubmitDagInputLike, callbacks: CallbackPolicy
         softSla,
         hardSla,
         callbackUrl,
-        jobs: jobs.map(({ dataJson: _d, ...rest }) => ({ ...rest, dependencies: [...rest.dependencies].sort() })),
+        jobs: jobs.map(hashedJob),
       }),
     )
     .digest('hex');

@@ -104,12 +104,20 @@ export class DagService {
   /**
    * Validate the whole DAG, then store DAG, jobs, dependencies and node expectations in one
    * transaction. Resubmitting a client id with the same normalised input returns the
-   * existing DAG; any difference is CONFLICT. Returns the DAG and whether it is new.
+   * existing DAG; any difference is CONFLICT. Returns the DAG, whether it is new, and
+   * `statistics`: the refresh of the job tables' planner statistics that a big new DAG
+   * starts after commit (null when none is needed), which the answer does not wait for and
+   * the DAG's first dispatch does (JobCommands.submit).
    */
   async submit(
     principal: Principal,
     input: SubmitDagInputLike,
-  ): Promise<{ dag: DagRow; created: boolean; executors: Array<{ executor: string; requiresGpu: boolean }> }> {
+  ): Promise<{
+    dag: DagRow;
+    created: boolean;
+    executors: Array<{ executor: string; requiresGpu: boolean }>;
+    statistics: Promise<void> | null;
+  }> {
     const dag = validateDag(input, {
       isProduction: this.config.isProduction,
       allowList: this.config.callbackAllowList,
@@ -120,7 +128,7 @@ export class DagService {
     if (late) {
       // A replay of a DAG stored while its deadline was ahead still returns it.
       const existing = dag.id ? await this.get(tenantId, dag.id) : null;
-      if (existing?.input_hash === dag.hash) return { dag: existing, created: false, executors: [] };
+      if (existing?.input_hash === dag.hash) return { dag: existing, created: false, executors: [], statistics: null };
       throw badInput(late, 'this deadline has already passed; an SLA must lie ahead at submission');
     }
     const dagId = dag.id ?? randomUUID();
@@ -168,11 +176,18 @@ export class DagService {
       ]);
       return { dag: row, created: true };
     });
+    let statistics: Promise<void> | null = null;
     if (result.created && dag.jobs.length >= ANALYZE_AFTER_JOBS) {
       const deps = dag.jobs.reduce((n, j) => n + j.dependencies.length, 0);
-      await this.analyzeIfStale({ jobs: dag.jobs.length, job_dependencies: deps });
+      statistics = this.analyzeIfStale({ jobs: dag.jobs.length, job_dependencies: deps });
+      // Awaited by the dispatch, which logs a failure; never an unhandled rejection meanwhile.
+      statistics.catch(() => undefined);
     }
-    return { ...result, executors: dag.jobs.map((j) => ({ executor: j.executor, requiresGpu: j.requiresGpu })) };
+    return {
+      ...result,
+      executors: dag.jobs.map((j) => ({ executor: j.executor, requiresGpu: j.requiresGpu })),
+      statistics,
+    };
   }
 
   private analyzing: Promise<void> | null = null;
@@ -181,7 +196,8 @@ export class DagService {
    * A big DAG into tables whose planner statistics predate most of their rows (a fresh
    * database, a first large run) would have the engine's key lookups planned as scans
    * until autovacuum gets round to it (a minute or more): when the rows just added are
-   * more than half of what the statistics last counted, refresh them at once.
+   * more than half of what the statistics last counted, refresh them at once (one refresh
+   * at a time: a submission during one shares it).
    */
   private analyzeIfStale(added: Record<'jobs' | 'job_dependencies', number>): Promise<void> {
     this.analyzing ??= (async () => {

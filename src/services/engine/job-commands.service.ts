@@ -36,9 +36,16 @@ export class JobCommands {
   ) {}
 
   async submit(principal: Principal, input: SubmitDagInputLike): Promise<DagRow> {
-    const { dag, created, executors } = await this.dags.submit(principal, input);
+    const { dag, created, executors, statistics } = await this.dags.submit(principal, input);
     if (created) {
-      this.afterCommit.later('dispatch', () => this.afterCommit.apply({ dispatch: true }));
+      // A big DAG's first dispatch waits for the job tables' fresh planner statistics (so the
+      // engine's first statements on its rows are planned with them); the answer does not.
+      this.afterCommit.later('dispatch', async () => {
+        await statistics?.catch((err: unknown) =>
+          this.log.warn({ err: String(err) }, 'refreshing the job tables’ planner statistics failed'),
+        );
+        await this.afterCommit.apply({ dispatch: true });
+      });
       const later = input.jobs.map((j) => j.startAfter).filter((d): d is Date => !!d && d.getTime() > Date.now());
       for (const d of later) this.dispatcher.kickAt(d);
       this.afterCommit.later('unhosted-executors', () => this.warnUnhosted(dag, executors));
