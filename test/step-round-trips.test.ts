@@ -256,3 +256,55 @@ it('a completion past an unmarked SLA deadline is left alone by the lone stateme
     'DAG::COMPLETED',
   ]);
 });
+
+it("a flush's starts of an active DAG commit alone while a CREATED DAG's first start goes again in a transaction; each caller gets its own attempt", async () => {
+  const x = await dag([{ id: 'x1' }, { id: 'x2' }]);
+  const y = await dag([{ id: 'y1' }]);
+  const z = await dag([{ id: 'z0' }, { id: 'z1' }]);
+  const { attempts, ds } = t.app.services;
+  // x and z are ACTIVE now; y is still CREATED.
+  for (const j of [x.ids.get('x1')!, z.ids.get('z0')!])
+    expect(await attempts.startAttempt(j, 1, 1, 'w-rt')).not.toBeNull();
+  // z1's start takes the one flush in flight and waits at its row, held by the test; x2's
+  // and y1's starts queue meanwhile and go together in the next flush.
+  const lock = new Client({ connectionString: inject('databaseUrl') });
+  await lock.connect();
+  await lock.query('BEGIN');
+  await lock.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [z.ids.get('z1')!]);
+  const first = attempts.startAttempt(z.ids.get('z1')!, 1, 1, 'w-rt');
+  await new Promise((r) => setTimeout(r, 100));
+  const together = statementsOf(() =>
+    Promise.all([
+      attempts.startAttempt(y.ids.get('y1')!, 1, 1, 'w-rt'),
+      attempts.startAttempt(x.ids.get('x2')!, 1, 1, 'w-rt'),
+    ]),
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  await lock.query('ROLLBACK');
+  await lock.end();
+  expect((await first)?.taskId).toBe('z1');
+  const { value: started, sql } = await together;
+  expect(started.map((s) => s?.taskId)).toEqual(['y1', 'x2']);
+  // The second flush: the lone statement (x2 started, y1 left alone), then y1 in a transaction.
+  const flush = sql.filter((q) => /^WITH r AS .* UPDATE jobs j SET state = 'ACTIVE'/.test(q));
+  expect(flush).toHaveLength(2);
+  expect(sql.indexOf('START TRANSACTION')).toBeGreaterThan(sql.indexOf(flush[0]));
+  const rows: Array<{ dag_id: string; state: string }> = await ds.query(
+    `SELECT id AS dag_id, state FROM dags WHERE tenant_id = $1 AND id = ANY($2)`,
+    [tenantId, [x.id, y.id]],
+  );
+  expect(new Map(rows.map((r) => [r.dag_id, r.state]))).toEqual(
+    new Map([
+      [x.id, 'ACTIVE'],
+      [y.id, 'ACTIVE'],
+    ]),
+  );
+  const events: Array<{ dag: string; type: string; task: string | null; state: string }> = await ds.query(
+    `SELECT dag_id AS dag, type, payload->>'taskId' AS task, payload->>'state' AS state FROM event_log_events
+      WHERE tenant_id = $1 AND dag_id = ANY($2) ORDER BY id, ord`,
+    [tenantId, [x.id, y.id]],
+  );
+  const of = (d: string) => events.filter((e) => e.dag === d).map((e) => `${e.type}:${e.task ?? ''}:${e.state}`);
+  expect(of(x.id)).toEqual(['DAG::CREATED', 'JOB:x1:ACTIVE', 'DAG::ACTIVE', 'JOB:x2:ACTIVE']);
+  expect(of(y.id)).toEqual(['DAG::CREATED', 'JOB:y1:ACTIVE', 'DAG::ACTIVE']);
+});
