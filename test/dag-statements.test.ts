@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { submitDag } from './support/dag-helpers';
+import { freshDatabase } from './support/fresh-database';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
@@ -254,6 +255,18 @@ it('refreshes the job tables’ planner statistics after a DAG bigger than half 
 });
 
 it('answers a big submitDag before the planner statistics are refreshed; its first dispatch waits for them', async () => {
+  // A database of its own: in the run's shared one, the other files' rows move the statistics.
+  const db = await freshDatabase();
+  const own = await startTestApp({ roles: ['api'], env: { DATABASE_URL: db.url } });
+  try {
+    await bigSubmitBeforeAnalyze(own);
+  } finally {
+    await own.stop();
+    await db.drop();
+  }
+});
+
+async function bigSubmitBeforeAnalyze(t: TestApp): Promise<void> {
   const { key } = await t.tenant('submitter');
   const reltuples: Array<{ n: number }> = await t.app.services.ds.query(
     `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'jobs'::regclass`,
@@ -301,7 +314,7 @@ it('answers a big submitDag before the planner statistics are refreshed; its fir
   } finally {
     await release();
   }
-});
+}
 
 it('batches jobGroups and jobPage across the DAGs of a list: one statement each, whatever the list length', async () => {
   const { key } = await t.tenant('submitter');
