@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { bullJobId, queueName } from '../src/jobs/queues';
+import { progressOf } from '../src/services/engine/dag-transitions';
 import { submitDag } from './support/dag-helpers';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
  * A chain step's round trips (issue 18): a completion that claims its child is one
  * statement with no transaction round it (deltas and events included) and the child's
- * enqueue, with no settle read; a start is one statement too (but a DAG's first, which
- * activates the DAG in a transaction); the claimed child is enqueued without waiting for
- * the settle of a DAG that ended in the same batch.
+ * enqueue, with no settle read; a start is one statement too (a DAG's first activates the
+ * DAG in it); the claimed child is enqueued without waiting for the settle of a DAG that
+ * ended in the same batch.
  */
 let t: TestApp;
 let tenantId: string;
@@ -63,15 +64,11 @@ it('steps along a chain with one statement a completion and one a start, no tran
   const x = await dag([{ id: 'p' }, { id: 'c', dependencies: ['p'] }]);
   const [p, c] = [x.ids.get('p')!, x.ids.get('c')!];
   const { attempts } = t.app.services;
-  // The DAG's first start activates it: the start statement leaves it alone (nothing
-  // written), and it runs again in a transaction, whose DAG event needs the activated row.
+  // The DAG's first start activates it in the same statement.
   const first = await statementsOf(() => attempts.startAttempt(p, 1, 1, 'w-rt'));
   expect(first.value?.taskId).toBe('p');
-  expect(first.sql).toHaveLength(6);
-  expect(first.sql[0]).toMatch(/^WITH r AS .* UPDATE jobs j SET state = 'ACTIVE'/);
-  expect(first.sql[1]).toBe('START TRANSACTION');
-  expect(first.sql[2]).toBe(first.sql[0]);
-  expect(first.sql[5]).toBe('COMMIT');
+  expect(first.sql).toHaveLength(1);
+  expect(first.sql[0]).toMatch(/^WITH r AS .* UPDATE jobs j SET state = 'ACTIVE'.* UPDATE dags d SET state = 'ACTIVE'/);
 
   const done = await statementsOf(() => attempts.completeAttempt(ref(p), { ok: true }));
   expect(done.value.claimed.map((d) => [d.id, d.dispatch])).toEqual([[c, 1]]);
@@ -116,17 +113,30 @@ it('steps along a chain with one statement a completion and one a start, no tran
     'JOB:c:COMPLETED',
     'DAG::COMPLETED',
   ]);
-  // The events written by the start and completion statements have the shape of the
-  // DAG's first start's, written from JS.
-  const [fromJs, started, completed] = [events[1].payload, events[4].payload, events[5].payload];
-  expect(Object.keys(started).sort()).toEqual(Object.keys(fromJs).sort());
-  expect(Object.keys(completed).sort()).toEqual(Object.keys(fromJs).sort());
+  // The events the start and completion statements write have the payloads DagTransitions
+  // writes from JS (jobEvent, and for the DAG the one its settle wrote at the end).
+  const at = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const [activated, started, completed, ended] = [events[2], events[4], events[5], events[6]].map((e) => e.payload);
   expect(started).toEqual({
-    ...fromJs,
+    dagId: x.id,
     jobId: c,
     taskId: 'c',
     name: 'c',
-    at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    state: 'ACTIVE',
+    previousState: 'CREATED',
+    tryNumber: 1,
+    error: null,
+    progressPercent: null,
+    at,
+  });
+  expect(Object.keys(activated).sort()).toEqual(Object.keys(ended).sort());
+  expect(activated).toEqual({
+    dagId: x.id,
+    name: 'round-trips',
+    state: 'ACTIVE',
+    previousState: 'CREATED',
+    progress: { total: 2, pending: 1, active: 1, completed: 0, failed: 0, skipped: 0, cached: 0, percent: 0 },
+    at,
   });
   expect(completed).toEqual({
     dagId: x.id,
@@ -257,14 +267,21 @@ it('a completion past an unmarked SLA deadline is left alone by the lone stateme
   ]);
 });
 
-it("a flush's starts of an active DAG commit alone while a CREATED DAG's first start goes again in a transaction; each caller gets its own attempt", async () => {
+it("a flush's starts of an ACTIVE and of a CREATED DAG are one statement; the CREATED one is activated with its progress, each caller gets its own attempt", async () => {
   const x = await dag([{ id: 'x1' }, { id: 'x2' }]);
-  const y = await dag([{ id: 'y1' }]);
+  const y = await dag([{ id: 'y1' }, { id: 'y2' }, { id: 'y3' }]);
   const z = await dag([{ id: 'z0' }, { id: 'z1' }]);
   const { attempts, ds } = t.app.services;
-  // x and z are ACTIVE now; y is still CREATED.
+  // x and z are ACTIVE now; y is still CREATED, one of its three jobs already ended
+  // (skipped, as a cancellation would leave it: its delta written as a batch writes one).
   for (const j of [x.ids.get('x1')!, z.ids.get('z0')!])
     expect(await attempts.startAttempt(j, 1, 1, 'w-rt')).not.toBeNull();
+  await ds.query(`UPDATE jobs SET state = 'SKIPPED' WHERE id = $1`, [y.ids.get('y3')!]);
+  await ds.query(
+    `INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
+     VALUES ($1, $2, -1, 0, 0, 0, 1, 0, 0)`,
+    [tenantId, y.id],
+  );
   // z1's start takes the one flush in flight and waits at its row, held by the test; x2's
   // and y1's starts queue meanwhile and go together in the next flush.
   const lock = new Client({ connectionString: inject('databaseUrl') });
@@ -285,10 +302,7 @@ it("a flush's starts of an active DAG commit alone while a CREATED DAG's first s
   expect((await first)?.taskId).toBe('z1');
   const { value: started, sql } = await together;
   expect(started.map((s) => s?.taskId)).toEqual(['y1', 'x2']);
-  // The second flush: the lone statement (x2 started, y1 left alone), then y1 in a transaction.
-  const flush = sql.filter((q) => /^WITH r AS .* UPDATE jobs j SET state = 'ACTIVE'/.test(q));
-  expect(flush).toHaveLength(2);
-  expect(sql.indexOf('START TRANSACTION')).toBeGreaterThan(sql.indexOf(flush[0]));
+  expect(sql).toHaveLength(1);
   const rows: Array<{ dag_id: string; state: string }> = await ds.query(
     `SELECT id AS dag_id, state FROM dags WHERE tenant_id = $1 AND id = ANY($2)`,
     [tenantId, [x.id, y.id]],
@@ -299,12 +313,24 @@ it("a flush's starts of an active DAG commit alone while a CREATED DAG's first s
       [y.id, 'ACTIVE'],
     ]),
   );
-  const events: Array<{ dag: string; type: string; task: string | null; state: string }> = await ds.query(
-    `SELECT dag_id AS dag, type, payload->>'taskId' AS task, payload->>'state' AS state FROM event_log_events
-      WHERE tenant_id = $1 AND dag_id = ANY($2) ORDER BY id, ord`,
+  const events: Array<{
+    dag: string;
+    type: string;
+    task: string | null;
+    state: string;
+    payload: Record<string, unknown>;
+  }> = await ds.query(
+    `SELECT dag_id AS dag, type, payload->>'taskId' AS task, payload->>'state' AS state, payload FROM event_log_events
+        WHERE tenant_id = $1 AND dag_id = ANY($2) ORDER BY id, ord`,
     [tenantId, [x.id, y.id]],
   );
   const of = (d: string) => events.filter((e) => e.dag === d).map((e) => `${e.type}:${e.task ?? ''}:${e.state}`);
   expect(of(x.id)).toEqual(['DAG::CREATED', 'JOB:x1:ACTIVE', 'DAG::ACTIVE', 'JOB:x2:ACTIVE']);
   expect(of(y.id)).toEqual(['DAG::CREATED', 'JOB:y1:ACTIVE', 'DAG::ACTIVE']);
+  // The progress the statement computed is what DagTransitions' progressOf gives (percent included).
+  const activated = events.find((e) => e.dag === y.id && e.type === 'DAG' && e.state === 'ACTIVE')!.payload;
+  expect(activated.progress).toEqual(
+    progressOf({ n_total: 3, n_pending: 1, n_active: 1, n_completed: 0, n_failed: 0, n_skipped: 1, n_cached: 0 }),
+  );
+  expect((activated.progress as { percent: number }).percent).toBe(33.33);
 });

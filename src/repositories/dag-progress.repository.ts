@@ -1,7 +1,5 @@
 import { prepared, rows as sqlRows, type SqlRunner } from '../db/sql';
 import type { DagState } from '../core/states';
-import type { NewEvent } from '../core/events';
-import { EVENT_ROWS_INSERT, eventRowParams } from './event-log.repository';
 
 /** Counter deltas of one transaction's transitions on one DAG. */
 export interface CounterDelta {
@@ -13,13 +11,6 @@ export interface CounterDelta {
   /** Jobs completed from the cache, and the seconds they saved. */
   cached?: number;
   savedSeconds?: number;
-}
-
-/** One DAG's deltas, as a group-committed batch adds them. */
-export interface DagDelta {
-  tenantId: string;
-  dagId: string;
-  delta: CounterDelta;
 }
 
 /** The DAG's state and open jobs as the committed rows say (no lock taken). */
@@ -76,51 +67,6 @@ export function foldDeltas<T extends Folding>(list: T[]): T[] {
  */
 export class DagProgressRepository {
   /**
-   * One statement (prepared: planned once per connection) for every DAG of a batch: the
-   * deltas inserted, and the DAGs of `activate` moved from CREATED to ACTIVE (a concurrent
-   * batch waits for this one's commit there, then finds them ACTIVE and changes nothing).
-   * Returns the DAGs it activated, their counters with the deltas committed before (this
-   * statement's own are not visible to it: the caller adds them).
-   */
-  async add<R>(m: SqlRunner, list: DagDelta[], activate: Array<{ tenantId: string; dagId: string }>): Promise<R[]> {
-    if (list.length === 0) return [];
-    const activated: R[] = await prepared(
-      m,
-      'dag_progress_add',
-      `WITH ins AS (
-         INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::float8[])),
-       a AS (UPDATE dags d SET state = 'ACTIVE', started_at = COALESCE(d.started_at, now())
-               FROM unnest($10::uuid[], $11::text[]) AS k(tenant_id, id)
-              WHERE d.tenant_id = k.tenant_id AND d.id = k.id AND d.state = 'CREATED' RETURNING d.*)
-       SELECT d.*, ${DELTA_COLUMNS} FROM a d ${DELTA_JOIN}`,
-      [...deltaParams(list), activate.map((d) => d.tenantId), activate.map((d) => d.dagId)],
-    );
-    return activated;
-  }
-
-  /**
-   * One statement (prepared) for a batch that activates no DAG: every DAG's counter
-   * deltas and every tenant's events (as `insertEvents` writes them, in order), and the
-   * relay's NOTIFY. Saves the batch a round trip per DAG beside `add` + `insertEvents`.
-   */
-  async addWithEvents(
-    m: SqlRunner,
-    list: DagDelta[],
-    events: ReadonlyArray<{ tenantId: string; events: readonly NewEvent[] }>,
-  ): Promise<void> {
-    await prepared(
-      m,
-      'dag_progress_add_events',
-      `WITH ins AS (
-         INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::float8[])),
-       ${EVENT_ROWS_INSERT(10)}`,
-      [...deltaParams(list), ...eventRowParams(events)],
-    );
-  }
-
-  /**
    * The DAGs' state and open jobs as committed now, read without a lock: after a batch
    * that ended jobs commits, whether its DAG may have nothing left open (the last
    * committer's read sees every commit before it).
@@ -149,16 +95,3 @@ export class DagProgressRepository {
     return list.map((r) => ({ tenantId: r.tenant_id, dagId: r.dag_id }));
   }
 }
-
-/** Parameters $1…$9 of a deltas insert: one DAG's deltas an element. */
-const deltaParams = (list: DagDelta[]): unknown[] => [
-  list.map((d) => d.tenantId),
-  list.map((d) => d.dagId),
-  list.map((d) => d.delta.pending),
-  list.map((d) => d.delta.active),
-  list.map((d) => d.delta.completed),
-  list.map((d) => d.delta.failed),
-  list.map((d) => d.delta.skipped),
-  list.map((d) => d.delta.cached ?? 0),
-  list.map((d) => d.delta.savedSeconds ?? 0),
-];

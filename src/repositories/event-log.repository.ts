@@ -103,32 +103,6 @@ export async function insertEvents(m: SqlRunner, tenantId: string, events: reado
 }
 
 /**
- * The event rows of several tenants' events, as `insertEvents` would write them (each
- * tenant's list coalesced, the lists in order), for a statement that appends them with
- * other writes: parameters `$k` to `$k+4` of `EVENT_ROWS_INSERT(k)`.
- */
-export function eventRowParams(lists: ReadonlyArray<{ tenantId: string; events: readonly NewEvent[] }>): unknown[] {
-  const rows = lists.flatMap((l) => coalesce(l.events).map((r) => ({ tenantId: l.tenantId, ...r })));
-  return [
-    rows.map((r) => r.tenantId),
-    rows.map((r) => r.type),
-    rows.map((r) => r.dagId),
-    rows.map((r) => JSON.stringify(r.payloads.length === 1 ? r.payloads[0] : r.payloads)),
-    rows.map((r) => r.payloads.length),
-  ];
-}
-
-/**
- * CTEs that append the rows of `eventRowParams` (at `$k`…) and NOTIFY the relay when
- * there are any: `WITH <other writes>, ${EVENT_ROWS_INSERT(k)}` is a whole statement.
- */
-export const EVENT_ROWS_INSERT = (k: number) => `ev AS (
-       INSERT INTO event_log (tenant_id, type, dag_id, payload, n_events)
-       SELECT * FROM unnest($${k}::uuid[], $${k + 1}::text[], $${k + 2}::text[], $${k + 3}::jsonb[], $${k + 4}::int[])
-       RETURNING 1)
-     SELECT pg_notify('${EVENTS_CHANNEL}', n::text) FROM (SELECT count(*) AS n FROM ev) c WHERE n > 0`;
-
-/**
  * Delete stamped events older than `retentionSeconds` (at most `limit` per call) and
  * raise each tenant's `event_log_trim.trimmed_through` to the highest position deleted,
  * in one statement: a resume cursor below that mark is refused (CURSOR_EXPIRED). A row goes

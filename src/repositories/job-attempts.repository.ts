@@ -1,6 +1,6 @@
 import { prepared, type SqlRunner } from '../db/sql';
-import type { DagState } from '../core/states';
 import type { JobState } from '../core/states';
+import { DELTA_JOIN } from './dag-progress.repository';
 import { EVENTS_CHANNEL } from './event-log.repository';
 import { claimedOf, type ClaimedDispatch, type ClaimedRow } from './job-dispatch.repository';
 import { leaseHeld } from './job-leases.repository';
@@ -48,8 +48,6 @@ export interface StartedRow extends JobRef {
   dagName: string;
   upstream: string[];
   cache: { enabled: boolean; ttlSeconds: number | null; key: string | null };
-  /** The DAG's state as this statement saw it (CREATED: the batch may have to activate it). */
-  dagState: DagState;
 }
 
 type DoneRow = { id: string; tenant_id: string; dag_id: string; task_id: string; name: string; try_number: number };
@@ -167,22 +165,16 @@ export class JobAttemptsRepository {
   }
 
   /**
-   * One statement (prepared): the guarded starts (each under its worker's lease) and their
-   * attempt rows. With `at` (a statement of its own, no transaction round it) it also writes
-   * each DAG's counter deltas and its JOB events (stamped `at`) and wakes the relay, as the
-   * completion statement does; a start whose DAG is still CREATED is then left alone and
-   * comes back in `deferred` (its DAG's activation and DAG event need a transaction: the
-   * caller runs it there). Without `at` the caller writes the transitions in its transaction.
+   * One statement (prepared), whole on its own: the guarded starts (each under its worker's
+   * lease), their attempt rows, each DAG's counter deltas and its JOB events (stamped `at`),
+   * and the move to ACTIVE of a DAG still CREATED, with its DAG event (its progress: the
+   * row, the deltas committed before, and this statement's own); it wakes the relay.
+   * A concurrent statement that starts a job of the same CREATED DAG waits for this one's
+   * lock on the DAG row, then finds it ACTIVE and writes no DAG event.
    */
-  async startBatch(
-    m: SqlRunner,
-    refs: AttemptRef[],
-    leaseMs: number,
-    at: string | null,
-  ): Promise<{ started: StartedRow[]; deferred: string[] }> {
+  async startBatch(m: SqlRunner, refs: AttemptRef[], leaseMs: number, at: string): Promise<StartedRow[]> {
     const rows: Array<
-      Partial<DoneRow> & {
-        ref_id: string;
+      DoneRow & {
         executor: string;
         data: unknown;
         partition_key: string | null;
@@ -193,50 +185,65 @@ export class JobAttemptsRepository {
         cache_enabled: boolean;
         cache_ttl_seconds: number | null;
         cache_given_key: string | null;
-        dag_state: DagState;
       }
     > = await prepared(
       m,
       'jobs_start_batch',
       `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS r(id, try_number, dispatch, worker_id)),
-       prev AS (SELECT j.id, j.state, r.worker_id, d.name AS dag_name, d.state AS dag_state,
-                  ($6::text IS NOT NULL AND d.state = 'CREATED') AS deferred
-                  FROM jobs j
+       prev AS (SELECT j.id, j.state, r.worker_id FROM jobs j
                   JOIN r ON j.id = r.id AND j.try_number = r.try_number AND j.dispatch = r.dispatch
-                  JOIN dags d ON d.tenant_id = j.tenant_id AND d.id = j.dag_id
                  WHERE j.id = ANY($1::uuid[]) AND j.state IN ('CREATED','RETRY') ORDER BY j.id FOR UPDATE OF j),
        s AS (
          UPDATE jobs j SET state = 'ACTIVE', lease_owner = prev.worker_id,
            lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
            attempt_started_at = now(), started_at = COALESCE(j.started_at, now()),
            progress_percent = NULL, progress_message = NULL, error = NULL
-         FROM prev WHERE j.id = prev.id AND NOT prev.deferred
+         FROM prev WHERE j.id = prev.id
          RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.executor, j.data, j.partition_key, prev.state AS prev,
            j.try_number, j.dispatch, j.lease_owner, j.cache_enabled, j.cache_ttl_seconds, j.cache_given_key,
            (SELECT array_agg(p.task_id) FROM job_dependencies jd JOIN jobs p ON p.id = jd.depends_on
              WHERE jd.job_id = j.id) AS upstream),
        a AS (INSERT INTO job_attempts (job_id, try_number, dispatch, outcome, worker_id)
              SELECT id, try_number, dispatch, 'RUNNING', lease_owner FROM s),
-       -- With $6 (at): each DAG's counter deltas and its JOB events (one row a DAG, as
-       -- appendEvents coalesces them; the payload of DagTransitions' jobEvent), as the completion statement writes its own.
+       own AS (SELECT tenant_id, dag_id, count(*)::int AS k FROM s GROUP BY tenant_id, dag_id),
        dd AS (
          INSERT INTO dag_progress_deltas (tenant_id, dag_id, d_pending, d_active, d_completed, d_failed, d_skipped, d_cached, saved_seconds)
-         SELECT tenant_id, dag_id, -count(*), count(*), 0, 0, 0, 0, 0 FROM s WHERE $6::text IS NOT NULL
-          GROUP BY tenant_id, dag_id),
+         SELECT tenant_id, dag_id, -k, k, 0, 0, 0, 0, 0 FROM own),
+       act AS (
+         UPDATE dags d SET state = 'ACTIVE', started_at = COALESCE(d.started_at, now())
+           FROM own WHERE d.tenant_id = own.tenant_id AND d.id = own.dag_id AND d.state = 'CREATED'
+           RETURNING d.tenant_id, d.id, d.name, d.n_total, d.n_pending, d.n_active, d.n_completed, d.n_failed,
+             d.n_skipped, d.n_cached, own.k),
+       -- The DAG event of an activation: DagTransitions' progressOf (percent as Math.round does it).
+       counted AS (
+         SELECT d.tenant_id, d.id, d.name, d.n_total AS total,
+           d.n_pending + COALESCE(x.dp_pending, 0) - d.k AS pending, d.n_active + COALESCE(x.dp_active, 0) + d.k AS active,
+           d.n_completed + COALESCE(x.dp_completed, 0) AS completed, d.n_failed + COALESCE(x.dp_failed, 0) AS failed,
+           d.n_skipped + COALESCE(x.dp_skipped, 0) AS skipped, COALESCE(d.n_cached, 0) + COALESCE(x.dp_cached, 0) AS cached
+           FROM act d ${DELTA_JOIN}),
        ev AS (
          INSERT INTO event_log (tenant_id, type, dag_id, payload, n_events)
-         SELECT tenant_id, 'JOB', dag_id, CASE WHEN count(*) = 1 THEN jsonb_agg(p ORDER BY id) -> 0 ELSE jsonb_agg(p ORDER BY id) END,
-             count(*)
-           FROM (SELECT tenant_id, dag_id, id, jsonb_build_object('dagId', dag_id, 'jobId', id, 'taskId', task_id,
-                   'name', name, 'state', 'ACTIVE', 'previousState', prev, 'tryNumber', try_number, 'error', NULL,
-                   'progressPercent', NULL, 'at', $6::text) AS p FROM s WHERE $6::text IS NOT NULL) e
-          GROUP BY tenant_id, dag_id ORDER BY tenant_id, dag_id
+         SELECT tenant_id, type, dag_id, payload, n FROM (
+           SELECT tenant_id, dag_id, 'JOB' AS type, 0 AS o,
+               CASE WHEN count(*) = 1 THEN jsonb_agg(p ORDER BY id) -> 0 ELSE jsonb_agg(p ORDER BY id) END AS payload,
+               count(*)::int AS n
+             FROM (SELECT tenant_id, dag_id, id, jsonb_build_object('dagId', dag_id, 'jobId', id, 'taskId', task_id,
+                     'name', name, 'state', 'ACTIVE', 'previousState', prev, 'tryNumber', try_number, 'error', NULL,
+                     'progressPercent', NULL, 'at', $6::text) AS p FROM s) e
+            GROUP BY tenant_id, dag_id
+           UNION ALL
+           SELECT tenant_id, id, 'DAG', 1, jsonb_build_object('dagId', id, 'name', name, 'state', 'ACTIVE',
+               'previousState', 'CREATED', 'at', $6::text, 'progress', jsonb_build_object('total', total,
+                 'pending', pending, 'active', active, 'completed', completed, 'failed', failed, 'skipped', skipped,
+                 'cached', cached, 'percent', CASE WHEN total = 0 THEN 100
+                   ELSE floor((completed + failed + skipped)::float8 / total * 10000 + 0.5) / 100 END)), 1
+             FROM counted) u
+          ORDER BY tenant_id, dag_id, o
          RETURNING 1)
-       -- Every row the lock found: started (s), or deferred (s empty). The relay is woken
-       -- once (an uncorrelated subquery: evaluated once, when there is a row at all).
-       SELECT s.*, prev.id AS ref_id, prev.dag_name, prev.dag_state, prev.deferred,
+       -- The relay is woken once (an uncorrelated subquery: evaluated once, when there is a row at all).
+       SELECT s.*, d.name AS dag_name,
          (SELECT pg_notify('${EVENTS_CHANNEL}', n::text) FROM (SELECT count(*) AS n FROM ev) c WHERE n > 0) AS notified
-         FROM prev LEFT JOIN s ON s.id = prev.id`,
+         FROM s JOIN dags d ON d.tenant_id = s.tenant_id AND d.id = s.dag_id`,
       [
         refs.map((r) => r.jobId),
         refs.map((r) => r.tryNumber),
@@ -246,21 +253,16 @@ export class JobAttemptsRepository {
         at,
       ],
     );
-    const started = rows.filter((r) => r.id != null) as Array<(typeof rows)[number] & DoneRow>;
-    return {
-      deferred: rows.filter((r) => r.id == null).map((r) => r.ref_id),
-      started: started.map((r) => ({
-        ...jobRefOf(r),
-        executor: r.executor,
-        data: r.data,
-        partitionKey: r.partition_key,
-        prev: r.prev,
-        dispatch: r.dispatch,
-        dagName: r.dag_name,
-        upstream: r.upstream ?? [],
-        cache: { enabled: r.cache_enabled, ttlSeconds: r.cache_ttl_seconds, key: r.cache_given_key },
-        dagState: r.dag_state,
-      })),
-    };
+    return rows.map((r) => ({
+      ...jobRefOf(r),
+      executor: r.executor,
+      data: r.data,
+      partitionKey: r.partition_key,
+      prev: r.prev,
+      dispatch: r.dispatch,
+      dagName: r.dag_name,
+      upstream: r.upstream ?? [],
+      cache: { enabled: r.cache_enabled, ttlSeconds: r.cache_ttl_seconds, key: r.cache_given_key },
+    }));
   }
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { JobAttemptsRepository } from '../../repositories/job-attempts.repository';
-import { startTransition, keyOf, startedOf, type BatchItem, type BatchResult } from './attempt-rows';
-import type { DagTransitions, Transition } from './dag-transitions';
+import { keyOf, startedOf, type BatchItem, type BatchResult } from './attempt-rows';
+import type { DagTransitions } from './dag-transitions';
 
 /** What a flush's statements need. */
 export interface AttemptBatchDeps {
@@ -20,14 +20,15 @@ export interface AttemptBatchOutcome {
 }
 
 /**
- * A flush's items (its starts or its completions; the code takes either kind, and both):
- * every start (job rows, attempt rows), every completion (job rows, attempt rows,
- * dependents counted down once per child: the hot rows of a fan-in, locked as late as
- * possible), then each DAG's counter deltas and events, DAGs in a fixed order. No DAG
- * row is written (but by the first start of a CREATED DAG): the DAGs in which jobs ended
- * are settled after commit. `solo` (one kind, no transaction): the start or completion
- * statement writes its own deltas and events, and what it leaves alone comes back in
- * `deferred` (indices of `items`), nothing of it written.
+ * A flush's items (its starts or its completions; the code takes either kind, and both),
+ * each kind in one statement that writes the jobs' counter deltas and events itself: every
+ * start (job rows, attempt rows, the activation of a DAG still CREATED), every completion
+ * (job rows, attempt rows, dependents counted down once per child: the hot rows of a
+ * fan-in, locked as late as possible). No DAG row is written but by a DAG's first start:
+ * the DAGs in which jobs ended are settled after commit. A completion past an unmarked SLA
+ * deadline has its mark and SLA event written here too; `solo` (no transaction round the
+ * statements) leaves such a completion alone instead, nothing of it written, and returns it
+ * in `deferred` (indices of `items`) for a transaction.
  */
 export async function runAttemptBatch(
   d: AttemptBatchDeps,
@@ -38,23 +39,13 @@ export async function runAttemptBatch(
   const results: BatchResult[] = items.map((i) =>
     i.kind === 'start' ? null : { accepted: false, readyJobIds: [], claimed: [], freedKey: false },
   );
-  type DagBatch = {
-    tenantId: string;
-    dagId: string;
-    list: Transition[];
-    wasCreated: boolean;
-    slaDue: string[];
-    /** Jobs completed here: their deltas and events are written by the completion statement. */
-    ended: boolean;
-  };
+  /** A DAG in which jobs completed here (their deltas and events written by the completion statement). */
+  type DagBatch = { tenantId: string; dagId: string; slaDue: string[] };
   const byDag = new Map<string, DagBatch>();
   const dagOf = (tenantId: string, dagId: string): DagBatch => {
     const k = `${tenantId}/${dagId}`;
-    return (
-      byDag.get(k) ?? byDag.set(k, { tenantId, dagId, list: [], wasCreated: false, slaDue: [], ended: false }).get(k)!
-    );
+    return byDag.get(k) ?? byDag.set(k, { tenantId, dagId, slaDue: [] }).get(k)!;
   };
-  const addTransition = (tenantId: string, dagId: string, t: Transition) => dagOf(tenantId, dagId).list.push(t);
   // The same attempt twice in one batch (a duplicate delivery): only the first is looked at.
   const firstOf = new Map<string, number>();
   items.forEach((it, i) => {
@@ -72,24 +63,18 @@ export async function runAttemptBatch(
   };
 
   if (starts.length > 0) {
-    const { started: rows, deferred: later } = await d.attempts.startBatch(
+    // The statement writes their deltas and events, and activates a DAG still CREATED.
+    const rows = await d.attempts.startBatch(
       m,
       starts.map((i) => items[i].ref),
       d.leaseMs,
-      solo ? at : null,
+      at,
     );
-    deferAll(starts, later);
     const byKey = new Map(rows.map((r) => [keyOf({ jobId: r.id, tryNumber: r.tryNumber, dispatch: r.dispatch }), r]));
     for (const i of starts) {
       const r = byKey.get(keyOf(items[i].ref));
       if (r) results[i] = startedOf(r);
     }
-    // Alone, the statement wrote their deltas and events.
-    if (!solo)
-      for (const r of rows) {
-        addTransition(r.tenantId, r.dagId, startTransition(r));
-        if (r.dagState === 'CREATED') dagOf(r.tenantId, r.dagId).wasCreated = true;
-      }
   }
 
   // The DAGs in which a completion counted down a dependent that is still open (see below).
@@ -128,19 +113,21 @@ export async function runAttemptBatch(
       first = false;
     }
     for (const r of done) {
-      const d = dagOf(r.tenantId, r.dagId);
-      d.ended = true;
-      if (r.slaDue) d.slaDue.push(r.id);
+      const g = dagOf(r.tenantId, r.dagId);
+      if (r.slaDue) g.slaDue.push(r.id);
     }
   }
 
   const dags = [...byDag.values()].sort((x, y) =>
     x.tenantId === y.tenantId ? x.dagId.localeCompare(y.dagId) : x.tenantId.localeCompare(y.tenantId),
   );
-  const ended = await d.transitions.applyBatch(m, dags);
-  // A DAG with a job this batch counted down and left open (CREATED or RETRY, its row
-  // locked until commit) cannot be over: whatever ends that job commits after this batch
-  // and settles the DAG then. Its settle is skipped (a round trip off every chain step).
-  const settle = ended.filter((d) => !open.has(`${d.tenantId}/${d.dagId}`));
+  for (const g of dags) if (g.slaDue.length) await d.transitions.markLate(m, g.tenantId, g.dagId, g.slaDue);
+  // The DAGs in which jobs ended may be over, but for one with a job this batch counted down
+  // and left open (CREATED or RETRY, its row locked until commit): whatever ends that job
+  // commits after this batch and settles the DAG then. Its settle is skipped (a round trip
+  // off every chain step).
+  const settle = dags
+    .filter((g) => !open.has(`${g.tenantId}/${g.dagId}`))
+    .map(({ tenantId, dagId }) => ({ tenantId, dagId }));
   return { results, settle, deferred };
 }

@@ -145,9 +145,9 @@ export class AttemptService {
   /**
    * One flush of the group commit. A flush of one kind (every flush: starts and completions
    * commit apart) is one statement with no transaction round it, so no BEGIN and COMMIT
-   * round trips: the start or completion statement writes its deltas and events itself.
-   * What it leaves alone (a start whose DAG is still CREATED, a completion past an unmarked
-   * SLA deadline: they write more than that statement) is flushed again in a transaction.
+   * round trips: the start or completion statement writes its deltas and events itself (a
+   * start also activates a DAG still CREATED). What it leaves alone (a completion past an
+   * unmarked SLA deadline: its mark and SLA event need more) is flushed again in a transaction.
    * A deadlock retries the flush; any other failure runs the items one by one, so one bad
    * item fails alone.
    */

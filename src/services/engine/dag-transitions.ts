@@ -5,8 +5,8 @@ import type { TxHandlers } from '../../core/tx-handlers';
 import { notFound } from '../../errors/domain-error';
 import { appendEvents, type NewEvent } from '../../events/event-log';
 import type { QueuedDispatch } from '../../repositories/job-dispatch.repository';
-import type { DagCounters, DagRow, DagsRepository } from '../../repositories/dags.repository';
-import { foldDeltas, type CounterDelta, type DagProgressRepository } from '../../repositories/dag-progress.repository';
+import type { DagCounters, DagsRepository } from '../../repositories/dags.repository';
+import type { CounterDelta, DagProgressRepository } from '../../repositories/dag-progress.repository';
 import type { CancelledJob, ChangedJob } from '../../repositories/jobs.repository';
 import type { DagProgressPayload } from '../../core/events';
 import { marksAtEnd } from '../sla-marks';
@@ -147,73 +147,13 @@ export class DagTransitions {
   }
 
   /**
-   * A group-committed batch's transitions, without writing or locking the DAG rows: one
-   * insert of counter deltas for every DAG, the job events, SLA marks of the jobs that
-   * ended past a deadline (`slaDue`), and the DAG's move to ACTIVE when a start finds it
-   * CREATED (`wasCreated`; a concurrent batch then waits for this one and finds it ACTIVE).
-   * The DAG's end is decided after commit by `settle`. Returns the DAGs in which jobs ended
-   * (`ended`: jobs ended whose deltas and events the completion statement wrote itself).
-   * Two statements at most whatever the number of DAGs: the deltas with the events, or (a
-   * DAG activated here) the deltas with the activation, then the events; none when no
-   * transition or SLA mark is left to write.
+   * Jobs of a group-committed batch that ended past an unmarked deadline, in its
+   * transaction: marked, with their SLA events (the batch statement wrote their counter
+   * deltas and job events; the DAG's end is decided after commit by `settle`).
    */
-  async applyBatch(
-    m: EntityManager,
-    dags: Array<{
-      tenantId: string;
-      dagId: string;
-      list: Transition[];
-      wasCreated: boolean;
-      slaDue: string[];
-      ended?: boolean;
-    }>,
-  ): Promise<Array<{ tenantId: string; dagId: string }>> {
-    const deltas = dags.map((d) => ({ tenantId: d.tenantId, dagId: d.dagId, delta: deltaOf(d.list) }));
-    const toWrite = deltas.filter((_, i) => dags[i].list.length > 0);
-    const toActivate = dags.filter((d) => d.wasCreated && d.list.some((t) => t.to === 'ACTIVE'));
-    // A batch that activates no DAG (all but a DAG's first starts) writes its deltas and
-    // events in one statement; one that does reads the activated rows for their DAG event first.
-    const activated = new Map(
-      toActivate.length === 0
-        ? []
-        : foldDeltas(await this.progress.add<DagRow>(m, toWrite, toActivate)).map((r) => [`${r.tenant_id}/${r.id}`, r]),
-    );
-    const at = new Date().toISOString();
-    const settle: Array<{ tenantId: string; dagId: string }> = [];
-    const lists: Array<{ tenantId: string; events: NewEvent[] }> = [];
-    for (const [i, d] of dags.entries()) {
-      const events = d.list.map((t) => jobEvent(d.dagId, t, at));
-      const row = activated.get(`${d.tenantId}/${d.dagId}`);
-      if (row) {
-        // Its counters: the row, the deltas committed before, and this batch's own.
-        const own = deltas[i].delta;
-        const counters = {
-          n_total: row.n_total,
-          n_pending: row.n_pending + own.pending,
-          n_active: row.n_active + own.active,
-          n_completed: row.n_completed + own.completed,
-          n_failed: row.n_failed + own.failed,
-          n_skipped: row.n_skipped + own.skipped,
-          n_cached: row.n_cached + own.cached,
-        };
-        const payload = { dagId: d.dagId, name: row.name, progress: progressOf(counters), at };
-        events.push({
-          type: 'DAG',
-          dagId: d.dagId,
-          payload: { ...payload, state: 'ACTIVE', previousState: 'CREATED' },
-        });
-      }
-      const ended = endedOf(d.list);
-      if (d.slaDue.length) {
-        const due = { soft_sla: null, hard_sla: null, soft_due: false, hard_due: false, jobs_due: true };
-        events.push(...(await marksAtEnd(m, d.tenantId, d.dagId, due, d.slaDue, false)));
-      }
-      if (events.length) lists.push({ tenantId: d.tenantId, events });
-      if (ended.length || d.ended) settle.push({ tenantId: d.tenantId, dagId: d.dagId });
-    }
-    if (toActivate.length > 0) for (const l of lists) await appendEvents(m, l.tenantId, l.events);
-    else if (toWrite.length > 0 || lists.length > 0) await this.progress.addWithEvents(m, toWrite, lists);
-    return settle;
+  async markLate(m: EntityManager, tenantId: string, dagId: string, jobIds: string[]): Promise<void> {
+    const due = { soft_sla: null, hard_sla: null, soft_due: false, hard_due: false, jobs_due: true };
+    await appendEvents(m, tenantId, await marksAtEnd(m, tenantId, dagId, due, jobIds, false));
   }
 
   /**
