@@ -1,4 +1,3 @@
-import { dropDatabaseWhenIdle } from '../../src/db/drop-database';
 import { deleteKeysByPrefix } from '../../src/lib/redis';
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -6,10 +5,9 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { testEnv } from '../../src/config/config';
-import { createDataSource } from '../../src/db/data-source';
+import { createMigratedDatabase } from './migrated-database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded-postgres';
 
 declare module 'vitest' {
@@ -19,12 +17,6 @@ declare module 'vitest' {
     redisUrl: string;
     queuePrefix: string;
   }
-}
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 /**
@@ -44,16 +36,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     embedded = await startEmbeddedPostgres(path.join(tmp, 'pg'), { database: 'postgres' });
     serverUrl = embedded.url;
   }
-  const dbName = `marie_test_${runId}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const databaseUrl = withDatabase(serverUrl, dbName);
-  const ds = createDataSource({ url: databaseUrl });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
-  await ds.destroy();
+  const db = await createMigratedDatabase(serverUrl, `marie_test_${runId}`);
+  const databaseUrl = db.url;
 
   const queuePrefix = `marie-test-${runId}`;
   project.provide('databaseUrl', databaseUrl);
@@ -68,10 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } finally {
       redis.disconnect();
     }
-    const c = new Client({ connectionString: serverUrl });
-    await c.connect();
-    await dropDatabaseWhenIdle(c, dbName);
-    await c.end();
+    await db.drop();
     await embedded?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   };

@@ -57,10 +57,6 @@ export async function runAttemptBatch(
   const starts = unique.filter((i) => items[i].kind === 'start');
   const at = new Date().toISOString();
   const deferred: number[] = [];
-  const deferAll = (of: number[], ids: string[]) => {
-    const left = new Set(ids);
-    for (const i of of) if (left.has(items[i].ref.jobId)) deferred.push(i);
-  };
 
   if (starts.length > 0) {
     // The statement writes their deltas and events, and activates a DAG still CREATED.
@@ -94,7 +90,8 @@ export async function runAttemptBatch(
       at,
       solo,
     );
-    deferAll(completes, later);
+    const left = new Set(later);
+    for (const i of completes) if (left.has(items[i].ref.jobId)) deferred.push(i);
     for (const x of counted) if (x.state === 'CREATED' || x.state === 'RETRY') open.add(`${x.tenantId}/${x.dagId}`);
     const readyJobIds = counted
       .filter((x) => x.pendingDeps === 0 && (x.state === 'CREATED' || x.state === 'RETRY'))

@@ -45,15 +45,6 @@ export type BatchItem =
   { kind: 'start'; ref: AttemptRef } | { kind: 'complete'; ref: AttemptRef; outputJson: string | null };
 export type BatchResult = StartedAttempt | null | Completion;
 
-export const startTransition = (r: StartedRow): Transition => ({
-  jobId: r.id,
-  taskId: r.taskId,
-  name: r.name,
-  from: r.prev,
-  to: 'ACTIVE',
-  tryNumber: r.tryNumber,
-});
-
 /** A completion's transition, as the DAG transitions apply it. */
 export const completeTransition = (r: JobRef): Transition => ({
   jobId: r.id,
