@@ -79,7 +79,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
     applicationName: `marie ${roles.join('+')} ${process.pid}`,
   });
   const redis: RedisClient = createRedis(config.redis, FAIL_FAST);
-  const subscriber: RedisClient = createRedis(config.redis, FAIL_FAST);
+  const subscriber: RedisClient = createRedis(config.redis, { ...FAIL_FAST, shardedSubscriber: true });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis'));
   subscriber.on('error', (err) => log.warn({ err: err.message }, 'redis subscriber'));
   await Promise.all([redis.connect(), subscriber.connect()]);

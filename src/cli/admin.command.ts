@@ -58,14 +58,13 @@ export function registerAdminCommands(program: Command): void {
     async (id: string, _o: unknown, cmd: Command) => {
       const config = loadConfig();
       // Running servers drop the key from their caches and close its sockets at once.
-      const { createRedis } = await import('../lib/redis.js');
+      const { createRedis, publishOn } = await import('../lib/redis.js');
       const redis = createRedis(config.redis, { lazyConnect: false, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
       try {
         await withDatabase(async (admin) => {
           const notify = {
-            keyRevoked: (keyId: string) =>
-              redis.publish(`${config.queuePrefix}:${API_KEY_REVOKED}`, keyId).then(() => undefined),
+            keyRevoked: (keyId: string) => publishOn(redis, `${config.queuePrefix}:${API_KEY_REVOKED}`, keyId),
           };
           const k = await admin.apiKeys(notify).revoke(null, id);
           if (isJson(cmd)) return printJson({ id: k.id, name: k.name, revokedAt: k.revokedAt });

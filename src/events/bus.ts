@@ -1,6 +1,7 @@
+import type { ClusterOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { codecOf, type BusChannel, type BusMessages } from '../core/bus-channels';
-import type { RedisClient } from '../lib/redis';
+import { publishOn, type RedisClient } from '../lib/redis';
 
 type Handler = (message: string) => void;
 
@@ -10,6 +11,14 @@ type Handler = (message: string) => void;
  * namespaced by the configured prefix so test runs do not hear each other. Channels and
  * their messages are listed in core/bus-channels.ts: `send` and `listen` encode and decode
  * them; `publish` and `subscribe` carry the wire text as it is.
+ *
+ * On a Redis Cluster the channels are sharded (SPUBLISH / SSUBSCRIBE, Redis 7): a
+ * channel's messages all go through the master of its hash slot, so a subscriber hears
+ * them in the order they were published. A classic PUBLISH enters at whichever node the
+ * client picks and reaches the others over the cluster bus, so two messages published one
+ * after the other could arrive the other way round (the relay's event batches did; a
+ * subscriber then drops the earlier one as a duplicate by position). The subscriber
+ * connection is made with `shardedSubscriber` (lib/redis.ts) for that.
  */
 export class RedisBus {
   private readonly handlers = new Map<string, Set<Handler>>();
@@ -20,7 +29,10 @@ export class RedisBus {
     private readonly prefix: string,
     private readonly log: Logger,
   ) {
-    this.sub.on('message', (channel: string, message: string) => {
+    if (sub.isCluster && !(sub.options as ClusterOptions).shardedSubscribers) {
+      throw new Error('RedisBus: a cluster subscriber needs createRedis(…, { shardedSubscriber: true })');
+    }
+    this.sub.on(this.sub.isCluster ? 'smessage' : 'message', (channel: string, message: string) => {
       for (const h of this.handlers.get(channel) ?? []) {
         try {
           h(message);
@@ -52,7 +64,7 @@ export class RedisBus {
 
   /** Publish the wire text of a message (see `send`). */
   async publish(name: BusChannel, message: string): Promise<void> {
-    await this.pub.publish(this.channel(name), message);
+    await publishOn(this.pub, this.channel(name), message);
   }
 
   /** Hear a channel's wire text (see `listen`). */
@@ -63,7 +75,7 @@ export class RedisBus {
       set = new Set();
       this.handlers.set(ch, set);
       try {
-        await this.sub.subscribe(ch);
+        await (this.sub.isCluster ? this.sub.ssubscribe(ch) : this.sub.subscribe(ch));
       } catch (err) {
         this.handlers.delete(ch); // Redis away: the next subscribe tries again
         throw err;
@@ -74,7 +86,7 @@ export class RedisBus {
       set.delete(handler);
       if (set.size === 0) {
         this.handlers.delete(ch);
-        await this.sub.unsubscribe(ch).catch(() => undefined);
+        await (this.sub.isCluster ? this.sub.sunsubscribe(ch) : this.sub.unsubscribe(ch)).catch(() => undefined);
       }
     };
   }

@@ -10,10 +10,16 @@ export class RedisUnavailableError extends Error {}
 export type RedisClient = Redis | Cluster;
 
 /** Options of a connection (as ioredis' RedisOptions; on a cluster they apply to the cluster and each node). */
-export type ConnectionOptions = Pick<
+export interface ConnectionOptions extends Pick<
   RedisOptions,
   'lazyConnect' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'connectTimeout' | 'retryStrategy'
->;
+> {
+  /**
+   * A pub/sub subscriber (events/bus.ts): on a cluster it holds one subscriber connection
+   * per master, for sharded channels (SSUBSCRIBE). No effect on one node.
+   */
+  shardedSubscriber?: boolean;
+}
 
 /**
  * The one place that tells a single node from a cluster: every Redis connection of the
@@ -21,12 +27,18 @@ export type ConnectionOptions = Pick<
  * connections use it as it is.
  */
 export function createRedis(target: RedisTarget, opts: ConnectionOptions = {}): RedisClient {
-  const o: ConnectionOptions = { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, ...opts };
+  const { shardedSubscriber, ...o }: ConnectionOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    ...opts,
+  };
   if (target.kind === 'single') return new Redis(target.url, o);
   const { lazyConnect, enableOfflineQueue, retryStrategy, ...node } = o;
   const cluster: ClusterOptions = {
     lazyConnect,
     enableOfflineQueue,
+    shardedSubscribers: shardedSubscriber === true,
     // Reconnecting to the cluster as a whole follows the same strategy as one node.
     ...(retryStrategy !== undefined && { clusterRetryStrategy: retryStrategy }),
     redisOptions: { ...node, username: target.username, password: target.password },
@@ -52,6 +64,14 @@ export const FAIL_FAST: ConnectionOptions = { enableOfflineQueue: false, maxRetr
  */
 export function slotPrefix(client: RedisClient, base: string, tag: string): string {
   return client.isCluster ? `${base}-{${tag}}` : base;
+}
+
+/**
+ * Publish on a pub/sub channel: SPUBLISH on a cluster (the channel is sharded: its
+ * messages keep their order, see events/bus.ts), PUBLISH on one node.
+ */
+export async function publishOn(client: RedisClient, channel: string, message: string): Promise<void> {
+  await (client.isCluster ? client.spublish(channel, message) : client.publish(channel, message));
 }
 
 /** Ping Redis (every seed node of a cluster reachable, its slots served) once; the error says what was tried. */

@@ -10,16 +10,31 @@ import { waitFor } from './dag-helpers';
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
-/** A port nothing listens on now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports this process has handed out: never twice, even once their server is gone. */
+const handedOut = new Set<number>();
+
+/** Whether `port` can be bound on 127.0.0.1 now (closed again at once). */
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+
+/**
+ * A port nothing listens on now, for a server a test starts later. Drawn at random below
+ * Linux's ephemeral range (32768-60999): a port the kernel picked (`listen(0)`) is one it
+ * also gives to outgoing connections, so between the pick and the server's bind a client
+ * socket could take it (a Redis Cluster node's bus port did: "bind: Address already in use").
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port in 20000-31999 after 200 tries');
 }
 
 /**
