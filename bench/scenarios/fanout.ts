@@ -9,6 +9,7 @@ import { FanoutProbe } from '../lib/fanout-probe';
 import { fmt, loopLag, median, p99 } from '../lib/stats';
 import { roleProcessEnv, SUBMIT_DAG, waitForDag, type BenchApp, type BenchEnv } from '../lib/env';
 import { pick, type ResultRow, type Scenario } from '../lib/scenario';
+import { startWorkerProcesses, stopProcesses } from '../lib/worker-processes';
 
 const JOB_EVENTS = `subscription($id: ID!) { jobStatusChanged(dagId: $id) { cursor dagId taskId state at } }`;
 const ROOT = path.resolve(__dirname, '../..');
@@ -90,15 +91,6 @@ async function spawnApi(env: BenchEnv): Promise<{ url: string; child: ChildProce
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function gqlAt(
   url: string,
   query: string,
@@ -121,6 +113,8 @@ export interface SetUp {
   name: string;
   /** api instances spawned as processes; 0: the api role in the benchmark process. */
   apiProcesses: number;
+  /** The worker role in a process of its own (as workers run on their own hosts), not in the benchmark's. */
+  workerProcess?: boolean;
 }
 
 export const SETUPS: SetUp[] = [
@@ -130,6 +124,11 @@ export const SETUPS: SetUp[] = [
     name: 'two api processes, subscribers split evenly; scheduler (relay) and worker in the benchmark process',
     apiProcesses: 2,
   },
+  {
+    name: 'one api with the scheduler (relay) in the benchmark process; the worker in a process of its own',
+    apiProcesses: 0,
+    workerProcess: true,
+  },
 ];
 
 /**
@@ -137,13 +136,15 @@ export const SETUPS: SetUp[] = [
  * `events` events from `events / 2` noop jobs (ACTIVE, COMPLETED) released at once.
  */
 async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number): Promise<Delivery> {
-  const roles =
-    setUp.apiProcesses === 0 ? (['api', 'scheduler', 'worker'] as const) : (['scheduler', 'worker'] as const);
-  const b: BenchApp = await env.startApp([...roles]);
+  const roles: ('api' | 'scheduler' | 'worker')[] = ['scheduler'];
+  if (setUp.apiProcesses === 0) roles.push('api');
+  if (!setUp.workerProcess) roles.push('worker');
+  const b: BenchApp = await env.startApp(roles);
   const apis: ChildProcess[] = [];
   const proc = new ClientsProcess();
   let probe: FanoutProbe | null = null;
   try {
+    if (setUp.workerProcess) apis.push(...(await startWorkerProcesses(env, 1, 'fanout-worker-', 128)));
     const { key, tenantId } = await b.tenant();
     const urls: string[] = [];
     if (setUp.apiProcesses === 0) urls.push(b.wsUrl);
@@ -198,7 +199,7 @@ async function ours(env: BenchEnv, setUp: SetUp, clients: number, events: number
   } finally {
     probe?.detach();
     await proc.close();
-    await Promise.all(apis.map(stopChild));
+    await stopProcesses(apis);
     await b.stop();
   }
 }
@@ -211,7 +212,7 @@ const spread = (d: Delivery) => {
 
 export const fanout: Scenario = {
   name: 'fanout',
-  ours: '1,000 graphql-ws subscribers (one socket each, in a clients process of their own; each speaks graphql-ws’s protocol, graphql-transport-ws, by hand on a bare `ws` socket, one JSON.parse per frame as the baseline’s clients do; FANOUT_CLIENT=graphql-ws: graphql-ws’s client library) to `jobStatusChanged(dagId)` of one DAG; 100 events (50 noop jobs × ACTIVE, COMPLETED) released at once; delivery = receipt time − the event’s `at`; measured in three set-ups (one api in the benchmark process; one api process; two api processes sharing the subscribers), the best one in the first row',
+  ours: '1,000 graphql-ws subscribers (one socket each, in a clients process of their own; each speaks graphql-ws’s protocol, graphql-transport-ws, by hand on a bare `ws` socket, one JSON.parse per frame as the baseline’s clients do; FANOUT_CLIENT=graphql-ws: graphql-ws’s client library) to `jobStatusChanged(dagId)` of one DAG; 100 events (50 noop jobs × ACTIVE, COMPLETED) released at once; delivery = receipt time − the event’s `at`; measured in four set-ups (one api in the benchmark process; one api process; two api processes sharing the subscribers; one api with the scheduler in the benchmark process and the worker in a process of its own), the best one in the first row',
   baseline:
     'a bare `ws` server (in the benchmark process) broadcasting 100 frames of the same size to 1,000 sockets held by the same kind of clients process, one frame per turn of the event loop; delivery = receipt − send time (a diagnostic row sends the same frames all at once)',
   anchor: 'target p99 delivery ≤ 100 ms, none lost, in the best set-up (described); event-loop lag reported',

@@ -1,36 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { cpuMeter, pidsOf } from '../lib/cpu';
-import { roleProcessEnv, SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
+import { SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 import { fmt, nowMs } from '../lib/stats';
+import { startWorkerProcesses, stopProcesses } from '../lib/worker-processes';
 import { rawBulk } from './dags';
 
 /** The total noop concurrency, split evenly over the worker processes (the throughput scenario's). */
 const TOTAL_CONCURRENCY = 128;
-const ROOT = path.resolve(__dirname, '../..');
 
 const noop = (id: string, dependencies: string[] = []) => ({ id, name: 'noop', executor: 'noop', dependencies });
-
-/** `n` worker processes as deployed: `node dist/src/main.js --role worker`, sharing the total concurrency. */
-function spawnWorkers(env: BenchEnv, n: number): ChildProcess[] {
-  return Array.from({ length: n }, (_, i) =>
-    spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), '--role', 'worker'], {
-      cwd: ROOT,
-      stdio: 'ignore',
-      env: roleProcessEnv(env, { WORKER_ID: `bench-${n}-${i}`, NOOP_CONCURRENCY: String(TOTAL_CONCURRENCY / n) }),
-    }),
-  );
-}
-
-async function liveWorkers(env: BenchEnv, prefix: string): Promise<number> {
-  const { rows } = await env.pg.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM workers WHERE id LIKE $1 AND last_seen_at > now() - interval '10 seconds'`,
-    [`${prefix}%`],
-  );
-  return rows[0]?.n ?? 0;
-}
 
 async function walSyncs(env: BenchEnv): Promise<number> {
   const { rows } = await env.pg.query<{ n: string }>(`SELECT wal_sync::text AS n FROM pg_stat_wal`);
@@ -40,13 +19,11 @@ async function walSyncs(env: BenchEnv): Promise<number> {
 /** One fan-out/fan-in DAG of `jobs` noop jobs on `n` worker processes; jobs/s and CPU by component. */
 async function runOn(env: BenchEnv, n: number, jobs: number) {
   const b = await env.startApp(['api', 'scheduler']);
-  const children = spawnWorkers(env, n);
+  const children = await startWorkerProcesses(env, n, `bench-${n}-`, TOTAL_CONCURRENCY).catch(async (err) => {
+    await b.stop();
+    throw err;
+  });
   try {
-    const deadline = Date.now() + 60_000;
-    while ((await liveWorkers(env, `bench-${n}-`)) < n) {
-      if (Date.now() > deadline) throw new Error(`${n} worker processes did not register in 60 s`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const t = await b.tenant();
     const middle = Array.from({ length: jobs - 2 }, (_, i) => `m${i}`);
     const input = {
@@ -73,8 +50,7 @@ async function runOn(env: BenchEnv, n: number, jobs: number) {
     const wal = (await walSyncs(env)) - wal0;
     return { rate: jobs / seconds, cpu, walPerSecond: wal / seconds };
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+    await stopProcesses(children);
     await b.stop();
   }
 }

@@ -20,8 +20,15 @@ type Handler = (message: string) => void;
  * subscriber then drops the earlier one as a duplicate by position). The subscriber
  * connection is made with `shardedSubscriber` (lib/redis.ts) for that.
  */
+/** Told when the subscriber connection drops, and when it is back with its channels subscribed again. */
+export interface ConnectionWatcher {
+  dropped(): void;
+  back(): void;
+}
+
 export class RedisBus {
   private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly watchers = new Set<ConnectionWatcher>();
 
   constructor(
     private readonly pub: RedisClient,
@@ -32,6 +39,7 @@ export class RedisBus {
     if (sub.isCluster && !(sub.options as ClusterOptions).shardedSubscribers) {
       throw new Error('RedisBus: a cluster subscriber needs createRedis(…, { shardedSubscriber: true })');
     }
+    if (!sub.isCluster) this.watchSubscriber();
     this.sub.on(this.sub.isCluster ? 'smessage' : 'message', (channel: string, message: string) => {
       for (const h of this.handlers.get(channel) ?? []) {
         try {
@@ -40,6 +48,39 @@ export class RedisBus {
           this.log.error({ err, channel }, 'bus handler failed');
         }
       }
+    });
+  }
+
+  /**
+   * Watch the subscriber connection (one Redis node: a cluster's sharded subscribers
+   * reconnect and resubscribe inside ioredis, unreported). `back` comes once this process's
+   * channels are subscribed again, confirmed by Redis: whatever is published from then on
+   * is heard.
+   */
+  watchConnection(w: ConnectionWatcher): () => void {
+    this.watchers.add(w);
+    return () => void this.watchers.delete(w);
+  }
+
+  private watchSubscriber(): void {
+    let down = false;
+    this.sub.on('close', () => {
+      if (down) return;
+      down = true;
+      for (const w of this.watchers) w.dropped();
+    });
+    this.sub.on('ready', () => {
+      if (!down) return;
+      down = false;
+      // ioredis subscribes the channels again on its own; this SUBSCRIBE's answer comes
+      // after those, so once it is in every channel is live.
+      const channels = [...this.handlers.keys()];
+      void (channels.length ? this.sub.subscribe(...channels) : Promise.resolve()).then(
+        () => {
+          for (const w of this.watchers) w.back();
+        },
+        (err: unknown) => this.log.warn({ err: String(err) }, 'bus: subscribing again failed'),
+      );
     });
   }
 

@@ -5,9 +5,10 @@ import { decodePositionCursor } from '../lib/pagination';
 import { PULL, type Pullable, type Puller } from '../lib/pull-stream';
 import { tenantChannel } from '../core/bus-channels';
 import { EVENT_TYPES, type EventType, type LoggedEvent } from '../core/events';
-import { eventsAfter, trimmedThrough } from '../repositories/event-log.repository';
+import { eventsAfter, tenantEventsAfter, trimmedThrough } from '../repositories/event-log.repository';
 import type { RedisBus } from './bus';
 import { lastEventPosition } from './event-log';
+import { TenantTopic, type HubEvent, type Listener } from './tenant-topic';
 
 /** What one client subscription wants; every given field must match. */
 export interface EventFilter {
@@ -22,11 +23,7 @@ export interface EventFilter {
   namespace?: string | null;
 }
 
-/** A logged event with its position, parsed once per event and shared by every listener. */
-export interface HubEvent {
-  position: bigint;
-  log: LoggedEvent;
-}
+export type { HubEvent } from './tenant-topic';
 
 export interface OpenOptions {
   /** Called once when the subscriber's buffer overflows; the stream has ended by then. */
@@ -53,17 +50,11 @@ export function matches(f: EventFilter, e: LoggedEvent): boolean {
 
 const KNOWN = new Set<string>(EVENT_TYPES);
 
-/** Null for a type this version does not know (no subscription shows it). */
-const toHubEvent = (log: LoggedEvent): HubEvent | null =>
-  KNOWN.has(log.type) ? { position: BigInt(log.position), log } : null;
-
-type Listener = (events: HubEvent[]) => void;
-
-interface TenantTopic {
-  listeners: Set<Listener>;
-  ready: Promise<() => Promise<void>>;
-  /** Listeners whose Redis subscription is confirmed. */
-  active: number;
+/** The events of types this version knows (no subscription shows another), with their positions. */
+function hubEvents(logs: readonly LoggedEvent[]): HubEvent[] {
+  const out: HubEvent[] = [];
+  for (const log of logs) if (KNOWN.has(log.type)) out.push({ position: BigInt(log.position), log });
+  return out;
 }
 
 /**
@@ -83,7 +74,17 @@ export class SubscriptionService {
     private readonly bus: RedisBus,
     private readonly log: Logger,
     private readonly bufferLimit: number,
-  ) {}
+  ) {
+    // Redis keeps nothing for a subscriber that was away: each topic reads it back from the log.
+    bus.watchConnection({
+      dropped: () => {
+        for (const t of this.topics.values()) t.dropped();
+      },
+      back: () => {
+        for (const t of this.topics.values()) void t.repair();
+      },
+    });
+  }
 
   /** How many tenants this process holds a Redis subscription for (tests, metrics). */
   get tenantCount(): number {
@@ -103,18 +104,26 @@ export class SubscriptionService {
   private async listen(tenantId: string, listener: Listener): Promise<() => void> {
     let topic = this.topics.get(tenantId);
     if (!topic) {
-      const listeners = new Set<Listener>();
-      const ready = this.bus.listen(tenantChannel(tenantId), (batch) => {
-        const events: HubEvent[] = [];
-        for (const e of batch) {
-          if (e.tenantId !== tenantId) continue;
-          const h = toHubEvent(e);
-          if (h) events.push(h);
-        }
-        if (events.length === 0) return;
-        for (const l of listeners) l(events);
-      });
-      topic = { listeners, ready, active: 0 };
+      const t = new TenantTopic(
+        {
+          past: async (after) => {
+            const found = await tenantEventsAfter(this.ds, tenantId, after, PAGE);
+            return { events: hubEvents(found), more: found.length >= PAGE };
+          },
+          position: async () => BigInt(await lastEventPosition(this.ds, tenantId)),
+        },
+        this.log,
+      );
+      t.ready = this.bus
+        .listen(tenantChannel(tenantId), (batch) => {
+          const events = hubEvents(batch.filter((e) => e.tenantId === tenantId));
+          if (events.length) t.deliver(events);
+        })
+        .then(async (unsubscribe) => {
+          await t.started().catch((err: unknown) => this.log.warn({ err }, 'live feed: the log position is unknown'));
+          return unsubscribe;
+        });
+      topic = t;
       this.topics.set(tenantId, topic);
     }
     const t = topic;
@@ -138,13 +147,7 @@ export class SubscriptionService {
   }
 
   private async page(tenantId: string, filter: EventFilter, after: bigint): Promise<HubEvent[]> {
-    const found = await eventsAfter(this.ds, tenantId, after, filter.type, filter.dagId ?? null, PAGE);
-    const out: HubEvent[] = [];
-    for (const log of found) {
-      const h = toHubEvent(log);
-      if (h) out.push(h);
-    }
-    return out;
+    return hubEvents(await eventsAfter(this.ds, tenantId, after, filter.type, filter.dagId ?? null, PAGE));
   }
 
   private async assertNotExpired(tenantId: string, after: bigint): Promise<void> {

@@ -187,6 +187,24 @@ export async function eventsAfter(
 }
 
 /**
+ * A tenant's events of every type past `after`, in order, at most `limit`: what a process's
+ * live feed of the tenant missed while its Redis subscription was down.
+ */
+export async function tenantEventsAfter(
+  m: SqlRunner,
+  tenantId: string,
+  after: bigint,
+  limit: number,
+): Promise<LoggedEvent[]> {
+  const found = await rows<EventRow>(
+    m,
+    `SELECT ${EVENT_COLUMNS} FROM event_log WHERE tenant_id = $1 AND position > $2 ORDER BY position LIMIT ${limit}`,
+    [tenantId, after.toString()],
+  );
+  return expandRows(found, after, limit);
+}
+
+/**
  * The relay's statements. They run on the one connection that holds the relay lock
  * (`run`), never on the pool, so a relay that lost its lock cannot write beside the next.
  */

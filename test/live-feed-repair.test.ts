@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { appendEvents, type NewEvent } from '../src/events/event-log';
+import { waitFor } from './support/dag-helpers';
+import { collect, until, waitSubscribed } from './support/event-helpers';
+import { freePort } from './support/private-stores';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/**
+ * A TCP proxy in front of the shared Redis for one app: `sever` closes its connections and
+ * refuses new ones (that app alone loses Redis), `restore` takes connections again.
+ */
+class RedisProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly target: URL,
+  ) {}
+
+  static async start(target: string): Promise<RedisProxy> {
+    const p = new RedisProxy(await freePort(), new URL(target));
+    await p.restore();
+    return p;
+  }
+
+  /** The target URL (database number and all) through this proxy. */
+  get url(): string {
+    const u = new URL(this.target);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  async restore(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => {
+      const upstream = connect(Number(this.target.port || 6379), this.target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.server = server;
+  }
+
+  async sever(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise((r) => server.close(r));
+  }
+}
+
+interface JobEv {
+  cursor: string;
+  taskId: string;
+  state: string;
+}
+const JOB_SUB = `subscription ($d: ID!) { jobStatusChanged(dagId: $d) { cursor taskId state } }`;
+
+describe('a live subscription across a drop of its api process’s Redis connection', () => {
+  let proxy: RedisProxy;
+  let api: TestApp;
+  let relay: TestApp;
+
+  beforeAll(async () => {
+    proxy = await RedisProxy.start(inject('redisUrl'));
+    // The api reaches Redis through the proxy; the relay (scheduler role) directly.
+    api = await startTestApp({ roles: ['api'], env: { REDIS_URL: proxy.url } });
+    relay = await startTestApp({ roles: ['scheduler'] });
+  });
+
+  afterAll(async () => {
+    await proxy?.restore().catch(() => undefined);
+    await api?.stop();
+    await relay?.stop();
+    await proxy?.sever();
+  });
+
+  it('receives, in order and once each, the events published while the api was away from Redis', async () => {
+    const { key, tenantId } = await api.tenant('submitter');
+    const dagId = `away-${randomUUID()}`;
+    const event = (taskId: string): NewEvent => ({
+      type: 'JOB',
+      dagId,
+      payload: { dagId, taskId, name: taskId, state: 'ACTIVE', tryNumber: 1 },
+    });
+    const append = (...taskIds: string[]) =>
+      relay.app.services.ds.transaction((m) => appendEvents(m, tenantId, taskIds.map(event)));
+    /** Everything the tenant logged is stamped and published by the relay. */
+    const published = () =>
+      waitFor(
+        async () => {
+          const [r] = await relay.app.services.ds.query<Array<{ done: boolean }>>(
+            `SELECT (SELECT count(*) FROM event_log WHERE tenant_id = $1 AND position IS NULL) = 0
+                AND (SELECT published_through FROM relay_state WHERE id = 1)
+                    >= (SELECT max(position) FROM event_log WHERE tenant_id = $1) AS done`,
+            [tenantId],
+          );
+          return r.done;
+        },
+        10_000,
+        'the relay to publish',
+      );
+
+    const live = collect<JobEv>(api.ws(key), JOB_SUB, { d: dagId });
+    await waitSubscribed(api, tenantId, 1);
+    await append('before');
+    await until(live, (items) => items.length === 1, 'the first event, live');
+
+    await proxy.sever();
+    await waitFor(async () => api.app.services.redis.status !== 'ready', 5_000, 'the api to lose Redis');
+    // Published while the api's subscriber connection is down: Redis drops them for it.
+    await append('away-1', 'away-2');
+    await append('away-3');
+    await published();
+    await proxy.restore();
+
+    await until(live, (items) => items.length >= 4, 'the events published while away', 15_000);
+    await append('after');
+    await until(live, (items) => items.some((e) => e.taskId === 'after'), 'the event after, live', 10_000);
+    expect(live.items.map((e) => e.taskId)).toEqual(['before', 'away-1', 'away-2', 'away-3', 'after']);
+    const cursors = live.items.map((e) => BigInt(e.cursor));
+    expect(cursors).toEqual([...cursors].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(live.errors).toEqual([]);
+    live.stop();
+  }, 60_000);
+});
