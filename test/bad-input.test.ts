@@ -1,18 +1,11 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeJob, holdingExecutor, rowCounts, type HeldJob } from './support/held-jobs';
 import { JSONScalar } from '../src/schema/scalars';
+import { logTo } from './support/log-capture';
 import { ok, startTestApp, type TestApp } from './support/test-app';
 
 /** What the server logs, parsed (the app runs with a debug logger of this test's own). */
 const logLines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(JSON.parse(line));
-    done();
-  },
-});
 
 const hold = holdingExecutor();
 let t: TestApp;
@@ -23,7 +16,7 @@ beforeAll(async () => {
   t = await startTestApp({
     roles: ['api', 'scheduler', 'worker'],
     executors: [hold.invoker],
-    log: pino({ level: 'debug' }, sink),
+    log: logTo(logLines),
   });
   ({ key, tenantId } = await t.tenant('admin'));
   held = await activeJob(t, key);
