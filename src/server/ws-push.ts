@@ -58,27 +58,73 @@ export function pushedIterator(handle: PushHandle): AsyncGenerator<ExecutionResu
   return it;
 }
 
+/** The bytes of a WebSocket frame header for a payload of `len` bytes. */
+const headerBytes = (len: number) => (len < 126 ? 2 : len < 65_536 ? 4 : 10);
+
 /**
- * A WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked as a server's are) of
- * `head` + `tail` (`tail`: the same bytes for every subscriber), written as one chunk.
+ * One socket's pushed `next` frames of the current tick: WebSocket text frames (RFC 6455
+ * §5.2: FIN, opcode 1, unmasked as a server's are) of a subscriber's `head` and a result's
+ * `tail` (the same bytes for every subscriber), written as one chunk when the tick's work is
+ * done, or at once before anything else goes to the socket (`flush`). A burst of events
+ * then costs a subscriber one allocation and one write, not one of each per frame.
  */
-export function writeTextFrame(raw: Socket, head: Buffer, tail: Buffer, cb?: (err?: Error | null) => void): void {
-  const len = head.length + tail.length;
-  const hl = len < 126 ? 2 : len < 65_536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(hl + len);
-  out[0] = 0x81;
-  if (hl === 2) out[1] = len;
-  else if (hl === 4) {
-    out[1] = 126;
-    out.writeUInt16BE(len, 2);
-  } else {
-    out[1] = 127;
-    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
-    out.writeUInt32BE(len >>> 0, 6);
+export class FrameQueue {
+  private heads: Buffer[] = [];
+  private tails: Buffer[] = [];
+  private written: Array<() => void> = [];
+  private scheduled = false;
+  /** The bytes queued (frame headers included). */
+  bytes = 0;
+
+  constructor(private readonly raw: Socket) {}
+
+  /** Queue a frame; `written`: called once it has been written. */
+  add(head: Buffer, tail: Buffer, written?: () => void): void {
+    this.heads.push(head);
+    this.tails.push(tail);
+    const len = head.length + tail.length;
+    this.bytes += headerBytes(len) + len;
+    if (written) this.written.push(written);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
+    }
   }
-  head.copy(out, hl);
-  tail.copy(out, hl + head.length);
-  raw.write(out, cb);
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.heads.length === 0) return;
+    const out = Buffer.allocUnsafe(this.bytes);
+    let at = 0;
+    for (let i = 0; i < this.heads.length; i++) {
+      const head = this.heads[i];
+      const tail = this.tails[i];
+      const len = head.length + tail.length;
+      out[at] = 0x81;
+      if (len < 126) {
+        out[at + 1] = len;
+        at += 2;
+      } else if (len < 65_536) {
+        out[at + 1] = 126;
+        out.writeUInt16BE(len, at + 2);
+        at += 4;
+      } else {
+        out[at + 1] = 127;
+        out.writeUInt32BE(Math.floor(len / 2 ** 32), at + 2);
+        out.writeUInt32BE(len >>> 0, at + 6);
+        at += 10;
+      }
+      at += head.copy(out, at);
+      at += tail.copy(out, at);
+    }
+    const written = this.written;
+    this.heads = [];
+    this.tails = [];
+    this.written = [];
+    this.bytes = 0;
+    if (this.raw.destroyed || this.raw.writableEnded) return;
+    this.raw.write(out, written.length ? () => written.forEach((w) => w()) : undefined);
+  };
 }
 
 /**

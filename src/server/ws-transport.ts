@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { isPushSource, PUSH, pushedIterator, rawWritable, writeTextFrame, type FrameSink } from './ws-push';
+import { FrameQueue, isPushSource, PUSH, pushedIterator, rawWritable, type FrameSink } from './ws-push';
 
 /**
  * Bytes a socket may hold unsent before `send` waits for its frame to be written (and so
@@ -70,9 +70,10 @@ class SerialisedPayload {
  *
  * A subscription source that pushes (src/server/ws-push.ts: the fan-out's shared step) is not
  * iterated by graphql-ws: it gets a FrameSink that writes each result as this subscriber's
- * `next` frame at once, the shared payload's bytes (one Buffer per result, for every
- * subscriber) behind a small head with the subscriber's id, with the same backpressure and
- * corking; graphql-ws gets an iterator that ends when the stream does, so it still owns
+ * `next` frame, the shared payload's bytes (one Buffer per result, for every subscriber)
+ * behind a small head with the subscriber's id, with the same backpressure; a socket's frames
+ * of one tick leave as one chunk (ws-push.ts, FrameQueue), flushed before any other message
+ * of the socket so the order holds; graphql-ws gets an iterator that ends when the stream does, so it still owns
  * subscribe, complete (nothing is written after it), errors and close codes.
  */
 export function useTransport<P extends Record<string, unknown> | undefined, E extends Record<PropertyKey, unknown>>(
@@ -83,8 +84,8 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
   const serialised = new WeakMap<ExecutionResult, SerialisedPayload>();
   const slot: Slot = { pending: null };
   const onNext = options.onNext;
-  /** Each socket's cork for the current tick (see `send`). */
-  const corks = new WeakMap<WebSocket, () => void>();
+  /** Each socket's pushed frames of the current tick (see the sink). */
+  const queues = new WeakMap<WebSocket, FrameQueue>();
   /** A pushed result's frame tail, `,"type":"next","payload":…}`, shared by its subscribers. */
   const tails = new WeakMap<ExecutionResult, Buffer>();
   const sink = (
@@ -93,13 +94,14 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
     payload: Parameters<NonNullable<typeof onNext>>[2],
     args: Parameters<NonNullable<typeof onNext>>[3],
   ): FrameSink => {
-    const { socket, request } = ctx.extra;
+    const { socket } = ctx.extra;
     const head = Buffer.from(`{"id":${JSON.stringify(id)}`);
+    const queue = queues.get(socket);
+    if (!queue) throw new Error('a pushed subscription on a socket this transport did not open');
     return {
       next(result, resume) {
         if (socket.readyState !== socket.OPEN) return true;
-        corks.get(socket)?.();
-        const over = socket.bufferedAmount >= WS_SEND_HIGH_WATER;
+        const over = socket.bufferedAmount + queue.bytes >= WS_SEND_HIGH_WATER;
         const written = over ? () => resume() : undefined;
         const own = onNext?.(ctx, id, payload, args, result);
         if (own instanceof Promise) throw new Error('a pushed subscription needs an onNext that returns at once');
@@ -107,11 +109,12 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
           // What graphql-ws's emit.next writes, per subscriber as there.
           const { errors, ...rest } = result;
           const body = own || { ...rest, ...(errors ? { errors: errors.map((e) => e.toJSON()) } : {}) };
+          queue.flush(); // after the frames before it
           socket.send(JSON.stringify({ id, type: 'next', payload: body }), written);
         } else {
           let tail = tails.get(result);
           if (!tail) tails.set(result, (tail = Buffer.from(`,"type":"next","payload":${JSON.stringify(result)}}`)));
-          writeTextFrame(request.socket, head, tail, written);
+          queue.add(head, tail, written);
         }
         return !over;
       },
@@ -159,7 +162,8 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
       // After the microtasks of this tick: every frame queued meanwhile goes in one write.
       process.nextTick(uncork);
     };
-    corks.set(socket, cork);
+    const queue = new FrameQueue(raw);
+    queues.set(socket, queue);
     socket.once('error', () => socket.close(CloseCode.InternalServerError, 'Internal server error'));
     let pongWait: NodeJS.Timeout | null = null;
     const ping =
@@ -184,6 +188,7 @@ export function useTransport<P extends Record<string, unknown> | undefined, E ex
             slot.pending = null;
           }
           if (socket.readyState !== socket.OPEN) return;
+          queue.flush(); // pushed frames queued before this message go first
           cork();
           if (socket.bufferedAmount < WS_SEND_HIGH_WATER) return void socket.send(data);
           return new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve())));
