@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENTS_KEPT } from '../src/server/graphql-fast-path';
 import { startTestApp, type TestApp } from './support/test-app';
 
 let t: TestApp;
@@ -100,6 +101,29 @@ describe('POST /graphql fast path', () => {
     // A request id of its own when the client gives none, as Express gives.
     const r = await post(body, json(reader.key));
     expect(r.headers.find((h) => h.startsWith('x-request-id: '))).toMatch(/^x-request-id: [0-9a-f-]{36}$/);
+  });
+
+  it('keeps at most 500 parsed documents, and none of a query longer than 4 KiB, however many distinct queries come', async () => {
+    const kept = async () => {
+      const text = await (await fetch(t.url.replace('/graphql', '/metrics'))).text();
+      return Number(/^marie_graphql_documents_kept (\d+)/m.exec(text)?.[1]);
+    };
+    const seen: number[] = [];
+    for (let i = 0; i < DOCUMENTS_KEPT + 20; i++) {
+      const r = await post(JSON.stringify({ query: `query Distinct${i} { __typename }` }), json(reader.key));
+      expect(r.status).toBe(200);
+      if (i % 10 === 9) seen.push(await kept());
+    }
+    expect(Math.max(...seen)).toBeLessThanOrEqual(DOCUMENTS_KEPT);
+    // It filled up and started again rather than growing.
+    expect(seen.some((n, i) => i > 0 && n < seen[i - 1])).toBe(true);
+    const before = await kept();
+    const long = await post(
+      JSON.stringify({ query: `query Long { __typename ${' '.repeat(5 * 1024)}}` }),
+      json(reader.key),
+    );
+    expect(long.status).toBe(200);
+    expect(await kept()).toBe(before);
   });
 
   it('counts what it answers in the GraphQL metrics', async () => {

@@ -45,7 +45,7 @@ const CONTENT_TYPE_BY_ACCEPT = new Map<string | undefined, string>([
  * parsed document takes some 10–20× its text, so at most ~2 MiB of text, ~40 MiB of trees.
  * A longer query is parsed and validated at each request (as Apollo does on a cache miss).
  */
-const DOCUMENTS_KEPT = 500;
+export const DOCUMENTS_KEPT = 500;
 const LONGEST_KEPT = 4 * 1024;
 
 /** Express's weak ETag of a string body (the `etag` package's: byte length in hex, SHA-1 base64 prefix). */
@@ -126,6 +126,7 @@ export function graphqlFastPath(opts: {
     if (query.length <= LONGEST_KEPT) {
       if (documents.size >= DOCUMENTS_KEPT) documents.clear();
       documents.set(query, document);
+      metrics.graphqlDocumentsKept.set(documents.size);
     }
     return document;
   };

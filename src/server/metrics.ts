@@ -12,6 +12,8 @@ export interface Metrics {
   graphqlDuration: Histogram<'type'>;
   /** POST /graphql requests the fast path answered (`answered`) or handed to Apollo (`slow`). */
   graphqlFastPath: Counter<'outcome'>;
+  /** Query documents the fast path keeps parsed and validated (bounded: see graphql-fast-path.ts). */
+  graphqlDocumentsKept: Gauge;
   wsConnections: Gauge;
   cacheHits: Counter;
   cacheSavedSeconds: Counter;
@@ -107,6 +109,11 @@ export function createMetrics(
       name: 'marie_graphql_http_fast_path_total',
       help: 'POST /graphql requests answered straight from node:http (answered) or handed to Express and Apollo (slow)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    graphqlDocumentsKept: new Gauge({
+      name: 'marie_graphql_documents_kept',
+      help: 'Query documents kept parsed and validated by the POST /graphql fast path (at most 500)',
       registers: [registry],
     }),
     wsConnections: new Gauge({
