@@ -12,9 +12,9 @@ export type Listener = (events: HubEvent[]) => void;
 /** How a topic reads the log: the tenant's events past a position (a page), and its last position. */
 export interface TopicLog {
   /** At most `PAGE` events of every type past `after`, in order; `more`: the page was full. */
-  past(after: bigint): Promise<{ events: HubEvent[]; more: boolean }>;
+  past: (after: bigint) => Promise<{ events: HubEvent[]; more: boolean }>;
   /** The tenant's last stamped position now. */
-  position(): Promise<bigint>;
+  position: () => Promise<bigint>;
 }
 
 /**
@@ -83,8 +83,8 @@ export class TenantTopic {
       return;
     }
     this.repairing = true;
+    let from = this.from;
     try {
-      let from = this.from;
       while (from !== null) {
         const page = await this.log.past(from);
         const fresh = page.events.filter((e) => e.position > from!);
@@ -96,7 +96,9 @@ export class TenantTopic {
       this.logger.warn({ err }, 'live events missed while Redis was away could not be read back');
     } finally {
       this.repairing = false;
-      const held = this.held ?? [];
+      // What the log gave is not handed again (a held event may have been read there too).
+      const upto = from;
+      const held = (this.held ?? []).filter((e) => upto === null || e.position > upto);
       this.held = null;
       this.hand(held);
       if (this.droppedAgain) {
