@@ -5,12 +5,18 @@ import { publishOn, type RedisClient } from '../lib/redis';
 
 type Handler = (message: string) => void;
 
+/** Told when the subscriber connection drops, and when it is back with its channels subscribed again. */
+export interface ConnectionWatcher {
+  dropped(): void;
+  back(): void;
+}
+
 /**
  * Redis pub/sub shared by every process of the control plane (key revocations, cancels,
- * executor status, the event relay). One subscriber connection per process, channels
- * namespaced by the configured prefix so test runs do not hear each other. Channels and
- * their messages are listed in core/bus-channels.ts: `send` and `listen` encode and decode
- * them; `publish` and `subscribe` carry the wire text as it is.
+ * executor status, the event relay). One subscriber connection per process (one per master
+ * on a cluster), channels namespaced by the configured prefix so test runs do not hear each
+ * other. Channels and their messages are listed in core/bus-channels.ts: `send` and `listen`
+ * encode and decode them; `publish` and `subscribe` carry the wire text as it is.
  *
  * On a Redis Cluster the channels are sharded (SPUBLISH / SSUBSCRIBE, Redis 7): a
  * channel's messages all go through the master of its hash slot, so a subscriber hears
@@ -20,12 +26,6 @@ type Handler = (message: string) => void;
  * subscriber then drops the earlier one as a duplicate by position). The subscriber
  * connection is made with `shardedSubscriber` (lib/redis.ts) for that.
  */
-/** Told when the subscriber connection drops, and when it is back with its channels subscribed again. */
-export interface ConnectionWatcher {
-  dropped(): void;
-  back(): void;
-}
-
 export class RedisBus {
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly watchers = new Set<ConnectionWatcher>();
