@@ -57,9 +57,8 @@ export class RedisBus {
    * channels are subscribed again, confirmed by Redis: whatever is published from then on
    * is heard.
    */
-  watchConnection(w: ConnectionWatcher): () => void {
+  watchConnection(w: ConnectionWatcher): void {
     this.watchers.add(w);
-    return () => void this.watchers.delete(w);
   }
 
   private watchSubscriber(): void {

@@ -23,8 +23,6 @@ export interface EventFilter {
   namespace?: string | null;
 }
 
-export type { HubEvent } from './tenant-topic';
-
 export interface OpenOptions {
   /** Called once when the subscriber's buffer overflows; the stream has ended by then. */
   onOverflow?: () => void;
