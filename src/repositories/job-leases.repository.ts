@@ -4,6 +4,13 @@ import { rows as sqlRows, type SqlRunner } from '../db/sql';
  * The lease predicate, written once: that exact dispatch of the try is ACTIVE under this
  * worker's lease. Arguments are SQL expressions (placeholders or columns); `alias` prefixes
  * the `jobs` columns; `nullableWorker` lets a null worker (the scheduler) pass the owner check.
+ *
+ * The state test reads `(state = 'ACTIVE') IS TRUE` (the same, `state` is never null) so
+ * that the planner cannot prove `jobs_inflight_idx`'s predicate from it: a guarded statement
+ * finds its jobs by id, through the primary key. With `state = 'ACTIVE'` a batch of
+ * completions was planned on that partial index whenever its statistics dated from before
+ * a large claim (a fan-out's root claims thousands of children at once): the statement then
+ * read every in-flight job to find the batch's (test/lease-plan.test.ts).
  */
 export function leaseHeld(
   id: string,
@@ -16,7 +23,7 @@ export function leaseHeld(
   const owner = opts.nullableWorker
     ? `(${worker}::text IS NULL OR ${j}lease_owner = ${worker})`
     : `${j}lease_owner = ${worker}`;
-  return `${j}id = ${id} AND ${j}try_number = ${tryNumber} AND ${j}dispatch = ${dispatch} AND ${owner} AND ${j}state = 'ACTIVE'`;
+  return `${j}id = ${id} AND ${j}try_number = ${tryNumber} AND ${j}dispatch = ${dispatch} AND ${owner} AND (${j}state = 'ACTIVE') IS TRUE`;
 }
 
 /** A WHERE condition on `jobs` and its parameters (a state backend folds it into its write). */
