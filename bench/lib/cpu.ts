@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import type { Pool } from 'pg';
 
 /** Clock ticks per second of /proc's utime and stime (Linux's USER_HZ). */
 const TICKS = 100;
@@ -38,7 +39,8 @@ function machineTicks(): { busy: number; total: number } {
 }
 
 /**
- * CPU used by groups of processes over a window, as a percentage of one core. A group's
+ * CPU used by groups of processes over a window, as a percentage of one core (and the
+ * window's `wallSeconds`; `machine`: the whole machine's busy share of all cores). A group's
  * pids may change during the window (backends that connect later): `pids()` is asked at
  * the start and at the end, and a pid first seen at the end counts its whole CPU time.
  */
@@ -56,7 +58,10 @@ export function cpuMeter(groups: Record<string, () => number[] | Promise<number[
       const wall = (Date.now() - t0) / 1000;
       const m1 = machineTicks();
       // The whole machine (every process, other users' included), as % of all its cores.
-      const out: Record<string, number> = { machine: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total) };
+      const out: Record<string, number> = {
+        machine: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total),
+        wallSeconds: wall,
+      };
       for (const [name, g] of Object.entries(groups)) {
         let used = 0;
         for (const p of new Set(await g())) used += (cpuSeconds(p) ?? 0) - (start.get(p) ?? 0);
@@ -65,4 +70,41 @@ export function cpuMeter(groups: Record<string, () => number[] | Promise<number[
       return out;
     },
   };
+}
+
+/** CPU per job by component, µs: this process, the PostgreSQL backends, the Redis servers; the sum. */
+export interface JobCpu {
+  node: number;
+  postgres: number;
+  redis: number;
+  total: number;
+  /** The machine's busy share of all its cores over the run, %. */
+  machineBusy: number;
+}
+
+/**
+ * A run's CPU per job: this process (the roles in it, or the baseline's BullMQ producer and
+ * worker), the PostgreSQL backends `backends()` names, and every `redis-server` on the machine.
+ */
+export function jobCpuMeter(backends: () => Promise<number[]>) {
+  const meter = cpuMeter({ node: () => [process.pid], postgres: backends, redis: () => pidsOf('redis-server') });
+  return {
+    begin: () => meter.begin(),
+    async end(jobs: number): Promise<JobCpu> {
+      const c = await meter.end();
+      const us = (pct: number) => ((pct / 100) * c.wallSeconds * 1e6) / Math.max(1, jobs);
+      const node = us(c.node);
+      const postgres = us(c.postgres);
+      const redis = us(c.redis);
+      return { node, postgres, redis, total: node + postgres + redis, machineBusy: c.machine };
+    },
+  };
+}
+
+/** The pids of the PostgreSQL backends connected to `pg`'s database now. */
+export function backendsOf(pg: Pool): () => Promise<number[]> {
+  return async () =>
+    (await pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)).rows.map(
+      (r) => r.pid,
+    );
 }

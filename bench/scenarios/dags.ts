@@ -1,8 +1,10 @@
+import os from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import type { Pool } from 'pg';
 import { fmt, median, nowMs, p99 } from '../lib/stats';
 import { SUBMIT_DAG, waitForDag, type BenchApp, type BenchEnv } from '../lib/env';
 import { pick, ratioText, type Scenario } from '../lib/scenario';
+import { backendsOf, jobCpuMeter, type JobCpu } from '../lib/cpu';
 
 const NOOP_CONCURRENCY = 8;
 /** Throughput: many no-op jobs at once on both sides (the noop executor's NOOP_CONCURRENCY; BullMQ's concurrency). */
@@ -283,11 +285,14 @@ async function oursFan(env: BenchEnv, n: number, sample: boolean, inFlight = 1) 
     const middle = Array.from({ length: n - 2 }, (_, i) => `m${i}`);
     const jobs = [noop('root'), ...middle.map((id) => noop(id, ['root'])), noop('sink', middle)];
     const stopSampler = sample ? waitSampler(env) : null;
+    const cpuMeter = jobCpuMeter(backendsOf(env.pg));
+    await cpuMeter.begin();
     const t0 = nowMs();
     const d = await b.gql(SUBMIT_DAG, { input: { name: 'fan', jobs } }, t.key);
     const submitMs = nowMs() - t0;
     await waitForDag(env.pg, d.submitDag.id, 600_000);
     const totalMs = nowMs() - t0;
+    const cpu = await cpuMeter.end(n);
     const waits = stopSampler ? await stopSampler() : null;
     const commits = b.app.services.attempts.groupCommitStats;
     const { rows } = await env.pg.query<{ ms: number }>(
@@ -303,7 +308,7 @@ async function oursFan(env: BenchEnv, n: number, sample: boolean, inFlight = 1) 
       [d.submitDag.id],
     );
     const log = logged.rows[0];
-    return { rate: (n * 1000) / totalMs, runRate: (n * 1000) / runMs, submitMs, waits, commits, relay, log };
+    return { rate: (n * 1000) / totalMs, runRate: (n * 1000) / runMs, submitMs, waits, commits, relay, log, cpu };
   } finally {
     await b.stop();
   }
@@ -315,7 +320,7 @@ export const throughput: Scenario = {
   baseline: `N no-op jobs added in bulk (\`addBulk\`, 1,000 at a time) and processed on plain BullMQ (concurrency ${FAN_CONCURRENCY})`,
   anchor: 'target ≥ 0.5× the raw jobs/s',
   whenMissed:
-    'Profiled. Issue 18 took the DAG row out of the group-committed batches: each batch inserts one row of counter deltas per DAG (`dag_progress_deltas`; reads add the unfolded deltas to the row in the same statement), the DAG row changes only with the DAG’s state (its activation; its end, decided after commit by a settle that reads the committed counters and, when nothing is open, locks the row, folds the deltas and finishes it; the scheduler’s compaction folds the rest and is the backstop for a lost settle). The batch statements are prepared, a fan-in’s dependents are counted down last in id order, and `GROUP_COMMIT_IN_FLIGHT` runs several group commits per process (the rows above). That pays where transactions of one DAG overlap (several worker processes: see scaling), and costs one read of the committed counters after each completion batch where they never did (one process, one group commit at a time). What is left per job: two guarded transitions with their attempt rows (the two batch statements, the largest share of PostgreSQL’s CPU in the profile), two events that the relay stamps and publishes (its WAL flushes are the next share), and the fan-in’s sink row, which every completion batch counts down, besides the BullMQ work that is all the baseline does (it keeps no durable per-job state).',
+    'Profiled. Issue 18 took the DAG row out of the group-committed batches: each batch inserts one row of counter deltas per DAG (`dag_progress_deltas`; reads add the unfolded deltas to the row in the same statement), the DAG row changes only with the DAG’s state (its activation; its end, decided after commit by a settle that reads the committed counters and, when nothing is open, locks the row, folds the deltas and finishes it; the scheduler’s compaction folds the rest and is the backstop for a lost settle). The batch statements are prepared, a fan-in’s dependents are counted down last in id order, and `GROUP_COMMIT_IN_FLIGHT` runs several group commits per process (the rows above). That pays where transactions of one DAG overlap (several worker processes: see scaling), and costs one read of the committed counters after each completion batch where they never did (one process, one group commit at a time). What is left per job: two guarded transitions with their attempt rows (the two batch statements, the largest share of PostgreSQL’s CPU in the profile), two events that the relay stamps and publishes (its WAL flushes are the next share), and the fan-in’s sink row, which every completion batch counts down, besides the BullMQ work that is all the baseline does (it keeps no durable per-job state). The CPU rows say what that costs: each job of ours takes several times the baseline’s CPU over all the processes it runs through (this process, the PostgreSQL backends, Redis), and on this machine’s two cores the rate either side can reach is the cores divided by that cost, so the ratio of rates follows the ratio of CPU per job; half of the baseline needs our CPU per job within twice the baseline’s.',
   async run(env) {
     const n = pick(env.opts.size, { tiny: 50, quick: 2_000, full: 10_000 });
     const nDiag = pick(env.opts.size, { tiny: 50, quick: 1_000, full: 2_000 });
@@ -324,7 +329,13 @@ export const throughput: Scenario = {
     const more = [];
     for (const k of [2, 4]) more.push({ k, r: await oursFan(env, n, false, k) });
     const diag = await env.withAsyncCommit(() => oursFan(env, nDiag, false));
+    const rawCpu = jobCpuMeter(backendsOf(env.pg));
+    await rawCpu.begin();
     const raw = await rawBulk(env, n);
+    const rc = await rawCpu.end(n);
+    const cores = os.cpus().length;
+    const cpuText = (c: JobCpu) =>
+      `${fmt(c.node, 0)} + ${fmt(c.postgres, 0)} + ${fmt(c.redis, 0)} = ${fmt(c.total, 0)}`;
     return {
       rows: [
         {
@@ -351,6 +362,22 @@ export const throughput: Scenario = {
           target: '',
           verdict: 'info' as const,
         })),
+        {
+          metric: `CPU µs per job, submit to completed: this process (ours: api, scheduler, worker; baseline: BullMQ producer and worker) + PostgreSQL backends + Redis = all (the machine ${fmt(o.cpu.machineBusy, 0)}% / ${fmt(rc.machineBusy, 0)}% busy)`,
+          ours: cpuText(o.cpu),
+          baseline: cpuText(rc),
+          ratio: ratioText(o.cpu.total, rc.total, 1),
+          target: '',
+          verdict: 'info',
+        },
+        {
+          metric: `jobs/s this machine's ${cores} cores could give at that CPU per job (cores ÷ CPU per job, every core busy)`,
+          ours: fmt((cores * 1e6) / o.cpu.total, 0),
+          baseline: fmt((cores * 1e6) / rc.total, 0),
+          ratio: ratioText(rc.total, o.cpu.total),
+          target: '',
+          verdict: 'info',
+        },
         {
           metric: `diagnostic: jobs/s with \`synchronous_commit = off\` (${fmt(nDiag, 0)} jobs)`,
           ours: fmt(diag.rate, 0),

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { cpuMeter, pidsOf } from '../lib/cpu';
+import { backendsOf, cpuMeter, pidsOf } from '../lib/cpu';
 import { SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 import { fmt, nowMs } from '../lib/stats';
@@ -30,14 +30,10 @@ async function runOn(env: BenchEnv, n: number, jobs: number) {
       name: `scale-${n}`,
       jobs: [noop('root'), ...middle.map((id) => noop(id, ['root'])), noop('sink', middle)],
     };
-    const backends = async () =>
-      (
-        await env.pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
-      ).rows.map((r) => r.pid);
     const meter = cpuMeter({
       workers: () => children.map((c) => c.pid ?? 0).filter((p) => p > 0),
       apiScheduler: () => [process.pid],
-      postgres: backends,
+      postgres: backendsOf(env.pg),
       redis: () => pidsOf('redis-server'),
     });
     const wal0 = await walSyncs(env);
