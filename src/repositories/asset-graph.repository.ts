@@ -180,6 +180,28 @@ export class AssetGraphRepository {
     return r;
   }
 
+  /** The xmin of a snapshot taken now: every transaction below it had finished by then. */
+  async snapshotXmin(m: SqlRunner): Promise<string> {
+    const [r]: Array<{ xmin: string }> = await sqlRows(
+      m,
+      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`,
+    );
+    if (!r) throw new Error('the snapshot read returned no row');
+    return r.xmin;
+  }
+
+  /** Up to `limit` rows of `asset_graph_changes` whose transaction is below `xid` removed; how many. */
+  async pruneChanges(m: SqlRunner, xid: string, limit: number): Promise<number> {
+    const [r]: Array<{ n: number }> = await sqlRows(
+      m,
+      `WITH gone AS (DELETE FROM asset_graph_changes WHERE ctid IN (
+         SELECT ctid FROM asset_graph_changes WHERE xid < $1::xid8 LIMIT $2::int) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [xid, limit],
+    );
+    return r?.n ?? 0;
+  }
+
   /** One page of a walk, in one statement. */
   async walk(m: SqlRunner, tenantId: string, w: GraphWalk): Promise<GraphPage> {
     const sql = w.up && w.down ? WALK_SQL.both : w.up ? WALK_SQL.up : WALK_SQL.down;

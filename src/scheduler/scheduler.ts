@@ -5,6 +5,7 @@ import type { Services } from '../services/process-services';
 import { callbacksSweep } from './sweeps/callbacks.sweep';
 import { dispatchSweep } from './sweeps/dispatch.sweep';
 import { expirySweep } from './sweeps/expiry.sweep';
+import { graphChangesSweep } from './sweeps/graph-changes.sweep';
 import { leaseSweep } from './sweeps/lease.sweep';
 import { progressSweep } from './sweeps/progress.sweep';
 import { purgeSweep } from './sweeps/purge.sweep';
@@ -48,6 +49,7 @@ export class Scheduler {
       callbacksSweep,
       purgeSweep,
       trimSweep,
+      graphChangesSweep,
       workersSweep,
     ].map((sweep) => sweep(services));
   }

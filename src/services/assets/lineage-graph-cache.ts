@@ -5,8 +5,23 @@ import { AssetGraph } from './lineage-graph';
 /** How long a tenant found over the budget walks in SQL before its size is looked at again. */
 const OVER_RECHECK_MS = 60_000;
 
+/**
+ * How long a copy's snapshot is trusted: a check issued later than this after the statement
+ * that took the snapshot (the read, or the last check) is not made; the copy is read again.
+ * The scheduler prunes `asset_graph_changes` on this bound (asset-graph-changes.sweep.ts).
+ */
+export const COPY_SNAPSHOT_MAX_AGE_MS = 30 * 60_000;
+
 type Entry =
-  { over: false; graph: AssetGraph; snapshot: string; cost: number } | { over: true; until: number; cost: number };
+  | {
+      over: false;
+      graph: AssetGraph;
+      snapshot: string;
+      /** When the statement that took `snapshot` was issued (this process's clock). */
+      snapshotAt: number;
+      cost: number;
+    }
+  | { over: true; until: number; cost: number };
 
 /**
  * Each tenant's asset graph, held in this process and walked in memory (AssetGraph), so a
@@ -23,7 +38,9 @@ type Entry =
  *
  * Bounded: copies hold at most `budget` edges in all (least recently used go first); a
  * tenant with more edges than the budget walks in SQL (the caller's fallback, `null`), as
- * does every tenant when the budget is 0.
+ * does every tenant when the budget is 0. A copy whose snapshot is older than `maxAgeMs` is
+ * treated as out of date (read again, the request walks in SQL): the rows a check of an
+ * older snapshot would need may have been pruned.
  */
 export class LineageGraphCache {
   private readonly entries = new Map<string, Entry>();
@@ -34,7 +51,13 @@ export class LineageGraphCache {
     private readonly db: SqlRunner,
     private readonly repo: AssetGraphRepository,
     private readonly budget: number,
+    private readonly maxAgeMs = COPY_SNAPSHOT_MAX_AGE_MS,
   ) {}
+
+  /** Whether the copy's snapshot may still be checked (see COPY_SNAPSHOT_MAX_AGE_MS). */
+  private fresh(entry: Extract<Entry, { over: false }>, now: number): boolean {
+    return now - entry.snapshotAt <= this.maxAgeMs;
+  }
 
   /**
    * One page of the walk from memory; null: walk it in SQL. A request never waits for a
@@ -50,6 +73,12 @@ export class LineageGraphCache {
       return null;
     }
     if (known.over) return null;
+    const issued = Date.now();
+    if (!this.fresh(known, issued)) {
+      this.drop(tenantId);
+      this.readInBackground(tenantId);
+      return null;
+    }
     const c = await this.repo.check(this.db, tenantId, w.root, known.snapshot);
     if (!c.found) return { found: false, total: 0, before: 0, truncated: false, nodes: [], edges: [] };
     if (c.changed) {
@@ -58,6 +87,7 @@ export class LineageGraphCache {
       return null;
     }
     known.snapshot = c.snapshot;
+    known.snapshotAt = issued;
     this.touch(tenantId, known);
     return { found: true, ...known.graph.page(w) };
   }
@@ -67,8 +97,15 @@ export class LineageGraphCache {
     if (this.budget <= 0) return;
     const known = this.entries.get(tenantId);
     if (known && !known.over) {
-      const c = await this.repo.check(this.db, tenantId, '', known.snapshot);
-      if (!c.changed) return;
+      const issued = Date.now();
+      if (this.fresh(known, issued)) {
+        const c = await this.repo.check(this.db, tenantId, '', known.snapshot);
+        if (!c.changed) {
+          known.snapshot = c.snapshot;
+          known.snapshotAt = issued;
+          return;
+        }
+      }
       if (this.entries.get(tenantId) === known) this.drop(tenantId);
     }
     await this.load(tenantId);
@@ -88,12 +125,19 @@ export class LineageGraphCache {
   private load(tenantId: string): Promise<Entry> {
     let p = this.loading.get(tenantId);
     if (!p) {
+      const issued = Date.now();
       p = this.repo
         .edges(this.db, tenantId, this.budget)
         .then((e): Entry => {
           const entry: Entry = e.over
             ? { over: true, until: Date.now() + OVER_RECHECK_MS, cost: 0 }
-            : { over: false, graph: new AssetGraph(e.from, e.to), snapshot: e.snapshot, cost: e.from.length + 1 };
+            : {
+                over: false,
+                graph: new AssetGraph(e.from, e.to),
+                snapshot: e.snapshot,
+                snapshotAt: issued,
+                cost: e.from.length + 1,
+              };
           this.drop(tenantId);
           this.entries.set(tenantId, entry);
           this.held += entry.cost;
