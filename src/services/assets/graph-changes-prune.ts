@@ -20,6 +20,8 @@ import { COPY_SNAPSHOT_MAX_AGE_MS } from './lineage-graph-cache';
 export class GraphChangesPrune {
   private readonly marks: Array<{ at: number; xmin: string }> = [];
   private lastMark = Number.NEGATIVE_INFINITY;
+  /** The mark whose rows are all gone: nothing to do until a later mark is a horizon old. */
+  private prunedTo: string | null = null;
 
   constructor(
     private readonly db: SqlRunner,
@@ -38,12 +40,15 @@ export class GraphChangesPrune {
     const now = Date.now();
     while (this.marks.length > 1 && now - this.marks[1].at >= this.opts.horizonMs) this.marks.shift();
     const cut = this.marks[0];
-    if (!cut || now - cut.at < this.opts.horizonMs) return 0;
+    if (!cut || now - cut.at < this.opts.horizonMs || cut.xmin === this.prunedTo) return 0;
     let gone = 0;
     for (;;) {
       const n = await this.repo.pruneChanges(this.db, cut.xmin, this.opts.batch);
       gone += n;
-      if (n < this.opts.batch) return gone;
+      if (n < this.opts.batch) {
+        this.prunedTo = cut.xmin;
+        return gone;
+      }
     }
   }
 }

@@ -8,7 +8,7 @@ const OVER_RECHECK_MS = 60_000;
 /**
  * How long a copy's snapshot is trusted: a check issued later than this after the statement
  * that took the snapshot (the read, or the last check) is not made; the copy is read again.
- * The scheduler prunes `asset_graph_changes` on this bound (asset-graph-changes.sweep.ts).
+ * The scheduler prunes `asset_graph_changes` on this bound (graph-changes-prune.ts).
  */
 export const COPY_SNAPSHOT_MAX_AGE_MS = 30 * 60_000;
 
