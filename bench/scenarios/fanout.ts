@@ -26,18 +26,33 @@ interface Delivery {
 }
 
 /**
- * A bare `ws` server (in this process) broadcasting `events` frames (the size of ours) to
- * `clients` sockets held by a clients process, as our subscribers are: `paced`, one event
- * per turn of the event loop (the best case); else all at once, as a burst would be sent.
+ * How the bare baseline sends and counts: `paced`, one event per turn of the event loop (the
+ * best case); `burst`, all at once, as a burst would be sent; each counted from its frame's
+ * own send. `burst-from-start` and `corked-from-start` (each socket's frames in one write,
+ * as ours writes them) count from the burst's first send, as ours counts from the events' `at`.
  */
-async function bareBroadcast(
-  clients: number,
-  events: number,
-  frameBytes: number,
-  paced: boolean,
-  fromStart = false,
-  corked = false,
-): Promise<Delivery> {
+type BareMode = 'paced' | 'burst' | 'burst-from-start' | 'corked-from-start';
+
+/** What each bare mode's diagnostic row says it measured (`events` frames a socket). */
+const BARE_ROWS: Array<[BareMode, (events: number) => string]> = [
+  ['paced', () => 'one frame per turn of the loop'],
+  ['burst', (events) => `the same ${events} frames sent at once`],
+  [
+    'burst-from-start',
+    (events) =>
+      `the same ${events} frames sent at once, delivery counted from the burst's first send (as ours counts from the events' \`at\`)`,
+  ],
+  [
+    'corked-from-start',
+    (events) => `each socket's ${events} frames in one write (corked), delivery counted from the burst's first send`,
+  ],
+];
+
+/**
+ * A bare `ws` server (in this process) broadcasting `events` frames (the size of ours) to
+ * `clients` sockets held by a clients process, as our subscribers are, sent as `mode` says.
+ */
+async function bareBroadcast(clients: number, events: number, frameBytes: number, mode: BareMode): Promise<Delivery> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const port = (wss.address() as AddressInfo).port;
@@ -51,9 +66,9 @@ async function bareBroadcast(
       JSON.stringify({
         id: 'sub',
         type: 'next',
-        payload: { data: { sentAt: fromStart ? start : Date.now(), e, pad } },
+        payload: { data: { sentAt: mode.endsWith('-from-start') ? start : Date.now(), e, pad } },
       });
-    if (corked) {
+    if (mode === 'corked-from-start') {
       // Each socket's frames of the burst in one write (what FrameQueue does for ours).
       const frames = Array.from({ length: events }, (_, e) => frameOf(e));
       for (const ws of wss.clients) {
@@ -66,7 +81,7 @@ async function bareBroadcast(
       for (let e = 0; e < events; e += 1) {
         const frame = frameOf(e);
         for (const ws of wss.clients) ws.send(frame);
-        if (paced) await new Promise((r) => setImmediate(r));
+        if (mode === 'paced') await new Promise((r) => setImmediate(r));
       }
     const r = await proc.collect(clients * events, 30_000);
     return { ...r, lost: clients * events - r.latencies.length, lag: lag.stop() };
@@ -298,47 +313,19 @@ export const fanout: Scenario = {
         if (m.d.decomposition) notes.push(`${m.setUp.name}: ${m.d.decomposition}`);
       }
     }
-    const bare = await bareBroadcast(clients, events, frameBytes, true);
-    const burst = await bareBroadcast(clients, events, frameBytes, false);
-    const whole = await bareBroadcast(clients, events, frameBytes, false, true);
-    const bs = spread(bare);
-    const us = spread(burst);
-    const ws = spread(whole);
-    const corked = await bareBroadcast(clients, events, frameBytes, false, true, true);
-    const cs = spread(corked);
-    if (rows[0]) rows[0].baseline = `${fmt(bs.p99)} (${bare.lost} lost)`;
-    rows.push({
-      metric: `diagnostic: bare ws, one frame per turn of the loop: p50 / p99 / max ms (lost)`,
-      ours: '',
-      baseline: `${fmt(bs.p50)} / ${fmt(bs.p99)} / ${fmt(bs.max)} (${bare.lost} lost)`,
-      ratio: '',
-      target: '',
-      verdict: 'info',
-    });
-    rows.push({
-      metric: `diagnostic: bare ws, the same ${events} frames sent at once: p50 / p99 / max ms (lost)`,
-      ours: '',
-      baseline: `${fmt(us.p50)} / ${fmt(us.p99)} / ${fmt(us.max)} (${burst.lost} lost)`,
-      ratio: '',
-      target: '',
-      verdict: 'info',
-    });
-    rows.push({
-      metric: `diagnostic: bare ws, the same ${events} frames sent at once, delivery counted from the burst's first send (as ours counts from the events' \`at\`): p50 / p99 / max ms (lost)`,
-      ours: '',
-      baseline: `${fmt(ws.p50)} / ${fmt(ws.p99)} / ${fmt(ws.max)} (${whole.lost} lost)`,
-      ratio: '',
-      target: '',
-      verdict: 'info',
-    });
-    rows.push({
-      metric: `diagnostic: bare ws, each socket's ${events} frames in one write (corked), delivery counted from the burst's first send: p50 / p99 / max ms (lost)`,
-      ours: '',
-      baseline: `${fmt(cs.p50)} / ${fmt(cs.p99)} / ${fmt(cs.max)} (${corked.lost} lost)`,
-      ratio: '',
-      target: '',
-      verdict: 'info',
-    });
+    for (const [mode, what] of BARE_ROWS) {
+      const d = await bareBroadcast(clients, events, frameBytes, mode);
+      const x = spread(d);
+      if (mode === 'paced' && rows[0]) rows[0].baseline = `${fmt(x.p99)} (${d.lost} lost)`;
+      rows.push({
+        metric: `diagnostic: bare ws, ${what(events)}: p50 / p99 / max ms (lost)`,
+        ours: '',
+        baseline: `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max)} (${d.lost} lost)`,
+        ratio: '',
+        target: '',
+        verdict: 'info',
+      });
+    }
     return { rows, notes };
   },
 };
