@@ -3,7 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { appendEvents, type NewEvent } from '../src/events/event-log';
 import { waitFor } from './support/dag-helpers';
-import { collect, until, waitSubscribed } from './support/event-helpers';
+import { collect, until, waitPublished, waitSubscribed } from './support/event-helpers';
 import { freePort } from './support/private-stores';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -98,22 +98,6 @@ describe('a live subscription across a drop of its api process’s Redis connect
     });
     const append = (...taskIds: string[]) =>
       relay.app.services.ds.transaction((m) => appendEvents(m, tenantId, taskIds.map(event)));
-    /** Everything the tenant logged is stamped and published by the relay. */
-    const published = () =>
-      waitFor(
-        async () => {
-          const [r] = await relay.app.services.ds.query<Array<{ done: boolean }>>(
-            `SELECT (SELECT count(*) FROM event_log WHERE tenant_id = $1 AND position IS NULL) = 0
-                AND (SELECT published_through FROM relay_state WHERE id = 1)
-                    >= (SELECT max(position) FROM event_log WHERE tenant_id = $1) AS done`,
-            [tenantId],
-          );
-          return r.done;
-        },
-        10_000,
-        'the relay to publish',
-      );
-
     const live = collect<JobEv>(api.ws(key), JOB_SUB, { d: dagId });
     await waitSubscribed(api, tenantId, 1);
     await append('before');
@@ -124,7 +108,7 @@ describe('a live subscription across a drop of its api process’s Redis connect
     // Published while the api's subscriber connection is down: Redis drops them for it.
     await append('away-1', 'away-2');
     await append('away-3');
-    await published();
+    await waitPublished(relay, tenantId);
     await proxy.restore();
 
     await until(live, (items) => items.length >= 4, 'the events published while away', 15_000);

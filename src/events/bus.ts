@@ -39,7 +39,8 @@ export class RedisBus {
     if (sub.isCluster && !(sub.options as ClusterOptions).shardedSubscribers) {
       throw new Error('RedisBus: a cluster subscriber needs createRedis(…, { shardedSubscriber: true })');
     }
-    if (!sub.isCluster) this.watchSubscriber();
+    if (sub.isCluster) this.watchShardedSubscribers();
+    else this.watchSubscriber();
     this.sub.on(this.sub.isCluster ? 'smessage' : 'message', (channel: string, message: string) => {
       for (const h of this.handlers.get(channel) ?? []) {
         try {
@@ -52,10 +53,9 @@ export class RedisBus {
   }
 
   /**
-   * Watch the subscriber connection (one Redis node: a cluster's sharded subscribers
-   * reconnect and resubscribe inside ioredis, unreported). `back` comes once this process's
-   * channels are subscribed again, confirmed by Redis: whatever is published from then on
-   * is heard.
+   * Watch the subscriber connection (one per master on a cluster). `back` comes once this
+   * process's channels are subscribed again, confirmed by Redis: whatever is published from
+   * then on is heard.
    */
   watchConnection(w: ConnectionWatcher): void {
     this.watchers.add(w);
@@ -81,6 +81,57 @@ export class RedisBus {
         (err: unknown) => this.log.warn({ err: String(err) }, 'bus: subscribing again failed'),
       );
     });
+  }
+
+  /**
+   * A cluster's sharded subscribers (one connection per master) are replaced inside ioredis
+   * when it next refreshes the slots after one ended or lost its slots: `-subscriber` as it
+   * drops one, `subscribersReady` once the new ones are connected and their channels'
+   * SSUBSCRIBEs sent (also after a try that failed to connect). A closed cluster connection
+   * drops them all without `-subscriber`. Back is confirmed as on one node: each channel
+   * subscribed again through its shard's connection, answered after ioredis' own (ioredis
+   * then lists the channel twice, which only repeats it in its next resubscribe). A drop
+   * during the confirmation, or a confirmation that fails, waits for the next try.
+   */
+  private watchShardedSubscribers(): void {
+    let down = false;
+    let epoch = 0;
+    let retry: NodeJS.Timeout | null = null;
+    let warned = false;
+    const drop = () => {
+      epoch += 1;
+      if (down) return;
+      down = true;
+      for (const w of this.watchers) w.dropped();
+    };
+    const confirm = () => {
+      if (!down || this.sub.status !== 'ready') return;
+      const at = epoch;
+      const channels = [...this.handlers.keys()];
+      void Promise.all(channels.map((ch) => this.sub.ssubscribe(ch))).then(
+        () => {
+          if (!down || at !== epoch) return;
+          down = false;
+          warned = false;
+          if (retry) clearTimeout(retry);
+          retry = null;
+          for (const w of this.watchers) w.back();
+        },
+        (err: unknown) => {
+          if (!warned) this.log.warn({ err: String(err) }, 'bus: subscribing again failed; trying again');
+          warned = true;
+          if (!retry)
+            retry = setTimeout(() => {
+              retry = null;
+              confirm();
+            }, 500).unref();
+        },
+      );
+    };
+    this.sub.on('-subscriber', drop);
+    this.sub.on('close', drop);
+    this.sub.on('subscribersReady', confirm);
+    this.sub.on('ready', confirm);
   }
 
   channel(name: string): string {

@@ -40,6 +40,22 @@ export function collect<T = Record<string, unknown>>(
 export const waitSubscribed = (t: TestApp, tenantId: string, n: number) =>
   waitFor(async () => t.app.services.events.subscriberCount(tenantId) >= n, 10_000, `${n} subscribers`);
 
+/** Wait until the relay (of `relay`, a scheduler) has stamped and published everything the tenant logged. */
+export const waitPublished = (relay: TestApp, tenantId: string) =>
+  waitFor(
+    async () => {
+      const [r] = await relay.app.services.ds.query<Array<{ done: boolean }>>(
+        `SELECT (SELECT count(*) FROM event_log WHERE tenant_id = $1 AND position IS NULL) = 0
+            AND (SELECT published_through FROM relay_state WHERE id = 1)
+                >= (SELECT max(position) FROM event_log WHERE tenant_id = $1) AS done`,
+        [tenantId],
+      );
+      return r.done;
+    },
+    10_000,
+    'the relay to publish',
+  );
+
 export const until = <T>(c: Collected<T>, pred: (items: T[]) => boolean, label = 'events', ms = 20_000) =>
   waitFor(async () => pred(c.items), ms, label);
 
