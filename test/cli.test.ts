@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { one } from './support/assets';
 import { waitFor } from './support/dag-helpers';
+import { freePort } from './support/private-stores';
 import { MARIE_BIN, runCli, startCli } from './support/cli';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -335,6 +336,23 @@ describe('marie apikey (on the database)', () => {
     const revoke = await runCli(['apikey', 'revoke', created.id, '--json'], { env: dbEnv, cwd: home });
     expect(revoke.code, revoke.stderr).toBe(0);
     expect(JSON.parse(revoke.stdout)).toMatchObject({ id: created.id });
+  });
+
+  it('revoke with Redis unreachable revokes the key and warns that the servers were not told', async () => {
+    const dbEnv = { HOME: home, DATABASE_URL: inject('databaseUrl'), QUEUE_PREFIX: inject('queuePrefix') };
+    const c = await runCli(
+      ['apikey', 'create', '--tenant', `cli-${randomUUID().slice(0, 8)}`, '--role', 'reader', '--json'],
+      { env: { ...dbEnv, REDIS_URL: inject('redisUrl') }, cwd: home },
+    );
+    expect(c.code, c.stderr).toBe(0);
+    const created = JSON.parse(c.stdout) as { id: string; key: string };
+    const away = `redis://127.0.0.1:${await freePort()}`;
+    const revoke = await runCli(['apikey', 'revoke', created.id], { env: { ...dbEnv, REDIS_URL: away }, cwd: home });
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stdout).toMatch(/^Revoked /);
+    expect(revoke.stderr).toContain('warning: the running servers were not told');
+    const q = await marie(['queues', '--json'], { MARIE_KEY: created.key });
+    expect(q.code).not.toBe(0);
   });
 });
 

@@ -304,4 +304,25 @@ describe('isolation and access', () => {
     await waitFor(async () => t.app.services.events.subscriberCount(admin.tenantId) === 0, 5_000, 'stream released');
     expect(sub.items).toEqual([]);
   });
+
+  it("closes a revoked key's subscriptions when its revocation never reaches the bus", async () => {
+    const admin = await t.tenant('admin');
+    const created = ok(
+      await t.gql<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+        'mutation ($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey { id } } }',
+        { i: { name: 'dash', role: 'READER' } },
+        admin.key,
+      ),
+    ).createApiKey;
+    let code = 0;
+    const ws = t.ws(created.key, { onClosed: (c) => (code = c) });
+    const sub = collect(ws, DAG_SUB, {});
+    await waitSubscribed(t, admin.tenantId, 1);
+    // Revoked by a process that could not publish (Redis away): no API_KEY_REVOKED message.
+    await t.app.services.ds.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [created.apiKey.id]);
+    // The open sockets' keys are checked every AUTH_CACHE_MS (at least 1 s).
+    await waitFor(async () => code === 4403, 10_000, 'close 4403');
+    await waitFor(async () => t.app.services.events.subscriberCount(admin.tenantId) === 0, 5_000, 'stream released');
+    expect(sub.items).toEqual([]);
+  });
 });

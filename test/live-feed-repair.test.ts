@@ -5,7 +5,7 @@ import { appendEvents, type NewEvent } from '../src/events/event-log';
 import { waitFor } from './support/dag-helpers';
 import { collect, until, waitPublished, waitSubscribed } from './support/event-helpers';
 import { freePort } from './support/private-stores';
-import { startTestApp, type TestApp } from './support/test-app';
+import { ok, startTestApp, type TestApp } from './support/test-app';
 
 /**
  * A TCP proxy in front of the shared Redis for one app: `sever` closes its connections and
@@ -77,7 +77,9 @@ describe('a live subscription across a drop of its api process’s Redis connect
   beforeAll(async () => {
     proxy = await RedisProxy.start(inject('redisUrl'));
     // The api reaches Redis through the proxy; the relay (scheduler role) directly.
-    api = await startTestApp({ roles: ['api'], env: { REDIS_URL: proxy.url } });
+    // Key checks trusted for a minute: within a test, only a check made when the bus is back
+    // can close a socket whose key was revoked while this process was away.
+    api = await startTestApp({ roles: ['api'], env: { REDIS_URL: proxy.url, AUTH_CACHE_MS: '60000' } });
     relay = await startTestApp({ roles: ['scheduler'] });
   });
 
@@ -119,5 +121,44 @@ describe('a live subscription across a drop of its api process’s Redis connect
     expect(cursors).toEqual([...cursors].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(live.errors).toEqual([]);
     live.stop();
+  }, 60_000);
+
+  it('closes the sockets of a key revoked while the api was away from Redis, once it is back', async () => {
+    const admin = await api.tenant('admin');
+    const made = ok(
+      await api.gql<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+        'mutation { createApiKey(input: { name: "wall", role: READER }) { key apiKey { id } } }',
+        {},
+        admin.key,
+      ),
+    ).createApiKey;
+    let code = 0;
+    const live = collect<JobEv>(api.ws(made.key, { onClosed: (c) => (code = c) }), JOB_SUB, { d: 'any' });
+    await waitSubscribed(api, admin.tenantId, 1);
+
+    await proxy.sever();
+    await waitFor(async () => api.app.services.redis.status !== 'ready', 5_000, 'the api to lose Redis');
+    // Revoked through the relay's process: its API_KEY_REVOKED message is not heard by the api.
+    await relay.app.services.apiKeys.revoke(admin.tenantId, made.apiKey.id);
+    // Revoked through the api itself, which cannot publish now: the revocation still stands.
+    const other = ok(
+      await api.gql<{ createApiKey: { apiKey: { id: string } } }>(
+        'mutation { createApiKey(input: { name: "spare", role: READER }) { apiKey { id } } }',
+        {},
+        admin.key,
+      ),
+    ).createApiKey.apiKey.id;
+    const revoked = ok(
+      await api.gql<{ revokeApiKey: { revokedAt: string } }>(
+        'mutation ($id: ID!) { revokeApiKey(id: $id) { revokedAt } }',
+        { id: other },
+        admin.key,
+      ),
+    );
+    expect(revoked.revokeApiKey.revokedAt).toBeTruthy();
+    await proxy.restore();
+
+    await waitFor(async () => code === 4403, 10_000, 'close 4403 once the api is back');
+    expect(live.items).toEqual([]);
   }, 60_000);
 });

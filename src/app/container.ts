@@ -92,7 +92,19 @@ export function createServices(infra: Infrastructure): Services {
   );
   const apiKeys = new ApiKeyService(
     ds,
-    { keyRevoked: (id) => bus.send(API_KEY_REVOKED, id) },
+    {
+      // The revocation stands without its message (Redis away): every api process checks its
+      // open sockets' keys again within AUTH_CACHE_MS (server/socket-keys.ts).
+      keyRevoked: (id) =>
+        bus
+          .send(API_KEY_REVOKED, id)
+          .catch((err: unknown) =>
+            log.warn(
+              { err: String(err), apiKeyId: id },
+              'key revocation not published: sockets close at their next key check',
+            ),
+          ),
+    },
     config.authCacheMs,
     attemptTokens,
   );

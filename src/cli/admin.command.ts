@@ -64,7 +64,12 @@ export function registerAdminCommands(program: Command): void {
       try {
         await withDatabase(async (admin) => {
           const notify = {
-            keyRevoked: (keyId: string) => publishOn(redis, `${config.queuePrefix}:${API_KEY_REVOKED}`, keyId),
+            keyRevoked: (keyId: string) =>
+              publishOn(redis, `${config.queuePrefix}:${API_KEY_REVOKED}`, keyId).catch((err: unknown) => {
+                process.stderr.write(
+                  `warning: the running servers were not told (${String(err)}); they close the key's open sockets at their next key check (AUTH_CACHE_MS)\n`,
+                );
+              }),
           };
           const k = await admin.apiKeys(notify).revoke(null, id);
           if (isJson(cmd)) return printJson({ id: k.id, name: k.name, revokedAt: k.revokedAt });

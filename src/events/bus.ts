@@ -57,8 +57,9 @@ export class RedisBus {
    * process's channels are subscribed again, confirmed by Redis: whatever is published from
    * then on is heard.
    */
-  watchConnection(w: ConnectionWatcher): void {
+  watchConnection(w: ConnectionWatcher): () => void {
     this.watchers.add(w);
+    return () => this.watchers.delete(w);
   }
 
   private watchSubscriber(): void {

@@ -11,7 +11,6 @@ import {
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
-import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { formatError } from '../errors/format-error';
 import { isOutageError, SERVICE_UNAVAILABLE_MESSAGE } from '../errors/outage';
@@ -26,6 +25,7 @@ import { assertCost, type Limits } from './limits';
 import { logRefusal } from './log-refusal';
 import type { Metrics } from './metrics';
 import { sharedSubscribe } from './shared-subscribe';
+import { SocketKeys } from './socket-keys';
 import { useTransport } from './ws-transport';
 
 /** WebSocket close code 1013 (RFC 6455 registry): the server cannot serve now; retry later. */
@@ -54,12 +54,10 @@ export async function startWsEndpoint(
 ): Promise<WsEndpoint> {
   const { config, log } = services;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
-  const socketsByKey = new Map<string, Set<WebSocket>>();
-  const unsubscribeRevoked = await services.bus.listen(API_KEY_REVOKED, (keyId) => {
-    services.apiKeys.forget(keyId);
-    for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
-    socketsByKey.delete(keyId);
-  });
+  const keys = new SocketKeys(services.apiKeys, log, Math.max(config.authCacheMs, 1_000));
+  const unsubscribeRevoked = await services.bus.listen(API_KEY_REVOKED, (keyId) => keys.revoked(keyId));
+  // Revocations published while this process's subscriber was away are not heard.
+  const unwatch = services.bus.watchConnection({ dropped: () => undefined, back: () => void keys.recheck() });
 
   const wsServer = useTransport<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -81,14 +79,8 @@ export async function startWsEndpoint(
         }
         if (!principal) return false; // 4403 Forbidden
         ctx.extra.principal = principal;
-        let set = socketsByKey.get(principal.apiKeyId);
-        if (!set) socketsByKey.set(principal.apiKeyId, (set = new Set()));
-        set.add(ctx.extra.socket);
+        keys.add(principal.apiKeyId, ctx.extra.socket, () => metrics.wsConnections.dec());
         metrics.wsConnections.inc();
-        ctx.extra.socket.once('close', () => {
-          set.delete(ctx.extra.socket);
-          metrics.wsConnections.dec();
-        });
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -149,6 +141,8 @@ export async function startWsEndpoint(
 
   return {
     dispose: async () => {
+      unwatch();
+      await keys.close();
       await unsubscribeRevoked();
       await wsServer.dispose();
     },

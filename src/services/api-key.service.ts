@@ -86,6 +86,15 @@ export class ApiKeyService {
     return principal;
   }
 
+  /** Which of these key ids are not revoked (unknown ids are not returned). */
+  async unrevoked(ids: string[]): Promise<Set<string>> {
+    const rows = await this.ds.query<Array<{ id: string }>>(
+      `SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`,
+      [ids],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Drop a revoked key from this process's cache. */
   forget(apiKeyId: string): void {
     for (const [hash, e] of this.cache) if (e.principal.apiKeyId === apiKeyId) this.cache.delete(hash);

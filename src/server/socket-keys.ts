@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { isOutageError } from '../errors/outage';
+import { CoalescedTask } from '../lib/coalesced-task';
+import type { ApiKeyService } from '../services/api-key.service';
+
+/** WebSocket close code of a socket whose API key was revoked. */
+export const WS_KEY_REVOKED = 4403;
+
+/**
+ * The open sockets of each API key, closed once the key is revoked. A revocation reaches
+ * every api process on the bus (API_KEY_REVOKED), but a process can miss that message: its
+ * subscriber connection was away from Redis, or the revoking process could not publish.
+ * So the keys of the open sockets are also checked against Postgres every `recheckMs`
+ * (one statement for all of them) and as soon as the bus connection is back: a revoked
+ * key's subscriptions stop within that time even then, as its HTTP requests do once its
+ * cached check (AUTH_CACHE_MS) runs out.
+ */
+export class SocketKeys {
+  private readonly byKey = new Map<string, Set<WebSocket>>();
+  private readonly check: CoalescedTask;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly apiKeys: ApiKeyService,
+    log: Logger,
+    recheckMs: number,
+  ) {
+    this.check = new CoalescedTask(
+      async () => {
+        const ids = [...this.byKey.keys()];
+        if (ids.length === 0) return false;
+        const live = await this.apiKeys.unrevoked(ids);
+        for (const id of ids) if (!live.has(id)) this.revoked(id);
+        return false;
+      },
+      (err) =>
+        isOutageError(err)
+          ? log.warn({ err: String(err) }, 'open sockets’ keys not checked: store unavailable')
+          : log.error({ err }, 'open sockets’ keys not checked'),
+    );
+    this.timer = setInterval(() => void this.check.run(), recheckMs);
+    this.timer.unref();
+  }
+
+  /** A socket authenticated with `keyId`, until it closes. */
+  add(keyId: string, socket: WebSocket, onClose: () => void): void {
+    let set = this.byKey.get(keyId);
+    if (!set) this.byKey.set(keyId, (set = new Set()));
+    set.add(socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (set.size === 0 && this.byKey.get(keyId) === set) this.byKey.delete(keyId);
+      onClose();
+    });
+  }
+
+  /** The key is revoked: forget its cached check and close its sockets. */
+  revoked(keyId: string): void {
+    this.apiKeys.forget(keyId);
+    for (const socket of this.byKey.get(keyId) ?? []) socket.close(WS_KEY_REVOKED, 'API key revoked');
+    this.byKey.delete(keyId);
+  }
+
+  /** Check the open sockets' keys now (coalesced with a check under way). */
+  recheck(): Promise<void> {
+    return this.check.run();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.check.idle();
+  }
+}
