@@ -284,7 +284,8 @@ describe('isolation and access', () => {
     await waitFor(async () => code === 4403, 10_000, 'close 4403');
   });
 
-  it("closes a revoked key's active subscriptions at once", async () => {
+  /** A READER key of a fresh tenant with a live subscription, revoked by `revoke`: its socket closes with 4403. */
+  async function revokedWhileSubscribed(revoke: (admin: string, keyId: string) => Promise<unknown>): Promise<void> {
     const admin = await t.tenant('admin');
     const created = ok(
       await t.gql<{ createApiKey: { key: string; apiKey: { id: string } } }>(
@@ -297,32 +298,23 @@ describe('isolation and access', () => {
     const ws = t.ws(created.key, { onClosed: (c) => (code = c) });
     const sub = collect(ws, DAG_SUB, {});
     await waitSubscribed(t, admin.tenantId, 1);
-    ok(
-      await t.gql('mutation ($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: created.apiKey.id }, admin.key),
-    );
+    await revoke(admin.key, created.apiKey.id);
     await waitFor(async () => code === 4403, 10_000, 'close 4403');
     await waitFor(async () => t.app.services.events.subscriberCount(admin.tenantId) === 0, 5_000, 'stream released');
     expect(sub.items).toEqual([]);
+  }
+
+  it("closes a revoked key's active subscriptions at once", async () => {
+    await revokedWhileSubscribed(async (adminKey, id) =>
+      ok(await t.gql('mutation ($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id }, adminKey)),
+    );
   });
 
   it("closes a revoked key's subscriptions when its revocation never reaches the bus", async () => {
-    const admin = await t.tenant('admin');
-    const created = ok(
-      await t.gql<{ createApiKey: { key: string; apiKey: { id: string } } }>(
-        'mutation ($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey { id } } }',
-        { i: { name: 'dash', role: 'READER' } },
-        admin.key,
-      ),
-    ).createApiKey;
-    let code = 0;
-    const ws = t.ws(created.key, { onClosed: (c) => (code = c) });
-    const sub = collect(ws, DAG_SUB, {});
-    await waitSubscribed(t, admin.tenantId, 1);
     // Revoked by a process that could not publish (Redis away): no API_KEY_REVOKED message.
-    await t.app.services.ds.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [created.apiKey.id]);
     // The open sockets' keys are checked every AUTH_CACHE_MS (at least 1 s).
-    await waitFor(async () => code === 4403, 10_000, 'close 4403');
-    await waitFor(async () => t.app.services.events.subscriberCount(admin.tenantId) === 0, 5_000, 'stream released');
-    expect(sub.items).toEqual([]);
+    await revokedWhileSubscribed((_adminKey, id) =>
+      t.app.services.ds.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [id]),
+    );
   });
 });

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
+import { expect } from 'vitest';
+import { appendEvents, type NewEvent } from '../../src/events/event-log';
 import { waitFor } from './dag-helpers';
 import type { TestApp } from './test-app';
 
@@ -60,3 +63,54 @@ export const until = <T>(c: Collected<T>, pred: (items: T[]) => boolean, label =
   waitFor(async () => pred(c.items), ms, label);
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A live `jobStatusChanged` feed on `api` across a cut of its Redis subscriber: `cut` cuts it
+ * off, three events are logged through `relay` (a scheduler, which stamps and publishes them)
+ * and published meanwhile, `restore` brings it back. The subscriber gets those three, and the
+ * events before and after, in order and once each.
+ */
+export async function missesNothingAcross(
+  o: { api: TestApp; relay: TestApp; key: string; tenantId: string },
+  cut: () => Promise<void>,
+  restore: () => Promise<void>,
+): Promise<void> {
+  const { api, relay, key, tenantId } = o;
+  const dagId = `away-${randomUUID()}`;
+  const append = (...taskIds: string[]) =>
+    relay.app.services.ds.transaction((m) =>
+      appendEvents(
+        m,
+        tenantId,
+        taskIds.map((taskId): NewEvent => ({
+          type: 'JOB',
+          dagId,
+          payload: { dagId, taskId, name: taskId, state: 'ACTIVE', tryNumber: 1 },
+        })),
+      ),
+    );
+  const live = collect<{ cursor: string; taskId: string }>(
+    api.ws(key),
+    `subscription ($d: ID!) { jobStatusChanged(dagId: $d) { cursor taskId } }`,
+    { d: dagId },
+  );
+  await waitSubscribed(api, tenantId, 1);
+  await append('before');
+  await until(live, (items) => items.length === 1, 'the first event, live');
+
+  await cut();
+  // Published while the api's subscriber is cut off: Redis drops them for it.
+  await append('away-1', 'away-2');
+  await append('away-3');
+  await waitPublished(relay, tenantId);
+  await restore();
+
+  await until(live, (items) => items.length >= 4, 'the events published while away', 30_000);
+  await append('after');
+  await until(live, (items) => items.some((e) => e.taskId === 'after'), 'the event after, live', 10_000);
+  expect(live.items.map((e) => e.taskId)).toEqual(['before', 'away-1', 'away-2', 'away-3', 'after']);
+  const cursors = live.items.map((e) => BigInt(e.cursor));
+  expect(cursors).toEqual([...cursors].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  expect(live.errors).toEqual([]);
+  live.stop();
+}
