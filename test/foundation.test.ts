@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiKeysDocument, RevokeApiKeyDocument } from './graphql/generated';
 import { codeOf, ok, startTestApp, testConfig, type TestApp } from './support/test-app';
 
@@ -215,6 +216,19 @@ describe('health and metrics', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/marie_graphql_requests_total/);
     expect(metrics).not.toMatch(/tenant/i);
+  });
+
+  it('names its Redis connections by role and pid, as its Postgres ones (CLIENT LIST)', async () => {
+    const r = new Redis(inject('redisUrl'));
+    try {
+      const names = String(await r.client('LIST'))
+        .split('\n')
+        .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '');
+      expect(names).toContain(`marie-api-${process.pid}`);
+      expect(names).toContain(`marie-api-${process.pid}-sub`);
+    } finally {
+      r.disconnect();
+    }
   });
 });
 

@@ -78,8 +78,15 @@ export async function startApp(opts: StartOptions): Promise<App> {
     size: config.dbPoolSize,
     applicationName: `marie ${roles.join('+')} ${process.pid}`,
   });
-  const redis: RedisClient = createRedis(config.redis, FAIL_FAST);
-  const subscriber: RedisClient = createRedis(config.redis, { ...FAIL_FAST, shardedSubscriber: true });
+  // Named by role and pid as the Postgres connections are, so CLIENT LIST tells them apart
+  // (no spaces in a Redis client name).
+  const name = `marie-${roles.join('+')}-${process.pid}`;
+  const redis: RedisClient = createRedis(config.redis, { ...FAIL_FAST, connectionName: name });
+  const subscriber: RedisClient = createRedis(config.redis, {
+    ...FAIL_FAST,
+    shardedSubscriber: true,
+    connectionName: `${name}-sub`,
+  });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis'));
   subscriber.on('error', (err) => log.warn({ err: err.message }, 'redis subscriber'));
   await Promise.all([redis.connect(), subscriber.connect()]);

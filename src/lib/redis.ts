@@ -12,7 +12,7 @@ export type RedisClient = Redis | Cluster;
 /** Options of a connection (as ioredis' RedisOptions; on a cluster they apply to the cluster and each node). */
 export interface ConnectionOptions extends Pick<
   RedisOptions,
-  'lazyConnect' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'connectTimeout' | 'retryStrategy'
+  'lazyConnect' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'connectTimeout' | 'retryStrategy' | 'connectionName'
 > {
   /**
    * A pub/sub subscriber (events/bus.ts): on a cluster it holds one subscriber connection
