@@ -53,7 +53,7 @@ export interface CacheBatchDeps {
 /**
  * A group commit's look-ups in one transaction, in a fixed number of statements (plus one
  * per DAG for its counters and events): the keys (one read of the upstream outputs and
- * versions), their advisory locks in a fixed order, the sources, the in-flight check, the
+ * versions), their advisory locks in a fixed order, the in-flight check, the sources, the
  * keys stored under each attempt's lease, then every hit written together (materializations
  * recorded again, task state, completions with their dependents, CACHED, DAG counters). Two
  * look-ups of one key in a batch: the second waits for the first's run, or hits the same source.
@@ -85,23 +85,18 @@ export async function runLookups(d: CacheBatchDeps, m: EntityManager, items: Loo
   const nameOf = (l: KeyLookup) => `${l.tenantId}/${l.executor}/${l.key}`;
   const names = [...new Set(lookups.map(nameOf))].sort();
   await d.repo.lockKeys(m, names);
+  // In flight first, then the sources: each statement sees what committed before it, so a
+  // job that completes between the two is seen running by the first or finished by the
+  // second, never missed by both (test/memo-cache-race.test.ts).
+  const busy = await d.repo.inFlight(m, lookups);
   const sources = await d.repo.findSources(m, lookups);
-  const missing = lookups.flatMap((l, x) => (sources[x] ? [] : [x]));
-  const busy = missing.length
-    ? await d.repo.inFlight(
-        m,
-        missing.map((x) => lookups[x]),
-      )
-    : [];
-  const busyAt = new Set(missing.filter((_, y) => busy[y]));
 
   const results: LookupResult[] = [];
   const runningHere = new Set<string>();
   for (const [x, l] of lookups.entries()) {
     const source = sources[x];
     if (source) results.push({ kind: 'hit', key: l.key, source, claimed: [], needsDispatch: false });
-    else if (items[x].mayWait && (busyAt.has(x) || runningHere.has(nameOf(l))))
-      results.push({ kind: 'wait', key: l.key });
+    else if (items[x].mayWait && (busy[x] || runningHere.has(nameOf(l)))) results.push({ kind: 'wait', key: l.key });
     else {
       runningHere.add(nameOf(l));
       results.push({ kind: 'run', key: l.key });
