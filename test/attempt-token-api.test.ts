@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitDag, waitFor } from './support/dag-helpers';
+import { collect, waitSubscribed } from './support/event-helpers';
 import { activeJob, holdingExecutor, type HeldJob } from './support/held-jobs';
 import { codeOf, ok, startTestApp, type TestApp } from './support/test-app';
 
@@ -185,6 +186,25 @@ describe('an attempt token is a Bearer key whose principal is its attempt', () =
     });
     expect(result).toEqual({ data: { job: { id: held.jobId } } });
   });
+
+  it("a WebSocket lives as long as its credential: an attempt token's until the token expires, a key's until it is revoked", async () => {
+    const held = await activeJob(t, key);
+    // Expires at the deadline plus one lease length (2 s here): some 7 s from now.
+    const token = await tokenFor(held, { deadline: new Date(Date.now() + 5_000) });
+    const JOB_SUB = `subscription ($d: ID!) { jobStatusChanged(dagId: $d) { cursor } }`;
+    let tokenClosed = 0;
+    collect(t.ws(token, { onClosed: (c) => (tokenClosed = c) }), JOB_SUB, { d: held.dagId });
+    const reader = await t.app.services.apiKeys.create(tenantId, 'wall', 'reader');
+    let keyClosed = 0;
+    collect(t.ws(reader.key, { onClosed: (c) => (keyClosed = c) }), JOB_SUB, { d: held.dagId });
+    await waitSubscribed(t, tenantId, 2);
+    // Revoked with no bus message: the open sockets' key check (every second here) closes it,
+    // and the attempt token's socket beside it is left as it is.
+    await t.app.services.ds.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [reader.apiKey.id]);
+    await waitFor(async () => keyClosed === 4403, 10_000, "the revoked key's socket closed");
+    expect(tokenClosed).toBe(0);
+    await waitFor(async () => tokenClosed === 4403, 20_000, "the expired token's socket closed");
+  }, 40_000);
 
   it('answers Query.attempt with its context and its upstream nodes’ latest materializations; cancelled once cancelled', async () => {
     const dagId = `tok-ctx-${randomUUID()}`;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import type { Principal } from '../core/policy';
 import { isOutageError } from '../errors/outage';
 import { CoalescedTask } from '../lib/coalesced-task';
 import type { ApiKeyService } from '../services/api-key.service';
@@ -14,10 +15,13 @@ export const WS_KEY_REVOKED = 4403;
  * So the keys of the open sockets are also checked against Postgres every `recheckMs`
  * (one statement for all of them) and as soon as the bus connection is back: a revoked
  * key's subscriptions stop within that time even then, as its HTTP requests do once its
- * cached check (AUTH_CACHE_MS) runs out.
+ * cached check (AUTH_CACHE_MS) runs out. A socket opened with an attempt token (a remote
+ * executor's) is not an API key's: it is closed once its token expires, at the same checks.
  */
 export class SocketKeys {
   private readonly byKey = new Map<string, Set<WebSocket>>();
+  /** Sockets of attempt tokens, with when each token expires (epoch ms). */
+  private readonly attempts = new Map<WebSocket, number>();
   private readonly check: CoalescedTask;
   private readonly timer: NodeJS.Timeout;
 
@@ -28,6 +32,9 @@ export class SocketKeys {
   ) {
     this.check = new CoalescedTask(
       async () => {
+        const now = Date.now();
+        for (const [socket, until] of this.attempts)
+          if (until <= now) socket.close(WS_KEY_REVOKED, 'attempt token expired');
         const ids = [...this.byKey.keys()];
         if (ids.length === 0) return false;
         const live = await this.apiKeys.unrevoked(ids);
@@ -43,8 +50,17 @@ export class SocketKeys {
     this.timer.unref();
   }
 
-  /** A socket authenticated with `keyId`, until it closes. */
-  add(keyId: string, socket: WebSocket, onClose: () => void): void {
+  /** A socket authenticated as `principal`, until it closes. */
+  add(principal: Principal, socket: WebSocket, onClose: () => void): void {
+    if (principal.attempt) {
+      this.attempts.set(socket, principal.attempt.expiresAt);
+      socket.once('close', () => {
+        this.attempts.delete(socket);
+        onClose();
+      });
+      return;
+    }
+    const keyId = principal.apiKeyId;
     let set = this.byKey.get(keyId);
     if (!set) this.byKey.set(keyId, (set = new Set()));
     set.add(socket);

@@ -79,7 +79,7 @@ export async function startWsEndpoint(
         }
         if (!principal) return false; // 4403 Forbidden
         ctx.extra.principal = principal;
-        keys.add(principal.apiKeyId, ctx.extra.socket, () => metrics.wsConnections.dec());
+        keys.add(principal, ctx.extra.socket, () => metrics.wsConnections.dec());
         metrics.wsConnections.inc();
         return true;
       },
