@@ -126,10 +126,15 @@ export function DagGraph(props: {
     if (!positions) return [];
     return graph.units.map((u): AnyNode => {
       const position = positions.at[u.id] ?? { x: 0, y: 0 };
+      // Each live update hands React Flow new node objects, without the size it measured:
+      // with no size to fall back on it hides a node until it measures it again, and a second
+      // update before that measure left a node hidden for good. The layout's size stands in.
+      const [initialWidth, initialHeight] = sizeOf(u.kind);
+      const base = { id: u.id, position, initialWidth, initialHeight };
       if (u.kind === 'job')
-        return { id: u.id, type: 'job', position, data: { unit: u }, selected: props.selected === u.job.taskId };
-      if (u.kind === 'group') return { id: u.id, type: 'jobgroup', position, data: { unit: u } };
-      return { id: u.id, type: 'more', position, data: { unit: u } };
+        return { ...base, type: 'job', data: { unit: u }, selected: props.selected === u.job.taskId };
+      if (u.kind === 'group') return { ...base, type: 'jobgroup', data: { unit: u } };
+      return { ...base, type: 'more', data: { unit: u } };
     });
   }, [graph, positions, props.selected]);
   const edges = useMemo<Edge[]>(() => graph.edges.map((e) => ({ ...e, type: 'smoothstep' })), [graph.edges]);
