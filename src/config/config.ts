@@ -60,6 +60,7 @@ const schema = z.object({
   NOOP_CONCURRENCY: int(1, 1000).default(8),
   DB_POOL_SIZE: int(1, 1000).default(20),
   GROUP_COMMIT_IN_FLIGHT: int(1, 64).default(1),
+  EAGER_DISPATCH: bool.default(true),
   WORKER_CONFIG: z.string().optional(),
   NVIDIA_SMI_PATH: z.string().min(1).default('nvidia-smi'),
   PUBLIC_API_URL: z
@@ -104,6 +105,11 @@ export type AppConfig = Readonly<{
   dbPoolSize: number;
   /** How many group-commit transactions of starts and completions one process runs at once. */
   groupCommitInFlight: number;
+  /**
+   * A ready job claimed in a process whose worker consumes its queue with a slot free runs
+   * there at once, not through BullMQ (src/worker/queue-consumers.ts, `runHere`).
+   */
+  eagerDispatch: boolean;
   dataDir: string;
   /** REDIS_URL as given (default redis://127.0.0.1:6379); a cluster as its redis+cluster:// URL. */
   redisUrl: string;
@@ -224,6 +230,7 @@ export function loadConfig(
     databaseUrl: c.DATABASE_URL,
     dbPoolSize: c.DB_POOL_SIZE,
     groupCommitInFlight: c.GROUP_COMMIT_IN_FLIGHT,
+    eagerDispatch: c.EAGER_DISPATCH,
     dataDir: c.DATA_DIR,
     redisUrl: redisTargetUrl(redis.value),
     redis: redis.value,

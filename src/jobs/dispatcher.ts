@@ -8,6 +8,12 @@ import type { ClaimedDispatch, JobDispatchRepository, QueuedDispatch } from '../
 import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueRegistry } from './queues';
 
 /**
+ * Runs a claimed dispatch in this process at once when it can (this process's worker
+ * consumes its queue and has a slot free): true when it took it.
+ */
+export type LocalRunner = (dispatch: ClaimedDispatch) => boolean;
+
+/**
  * Moves ready jobs (every dependency COMPLETED, startAfter / retry delay passed) from
  * Postgres to their executor's BullMQ queue through the fair claim (JobDispatchRepository:
  * weighted round-robin over tenants, then priority and level; every limit checked in the
@@ -23,6 +29,8 @@ export class Dispatcher {
   private readonly task: CoalescedTask;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** This process's worker, while it runs (EAGER_DISPATCH): takes what it has room for. */
+  private localRunner: LocalRunner | null = null;
 
   constructor(
     private readonly ds: DataSource,
@@ -109,17 +117,33 @@ export class Dispatcher {
     return claimed.length;
   }
 
-  /** Enqueue dispatches claimed elsewhere (a completion's transaction); on failure they are claimable again. */
+  /** Hand claimed dispatches to this process's worker first; the answer stops it (the worker stops). */
+  runLocally(runner: LocalRunner): () => void {
+    this.localRunner = runner;
+    return () => {
+      if (this.localRunner === runner) this.localRunner = null;
+    };
+  }
+
+  /**
+   * Enqueue claimed dispatches (a completion's statement, a claim pass); on failure they
+   * are claimable again. Those this process's worker has room for run here at once: no
+   * BullMQ add and pick-up between a job and its ready dependent. A dispatch taken here
+   * that never starts (the process dies first) has no BullMQ job, and the stale-dispatch
+   * sweep enqueues it again, as after a crash between claim and add.
+   */
   async enqueueClaimed(claimed: ClaimedDispatch[]): Promise<void> {
-    if (claimed.length === 0) return;
+    const runner = this.localRunner;
+    const rest = runner ? claimed.filter((c) => !runner(c)) : claimed;
+    if (rest.length === 0) return;
     try {
       if (!this.redisReady()) throw new StoreUnavailableError('redis');
-      await this.enqueue(claimed);
+      await this.enqueue(rest);
     } catch (err) {
       // Leave them to be claimed again rather than lost.
       await this.repo.unclaim(
         this.ds,
-        claimed.map((c) => c.id),
+        rest.map((c) => c.id),
       );
       throw err;
     }

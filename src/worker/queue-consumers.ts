@@ -1,4 +1,4 @@
-import { Worker, type Job as BullJob } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import type { GpuInfo } from '../core/bus-channels';
@@ -13,6 +13,20 @@ interface QueueConsumer {
   worker: Worker<DispatchPayload>;
   /** Whether it takes jobs now (not paused). */
   running: boolean;
+  /** Runs one dispatch (from the queue or handed over here). */
+  process: (p: DispatchPayload) => Promise<void>;
+  /** Dispatches run here without the queue (`runHere`), not yet done. */
+  direct: number;
+}
+
+/**
+ * The slots BullMQ's worker holds now: the jobs it processes and its fetch in flight (its
+ * main loop's queue; BullMQ exposes no count of it). null when it cannot be read: nothing
+ * runs beside the queue then.
+ */
+function bullSlotsInUse(worker: Worker<DispatchPayload>): number | null {
+  const fifo = (worker as unknown as { mainLoopQueue?: { numTotal?: () => number } | null }).mainLoopQueue;
+  return fifo && typeof fifo.numTotal === 'function' ? fifo.numTotal() : null;
 }
 
 /** The GPUs of the host and of the healthy remotes, each once. */
@@ -40,17 +54,12 @@ export class QueueConsumers {
   ) {}
 
   /** Consume `inv`'s queue (its GPU queue when `gpu`), taking jobs from the start when `running`. */
-  open(
-    inv: ExecutorInvoker,
-    gpu: boolean,
-    running: boolean,
-    process: (job: BullJob<DispatchPayload>) => Promise<void>,
-  ): void {
+  open(inv: ExecutorInvoker, gpu: boolean, running: boolean, process: (p: DispatchPayload) => Promise<void>): void {
     const name = queueName(inv.name, gpu);
     const connection = createRedis(this.config.redis);
     connection.on('error', (err) => this.log.warn({ err: err.message }, 'worker redis'));
     this.connections.push(connection);
-    const worker = new Worker<DispatchPayload>(name, process, {
+    const worker = new Worker<DispatchPayload>(name, (job) => process(job.data), {
       connection,
       prefix: this.prefixOf(name),
       concurrency: inv.concurrency,
@@ -58,7 +67,32 @@ export class QueueConsumers {
       autorun: running,
     });
     worker.on('error', (err) => this.log.warn({ err: err.message, queue: name }, 'bullmq worker error'));
-    this.list.push({ inv, gpu, worker, running });
+    this.list.push({ inv, gpu, worker, running, process, direct: 0 });
+  }
+
+  /**
+   * Run `p` here at once, beside the queue, when this worker consumes `executor`'s queue
+   * (its GPU queue when `gpu`), takes jobs now and has a slot free; false otherwise (it
+   * goes through the queue). The executor's concurrency holds across both: while runs
+   * beside the queue are under way, BullMQ's worker takes that many fewer jobs (it fetches
+   * only below its concurrency, counting its fetch in flight).
+   */
+  runHere(executor: string, gpu: boolean, p: DispatchPayload): boolean {
+    const c = this.list.find((x) => x.inv.name === executor && x.gpu === gpu);
+    if (!c?.running || !c.worker.isRunning()) return false;
+    const inQueue = bullSlotsInUse(c.worker);
+    // At least one slot stays BullMQ's (its concurrency cannot go below 1).
+    if (inQueue === null || Math.max(inQueue, 1) + c.direct + 1 > c.inv.concurrency) return false;
+    c.direct += 1;
+    c.worker.concurrency = c.inv.concurrency - c.direct;
+    void c
+      .process(p)
+      .catch((err: unknown) => this.log.error({ err, jobId: p.jobId }, 'worker failed to run a job handed over'))
+      .finally(() => {
+        c.direct -= 1;
+        c.worker.concurrency = c.inv.concurrency - c.direct;
+      });
+    return true;
   }
 
   /** Pause or run each consumer as `shouldRun` says now. */

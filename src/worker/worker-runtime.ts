@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { Job as BullJob } from 'bullmq';
 import { isOutageError } from '../errors/outage';
 import type { DispatchPayload } from '../jobs/queues';
 import type { Services } from '../services/process-services';
@@ -56,6 +55,8 @@ export class WorkerRuntime {
   private dbReachable = true;
   private unsubscribeCancel: (() => Promise<void>) | null = null;
   private unsubscribeStatus: (() => Promise<void>) | null = null;
+  /** Stops the dispatcher handing this worker claimed jobs (EAGER_DISPATCH). */
+  private stopLocalRuns: (() => void) | null = null;
 
   constructor(
     private readonly services: Services,
@@ -154,9 +155,19 @@ export class WorkerRuntime {
     for (const inv of this.invokers) {
       // A remote's GPU queue runs while the remote reports a healthy GPU (it may come later).
       const gpus = this.probe.gpus.length > 0 || inv instanceof RemoteExecutor ? [false, true] : [false];
-      for (const gpu of gpus)
-        this.consumers.open(inv, gpu, this.shouldRun(inv, gpu), (job) => this.process(inv, job, gpu));
+      for (const gpu of gpus) this.consumers.open(inv, gpu, this.shouldRun(inv, gpu), (p) => this.process(inv, p, gpu));
     }
+    if (config.eagerDispatch)
+      this.stopLocalRuns = this.services.dispatcher.runLocally((d) =>
+        this.stopped
+          ? false
+          : this.consumers.runHere(d.executor, d.requiresGpu, {
+              jobId: d.id,
+              tenantId: d.tenantId,
+              tryNumber: d.tryNumber,
+              dispatch: d.dispatch,
+            }),
+      );
     await this.heartbeat();
     const tick = async () => {
       if (this.stopped) return;
@@ -256,8 +267,7 @@ export class WorkerRuntime {
     return this.gpuCheck;
   }
 
-  private async process(inv: ExecutorInvoker, job: BullJob<DispatchPayload>, gpu: boolean): Promise<void> {
-    const p = job.data;
+  private async process(inv: ExecutorInvoker, p: DispatchPayload, gpu: boolean): Promise<void> {
     const { attempts, log } = this.services;
     // A GPU job is taken only with a GPU that passes its check now, not at the last
     // heartbeat: a GPU that started failing since would take (and fail) it.
@@ -364,6 +374,7 @@ export class WorkerRuntime {
   async stop(graceMs = 5_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopLocalRuns?.();
     if (this.timer) clearTimeout(this.timer);
     await this.consumers.pauseAll();
     const pending = [...this.running.values()];
