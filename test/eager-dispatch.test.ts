@@ -54,8 +54,8 @@ async function addedToQueue(t: TestApp, executor: string): Promise<Set<string>> 
   return new Set((await addedBullIds(t, executor)).map((id) => id.split('.')[0]));
 }
 
-async function runChain(eager: boolean) {
-  const ex = countingExecutor(4, 5);
+async function runChain(eager: boolean, concurrency = 4) {
+  const ex = countingExecutor(concurrency, 5);
   const t = await startTestApp({
     roles: ['api', 'scheduler', 'worker'],
     env: { EAGER_DISPATCH: String(eager) },
@@ -85,6 +85,8 @@ it('a worker with a slot free runs the dependent its completion claimed itself: 
   // The same chain with EAGER_DISPATCH=false: every dependent went through its queue
   // (what the count above would read without eager dispatch).
   expect(await runChain(false)).toBe(4);
+  // An executor of concurrency 1 (a GPU model, say) too: its one slot is free at the commit.
+  expect(await runChain(true, 1)).toBe(0);
 });
 
 it("the executor's concurrency holds across jobs run at once and jobs the queue hands out", async () => {
@@ -108,7 +110,7 @@ it("the executor's concurrency holds across jobs run at once and jobs the queue 
   // Some ran at once, the rest through the queue: both ways were in use together...
   expect(added.size).toBeGreaterThan(0);
   expect(added.size).toBeLessThan(ids.length * (fan.length + 1));
-  // ...and never more than 3 calls at once (BullMQ's worker takes fewer while jobs run beside it).
+  // ...and never more than 3 calls at once (a job from the queue waits for a slot).
   expect(ex.live.max).toBe(3);
 });
 
