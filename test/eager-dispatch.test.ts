@@ -152,3 +152,30 @@ it('a job handed over that never starts is dispatched again through its queue, a
   const added = (await addedBullIds(t, ex.inv.name)).filter((bullId) => bullId.startsWith(`${failed}.`));
   expect(added).toEqual([`${failed}.1.2`]);
 });
+
+it('the slots free here go to the claimed jobs the queue would hand out first: higher priority first', async () => {
+  const order: string[] = [];
+  const inv: ExecutorInvoker = {
+    name: `eager-${randomUUID().slice(0, 8)}`,
+    concurrency: 2,
+    async invoke(_data, ctx) {
+      order.push(ctx.taskId);
+      await new Promise((r) => setTimeout(r, 50));
+      return null;
+    },
+  };
+  const t = await startTestApp({ roles: ['api', 'scheduler', 'worker'], executors: [inv] });
+  apps.push(t);
+  const { key } = await t.tenant('submitter');
+  const id = `prio-${randomUUID()}`;
+  const prios = [0, 1000, 10, 500, 250];
+  await submitDag(t, key, {
+    id,
+    name: 'prio',
+    jobs: prios.map((p) => ({ id: `p${p}`, name: 'p', executor: inv.name, priority: p })),
+  });
+  expect((await waitForDag(t, key, id, ['COMPLETED', 'FAILED'], 20_000)).state).toBe('COMPLETED');
+  // The two run at once are the two highest; the queue hands out the rest by priority.
+  expect(order).toEqual([...prios].sort((a, b) => b - a).map((p) => `p${p}`));
+  expect((await addedToQueue(t, inv.name)).size).toBe(3);
+});

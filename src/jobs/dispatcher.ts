@@ -13,6 +13,10 @@ import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueReg
  */
 export type LocalRunner = (dispatch: ClaimedDispatch) => boolean;
 
+/** BullMQ's order of dispatches (`bullPriority`): higher priority first, then lower level. */
+const queueOrder = (a: ClaimedDispatch, b: ClaimedDispatch): number =>
+  bullPriority(a.priority, a.jobLevel) - bullPriority(b.priority, b.jobLevel);
+
 /**
  * Moves ready jobs (every dependency COMPLETED, startAfter / retry delay passed) from
  * Postgres to their executor's BullMQ queue through the fair claim (JobDispatchRepository:
@@ -134,7 +138,9 @@ export class Dispatcher {
    */
   async enqueueClaimed(claimed: ClaimedDispatch[]): Promise<void> {
     const runner = this.localRunner;
-    const rest = runner ? claimed.filter((c) => !runner(c)) : claimed;
+    // Offered in the queue's order (higher priority, then lower level first): the slots
+    // free here go to the jobs the queue would have handed out first.
+    const rest = runner ? [...claimed].sort(queueOrder).filter((c) => !runner(c)) : claimed;
     if (rest.length === 0) return;
     try {
       if (!this.redisReady()) throw new StoreUnavailableError('redis');
