@@ -13,6 +13,14 @@ import { bullJobId, bullPriority, queueName, type DispatchPayload, type QueueReg
  */
 export type LocalRunner = (dispatch: ClaimedDispatch) => boolean;
 
+/** What a claimed dispatch's BullMQ job (or its run here) carries. */
+export const dispatchPayload = (r: ClaimedDispatch): DispatchPayload => ({
+  jobId: r.id,
+  tenantId: r.tenantId,
+  tryNumber: r.tryNumber,
+  dispatch: r.dispatch,
+});
+
 /** BullMQ's order of dispatches (`bullPriority`): higher priority first, then lower level. */
 const queueOrder = (a: ClaimedDispatch, b: ClaimedDispatch): number =>
   bullPriority(a.priority, a.jobLevel) - bullPriority(b.priority, b.jobLevel);
@@ -165,12 +173,7 @@ export class Dispatcher {
       [...byQueue].map(([name, list]) =>
         this.queues.get(name).addBulk(
           list.map((r) => {
-            const data: DispatchPayload = {
-              jobId: r.id,
-              tenantId: r.tenantId,
-              tryNumber: r.tryNumber,
-              dispatch: r.dispatch,
-            };
+            const data = dispatchPayload(r);
             return {
               name: 'run',
               data,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { isOutageError } from '../errors/outage';
 import type { DispatchPayload } from '../jobs/queues';
+import { dispatchPayload } from '../jobs/dispatcher';
 import type { Services } from '../services/process-services';
 import { CANCEL, EXECUTOR_STATUS_REQUEST, executorStatusReplyChannel } from '../core/bus-channels';
 import { type ExecutorStatusReply } from '../services/deployment.service';
@@ -158,15 +159,8 @@ export class WorkerRuntime {
       for (const gpu of gpus) this.consumers.open(inv, gpu, this.shouldRun(inv, gpu), (p) => this.process(inv, p, gpu));
     }
     if (config.eagerDispatch)
-      this.stopLocalRuns = this.services.dispatcher.runLocally((d) =>
-        this.stopped
-          ? false
-          : this.consumers.runHere(d.executor, d.requiresGpu, {
-              jobId: d.id,
-              tenantId: d.tenantId,
-              tryNumber: d.tryNumber,
-              dispatch: d.dispatch,
-            }),
+      this.stopLocalRuns = this.services.dispatcher.runLocally(
+        (d) => !this.stopped && this.consumers.runHere(d.executor, d.requiresGpu, dispatchPayload(d)),
       );
     await this.heartbeat();
     const tick = async () => {
