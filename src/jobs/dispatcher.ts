@@ -129,7 +129,7 @@ export class Dispatcher {
     return claimed.length;
   }
 
-  /** Hand claimed dispatches to this process's worker first; the answer stops it (the worker stops). */
+  /** Hand claimed dispatches to this process's worker first; returns what stops that (when the worker stops). */
   runLocally(runner: LocalRunner): () => void {
     this.localRunner = runner;
     return () => {

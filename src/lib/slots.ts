@@ -9,11 +9,6 @@ export class Slots {
 
   constructor(readonly size: number) {}
 
-  /** Slots taken now. */
-  get inUse(): number {
-    return this.held;
-  }
-
   tryTake(): boolean {
     if (this.held >= this.size || this.waiters.length > 0) return false;
     this.held += 1;
