@@ -85,8 +85,9 @@ it('a worker with a slot free runs the dependent its completion claimed itself: 
   // The same chain with EAGER_DISPATCH=false: every dependent went through its queue
   // (what the count above would read without eager dispatch).
   expect(await runChain(false)).toBe(4);
-  // An executor of concurrency 1 (a GPU model, say) too: its one slot is free at the commit.
-  expect(await runChain(true, 1)).toBe(0);
+  // An executor of concurrency 1 (a GPU model, say) keeps its one slot for its queue: no
+  // job waits in a worker busy with another while an idle one could take it.
+  expect(await runChain(true, 1)).toBe(4);
 });
 
 it("the executor's concurrency holds across jobs run at once and jobs the queue hands out", async () => {
@@ -110,7 +111,7 @@ it("the executor's concurrency holds across jobs run at once and jobs the queue 
   // Some ran at once, the rest through the queue: both ways were in use together...
   expect(added.size).toBeGreaterThan(0);
   expect(added.size).toBeLessThan(ids.length * (fan.length + 1));
-  // ...and never more than 3 calls at once (a job from the queue waits for a slot).
+  // ...and never more than 3 calls at once (BullMQ's worker fetches fewer while jobs run beside it).
   expect(ex.live.max).toBe(3);
 });
 
@@ -155,11 +156,14 @@ it('a job handed over that never starts is dispatched again through its queue, a
 
 it('the slots free here go to the claimed jobs the queue would hand out first: higher priority first', async () => {
   const order: string[] = [];
+  const jobIds = new Map<string, string>();
+  const jobIdOf = (task: string) => jobIds.get(task)!;
   const inv: ExecutorInvoker = {
     name: `eager-${randomUUID().slice(0, 8)}`,
     concurrency: 2,
     async invoke(_data, ctx) {
       order.push(ctx.taskId);
+      jobIds.set(ctx.taskId, ctx.jobId);
       await new Promise((r) => setTimeout(r, 50));
       return null;
     },
@@ -175,7 +179,9 @@ it('the slots free here go to the claimed jobs the queue would hand out first: h
     jobs: prios.map((p) => ({ id: `p${p}`, name: 'p', executor: inv.name, priority: p })),
   });
   expect((await waitForDag(t, key, id, ['COMPLETED', 'FAILED'], 20_000)).state).toBe('COMPLETED');
-  // The two run at once are the two highest; the queue hands out the rest by priority.
+  // The one run at once (the other slot stays the queue's) is the highest; the queue hands
+  // out the rest by priority.
   expect(order).toEqual([...prios].sort((a, b) => b - a).map((p) => `p${p}`));
-  expect((await addedToQueue(t, inv.name)).size).toBe(3);
+  expect((await addedToQueue(t, inv.name)).has(jobIdOf('p1000'))).toBe(false);
+  expect((await addedToQueue(t, inv.name)).size).toBe(4);
 });

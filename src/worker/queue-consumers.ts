@@ -5,7 +5,6 @@ import type { GpuInfo } from '../core/bus-channels';
 import type { ExecutorInvoker } from '../core/executor-call';
 import { queueName, type DispatchPayload } from '../jobs/queues';
 import { createRedis, type RedisClient } from '../lib/redis';
-import { Slots } from '../lib/slots';
 
 /** One BullMQ consumer: an executor's queue (or its GPU queue) on this worker. */
 interface QueueConsumer {
@@ -14,12 +13,20 @@ interface QueueConsumer {
   worker: Worker<DispatchPayload>;
   /** Whether it takes jobs now (not paused). */
   running: boolean;
-  /** The executor's concurrency here: a dispatch runs in one, from the queue or handed over. */
-  slots: Slots;
-  /** Runs one dispatch in a slot it holds. */
+  /** Runs one dispatch (from the queue or handed over here). */
   process: (p: DispatchPayload) => Promise<void>;
   /** Dispatches run here without the queue (`runHere`), not yet done. */
   direct: number;
+}
+
+/**
+ * The slots BullMQ's worker holds now: the jobs it processes (until BullMQ has moved them
+ * on) and its fetch in flight, from its main loop's queue (BullMQ exposes no count of it).
+ * null when it cannot be read: nothing runs beside the queue then.
+ */
+function bullSlotsInUse(worker: Worker<DispatchPayload>): number | null {
+  const fifo = (worker as unknown as { mainLoopQueue?: { numTotal?: () => number } | null }).mainLoopQueue;
+  return fifo && typeof fifo.numTotal === 'function' ? fifo.numTotal() : null;
 }
 
 /** The GPUs of the host and of the healthy remotes, each once. */
@@ -52,8 +59,7 @@ export class QueueConsumers {
     const connection = createRedis(this.config.redis);
     connection.on('error', (err) => this.log.warn({ err: err.message }, 'worker redis'));
     this.connections.push(connection);
-    const slots = new Slots(inv.concurrency);
-    const worker = new Worker<DispatchPayload>(name, (job) => slots.take().then(() => run(job.data)), {
+    const worker = new Worker<DispatchPayload>(name, (job) => process(job.data), {
       connection,
       prefix: this.prefixOf(name),
       concurrency: inv.concurrency,
@@ -61,22 +67,25 @@ export class QueueConsumers {
       autorun: running,
     });
     worker.on('error', (err) => this.log.warn({ err: err.message, queue: name }, 'bullmq worker error'));
-    const run = (p: DispatchPayload) => process(p).finally(() => slots.give());
-    this.list.push({ inv, gpu, worker, running, slots, process: run, direct: 0 });
+    this.list.push({ inv, gpu, worker, running, process, direct: 0 });
   }
 
   /**
    * Run `p` here at once, beside the queue, when this worker consumes `executor`'s queue
-   * (its GPU queue when `gpu`), takes jobs now and has a slot free that no job from the
-   * queue waits for; false otherwise (it goes through the queue). Every run holds one of
-   * the executor's slots, so its concurrency holds across both ways (a job the queue hands
-   * out while they are all taken waits for one); and while jobs run beside the queue,
-   * BullMQ's worker fetches that many fewer (down to one), leaving them to other workers.
+   * (its GPU queue when `gpu`), takes jobs now and has a slot free that BullMQ's worker
+   * does not hold; false otherwise (it goes through the queue). While jobs run beside the
+   * queue, BullMQ's worker fetches that many fewer (it fetches only below its concurrency,
+   * counting its fetch in flight), so the executor's concurrency holds across both ways
+   * and no job BullMQ hands this worker waits for a slot here. BullMQ's concurrency cannot
+   * go below one, so one slot stays the queue's: an executor of concurrency 1 (a GPU model,
+   * whose jobs are long beside a step) takes every job from its queue.
    */
   runHere(executor: string, gpu: boolean, p: DispatchPayload): boolean {
     const c = this.list.find((x) => x.inv.name === executor && x.gpu === gpu);
-    if (!c?.running || !c.worker.isRunning() || !c.slots.tryTake()) return false;
-    const fetchFewer = () => (c.worker.concurrency = Math.max(1, c.inv.concurrency - c.direct));
+    if (!c?.running || !c.worker.isRunning()) return false;
+    const held = bullSlotsInUse(c.worker);
+    if (held === null || Math.max(held, 1) + c.direct + 1 > c.inv.concurrency) return false;
+    const fetchFewer = () => (c.worker.concurrency = c.inv.concurrency - c.direct);
     c.direct += 1;
     fetchFewer();
     void c
