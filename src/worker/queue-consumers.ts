@@ -25,9 +25,24 @@ interface QueueConsumer {
  * null when it cannot be read: nothing runs beside the queue then.
  */
 function bullSlotsInUse(worker: Worker<DispatchPayload>): number | null {
-  const fifo = (worker as unknown as { mainLoopQueue?: { numTotal?: () => number } | null }).mainLoopQueue;
+  const fifo = mainLoopQueue(worker);
   return fifo && typeof fifo.numTotal === 'function' ? fifo.numTotal() : null;
 }
+
+/**
+ * Make BullMQ's worker look at its concurrency now: its main loop, waiting for one of its
+ * jobs to end, takes an empty entry as a turn (as after a fetch that found nothing) and
+ * fetches up to its concurrency again. Without it a slot given back stays idle until one
+ * of its own jobs ends.
+ */
+function wakeBull(worker: Worker<DispatchPayload>): void {
+  const fifo = mainLoopQueue(worker);
+  if (fifo && typeof fifo.add === 'function') fifo.add(Promise.resolve(undefined));
+}
+
+const mainLoopQueue = (worker: Worker<DispatchPayload>) =>
+  (worker as unknown as { mainLoopQueue?: { numTotal?: () => number; add?: (p: Promise<unknown>) => void } | null })
+    .mainLoopQueue;
 
 /** The GPUs of the host and of the healthy remotes, each once. */
 export function mergeGpus(lists: GpuInfo[][]): GpuInfo[] {
@@ -94,6 +109,7 @@ export class QueueConsumers {
       .finally(() => {
         c.direct -= 1;
         fetchFewer();
+        wakeBull(c.worker);
       });
     return true;
   }
