@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import type { ExecutorInvoker } from '../src/core/executor-call';
 import { queueName } from '../src/jobs/queues';
-import { submitDag, waitForDag } from './support/dag-helpers';
+import { submitDag, waitFor, waitForDag } from './support/dag-helpers';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -184,4 +184,38 @@ it('the slots free here go to the claimed jobs the queue would hand out first: h
   expect(order).toEqual([...prios].sort((a, b) => b - a).map((p) => `p${p}`));
   expect((await addedToQueue(t, inv.name)).has(jobIdOf('p1000'))).toBe(false);
   expect((await addedToQueue(t, inv.name)).size).toBe(4);
+});
+
+it('a stopping worker takes no job its last completions claim: they go to their queue', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const ran: string[] = [];
+  const inv: ExecutorInvoker = {
+    name: `eager-${randomUUID().slice(0, 8)}`,
+    concurrency: 4,
+    async invoke(_data, ctx) {
+      ran.push(ctx.taskId);
+      if (ctx.taskId === 'a') await held;
+      return null;
+    },
+  };
+  const t = await startTestApp({ roles: ['api', 'scheduler', 'worker'], executors: [inv] });
+  apps.push(t);
+  const { key } = await t.tenant('submitter');
+  const id = `stopping-${randomUUID()}`;
+  await submitDag(t, key, {
+    id,
+    name: 'stopping',
+    jobs: [
+      { id: 'a', name: 'a', executor: inv.name },
+      { id: 'b', name: 'b', executor: inv.name, dependencies: ['a'] },
+    ],
+  });
+  await waitFor(async () => ran.includes('a'), 10_000, 'a to run');
+  // The worker stops while `a` runs; `a` ends within its grace and claims `b`.
+  const stopping = t.app.worker!.stop(5_000);
+  release();
+  await stopping;
+  await waitFor(async () => (await addedBullIds(t, inv.name)).length === 1, 10_000, 'b added to its queue');
+  expect(ran).toEqual(['a']);
 });

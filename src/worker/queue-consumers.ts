@@ -100,15 +100,16 @@ export class QueueConsumers {
     if (!c?.running || !c.worker.isRunning()) return false;
     const held = bullSlotsInUse(c.worker);
     if (held === null || Math.max(held, 1) + c.direct + 1 > c.inv.concurrency) return false;
-    const fetchFewer = () => (c.worker.concurrency = c.inv.concurrency - c.direct);
+    // BullMQ's worker fetches only into the slots not taken by runs beside the queue.
+    const leaveTheRest = () => (c.worker.concurrency = c.inv.concurrency - c.direct);
     c.direct += 1;
-    fetchFewer();
+    leaveTheRest();
     void c
       .process(p)
       .catch((err: unknown) => this.log.error({ err, jobId: p.jobId }, 'worker failed to run a job handed over'))
       .finally(() => {
         c.direct -= 1;
-        fetchFewer();
+        leaveTheRest();
         wakeBull(c.worker);
       });
     return true;

@@ -159,8 +159,8 @@ export class WorkerRuntime {
       for (const gpu of gpus) this.consumers.open(inv, gpu, this.shouldRun(inv, gpu), (p) => this.process(inv, p, gpu));
     }
     if (config.eagerDispatch)
-      this.stopLocalRuns = this.services.dispatcher.runLocally(
-        (d) => !this.stopped && this.consumers.runHere(d.executor, d.requiresGpu, dispatchPayload(d)),
+      this.stopLocalRuns = this.services.dispatcher.runLocally((d) =>
+        this.consumers.runHere(d.executor, d.requiresGpu, dispatchPayload(d)),
       );
     await this.heartbeat();
     const tick = async () => {
