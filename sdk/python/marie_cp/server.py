@@ -4,7 +4,6 @@ http.server.ThreadingHTTPServer."""
 import json
 import logging
 import os
-import queue
 import select
 import signal
 import socket
@@ -46,6 +45,7 @@ class MarieServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._calls: Dict[CallKey, Set[threading.Event]] = {}
         self._cancelled: Dict[CallKey, float] = {}
+        self.watcher = _Watcher()
         super().__init__(address, _Handler)
 
     @property
@@ -150,13 +150,6 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length > 0 else b""
         return json.loads(raw.decode("utf-8")) if raw else None
 
-    def _client_gone(self) -> bool:
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
-            return True
-
     # ---- routes ----
 
     def do_GET(self) -> None:
@@ -190,86 +183,139 @@ class _Handler(BaseHTTPRequestHandler):
         self._run(route, body)
 
     def _run(self, route: Tuple[Executor, Callable], body: Dict[str, Any]) -> None:
+        """The call runs here, in the connection's thread: no thread and no hand-over per
+        call. Progress is written by whichever thread reports it; the server's watcher
+        notices a client that went away meanwhile."""
         executor, method = route
         context = body["context"]
         auth = self.headers.get("authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-        events: "queue.Queue[Tuple[str, Any]]" = queue.Queue()
-        cancelled = threading.Event()
-        ctx = CallContext(
-            context,
-            token,
-            executor=executor,
-            on_progress=lambda pct, msg: events.put(("progress", {"percent": pct, "message": msg})),
-            cancelled=cancelled,
-        )
+        call = _Answer(self)
+        ctx = CallContext(context, token, executor=executor, on_progress=call.progress, cancelled=call.cancelled)
         key = _key_of(context.get("jobId"), context.get("tryNumber"))
         if key is not None:
-            self.server.register(key, cancelled)
-
-        def work() -> None:
-            try:
-                out = call_handler(method, body.get("data"), ctx)
-                json.dumps(out)  # not JSON: an error, not a broken answer
-                events.put(("output", out))
-            except Exception as err:
-                non_retryable = bool(getattr(err, "non_retryable", False))
-                if not non_retryable:
-                    _log.exception("%s %s failed (a retryable error)", executor.name, ctx.endpoint)
-                events.put(("error", (str(err) or type(err).__name__, non_retryable)))
-
-        threading.Thread(target=work, name="marie-call", daemon=True).start()
-        streaming = False
-        gone = False
+            self.server.register(key, call.cancelled)
+        self.server.watcher.watch(self.connection, call.client_gone)
         try:
-            while True:
-                try:
-                    kind, value = events.get(timeout=0.1)
-                except queue.Empty:
-                    if not gone and self._client_gone():
-                        gone = True
-                        cancelled.set()
-                    continue
-                if kind == "progress":
-                    if gone:
-                        continue
-                    try:
-                        if not streaming:
-                            self.send_response(200)
-                            self.send_header("content-type", "application/x-ndjson")
-                            self.send_header("transfer-encoding", "chunked")
-                            self.end_headers()
-                            streaming = True
-                        self._chunk({"progress": value})
-                    except OSError:
-                        gone = True
-                        cancelled.set()
-                    continue
-                if gone:
-                    self.close_connection = True
-                    return
-                if kind == "output":
-                    answer, code = {"output": value}, 200
-                else:
-                    message, non_retryable = value
-                    answer, code = _error(message, non_retryable), (422 if non_retryable else 500)
-                if streaming:
-                    self._chunk(answer)
-                    self.wfile.write(b"0\r\n\r\n")
-                else:
-                    self._send_json(code, answer)
-                return
-        except OSError:
-            cancelled.set()
-            self.close_connection = True
+            out = call_handler(method, body.get("data"), ctx)
+            json.dumps(out)  # not JSON: an error, not a broken answer
+            code, answer = 200, {"output": out}
+        except Exception as err:
+            non_retryable = bool(getattr(err, "non_retryable", False))
+            if not non_retryable:
+                _log.exception("%s %s failed (a retryable error)", executor.name, ctx.endpoint)
+            code, answer = (422 if non_retryable else 500), _error(str(err) or type(err).__name__, non_retryable)
         finally:
+            self.server.watcher.unwatch(self.connection)
             if key is not None:
-                self.server.unregister(key, cancelled)
+                self.server.unregister(key, call.cancelled)
+        call.finish(code, answer)
+
+
+class _Answer:
+    """One call's answer on its connection: progress lines (NDJSON, chunked) while it runs,
+    from any thread, then the result; nothing is written once the client is gone."""
+
+    def __init__(self, handler: _Handler):
+        self.handler = handler
+        self.cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._streaming = False
+        self._gone = False
+        self._done = False
+
+    def client_gone(self) -> None:
+        with self._lock:
+            self._gone = True
+        self.cancelled.set()
+
+    def progress(self, percent: float, message: Optional[str]) -> None:
+        with self._lock:
+            if self._gone or self._done:
+                return
+            try:
+                if not self._streaming:
+                    self.handler.send_response(200)
+                    self.handler.send_header("content-type", "application/x-ndjson")
+                    self.handler.send_header("transfer-encoding", "chunked")
+                    self.handler.end_headers()
+                    self._streaming = True
+                self._chunk({"progress": {"percent": percent, "message": message}})
+            except OSError:
+                self._gone = True
+        if self._gone:
+            self.cancelled.set()
+
+    def finish(self, code: int, answer: Dict[str, Any]) -> None:
+        with self._lock:
+            self._done = True
+            try:
+                if self._gone:
+                    self.handler.close_connection = True
+                elif self._streaming:
+                    self._chunk(answer)
+                    self.handler.wfile.write(b"0\r\n\r\n")
+                else:
+                    self.handler._send_json(code, answer)
+            except OSError:
+                self.cancelled.set()
+                self.handler.close_connection = True
 
     def _chunk(self, obj: Any) -> None:
         line = (json.dumps(obj) + "\n").encode("utf-8")
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-        self.wfile.flush()
+        self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+        self.handler.wfile.flush()
+
+
+class _Watcher:
+    """One thread for the whole server that looks, every 0.1 s while calls run, for a
+    running call's client that closed its connection (the worker gave up or died)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: Dict[socket.socket, Callable[[], None]] = {}
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, conn: socket.socket, on_gone: Callable[[], None]) -> None:
+        with self._lock:
+            self._watched[conn] = on_gone
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="marie-watch", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def unwatch(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._watched.pop(conn, None)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while True:
+                with self._lock:
+                    if not self._watched:
+                        break
+                time.sleep(0.1)
+                with self._lock:
+                    watched = list(self._watched.items())
+                for conn, on_gone in watched:
+                    if _closed_by_peer(conn):
+                        with self._lock:
+                            fire = self._watched.get(conn) is on_gone  # not a later call's
+                            if fire:
+                                del self._watched[conn]
+                        if fire:
+                            on_gone()
+
+
+def _closed_by_peer(conn: socket.socket) -> bool:
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def create_server(

@@ -57,6 +57,14 @@ class Worker(Executor):
         ctx.progress(55.5, None)
         return {"pages": 3}
 
+    @requests(on="/threaded-progress")
+    def threaded_progress(self, ctx: Any) -> Dict[str, Any]:
+        reporters = [threading.Thread(target=ctx.progress, args=(10 * (i + 1), "part %d" % i)) for i in range(3)]
+        for t in reporters:
+            t.start()
+            t.join()
+        return {"parts": 3}
+
     @requests(on="/late-failure")
     def late_failure(self, ctx: Any) -> None:
         ctx.progress(20, "half way")
@@ -177,6 +185,16 @@ class ProtocolTest(unittest.TestCase):
             ],
         )
 
+    def test_progress_reported_from_other_threads_streams_before_the_output(self) -> None:
+        status, ctype, raw = self.post_job("/threaded-progress", {})
+        self.assertEqual((status, ctype), (200, "application/x-ndjson"))
+        lines = [json.loads(line) for line in raw.decode().splitlines()]
+        self.assertEqual(
+            lines,
+            [{"progress": {"percent": 10.0 * (i + 1), "message": "part %d" % i}} for i in range(3)]
+            + [{"output": {"parts": 3}}],
+        )
+
     def test_an_error_after_progress_is_the_last_ndjson_line(self) -> None:
         status, _, raw = self.post_job("/late-failure", {})
         self.assertEqual(status, 200)
@@ -255,6 +273,21 @@ class ProtocolTest(unittest.TestCase):
         )
         self.assertEqual(self.worker.started.get(timeout=10), "job-gone")
         sock.close()
+        self.assertTrue(self.worker.saw_cancel.get(timeout=10))
+
+    def test_calls_share_a_keep_alive_connection_and_a_later_one_still_sees_its_client_go(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        for i in range(2):
+            body = {"data": {"n": i}, "context": dict(CONTEXT, jobId="job-k%d" % i)}
+            conn.request("POST", "/extract", body=json.dumps(body), headers={"content-type": "application/json"})
+            res = conn.getresponse()
+            self.assertEqual((res.status, json.loads(res.read())["output"]["data"]), (200, {"n": i}))
+        sock = conn.sock
+        body = {"data": {}, "context": dict(CONTEXT, jobId="job-k2", tryNumber=1)}
+        conn.request("POST", "/wait", body=json.dumps(body), headers={"content-type": "application/json"})
+        self.assertIs(conn.sock, sock)  # the same connection all three times
+        self.assertEqual(self.worker.started.get(timeout=10), "job-k2")
+        conn.close()
         self.assertTrue(self.worker.saw_cancel.get(timeout=10))
 
 
