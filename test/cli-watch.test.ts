@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watchDag } from '../src/cli/dag-watch';
+import { Renderer, watchDag, type WatchedDag } from '../src/cli/dag-watch';
 import { submitDag, waitForDag } from './support/dag-helpers';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -85,5 +85,34 @@ describe('marie dag watch (the watch itself)', () => {
     const lines = s.text().split('\n');
     expect(lines[0]).toBe('\x1b[2Kj0    COMPLETED  try 1  [####################] 100%');
     expect(lines[2]).toBe(`\x1b[2Kdag ${id} COMPLETED  [####################] 100%  2/2 completed`);
+  });
+
+  it('line by line: an event replayed after the snapshot that repeats what it shows writes nothing', () => {
+    const dag: WatchedDag = {
+      id: 'd1',
+      name: 'n',
+      state: 'ACTIVE',
+      progress: { total: 2, completed: 0, failed: 0, percent: 0 },
+      jobs: [
+        { taskId: 'ocr', state: 'ACTIVE', tryNumber: 1, progressPercent: null },
+        { taskId: 'store', state: 'CREATED', tryNumber: 1, progressPercent: null },
+      ],
+    };
+    const s = sink();
+    const r = new Renderer(dag, s.out, 'lines');
+    r.all('1');
+    const shown = s.text();
+    // The snapshot already shows ocr ACTIVE and the DAG ACTIVE at 0%: their events, replayed, add nothing.
+    r.job({ taskId: 'ocr', state: 'ACTIVE', tryNumber: 1, progressPercent: null, cursor: '2' });
+    r.dagChanged('3');
+    expect(s.text()).toBe(shown);
+    // A change is a line; the same change again is not.
+    dag.jobs[0].state = 'COMPLETED';
+    r.job({ taskId: 'ocr', state: 'COMPLETED', tryNumber: 1, progressPercent: 100, cursor: '4' });
+    r.job({ taskId: 'ocr', state: 'COMPLETED', tryNumber: 1, progressPercent: 100, cursor: '4' });
+    dag.progress = { total: 2, completed: 1, failed: 0, percent: 50 };
+    r.dagChanged('5');
+    r.dagChanged('5');
+    expect(s.text().slice(shown.length)).toBe('ocr    COMPLETED  try 1  100%\ndag d1 ACTIVE 50% 1/2 completed\n');
   });
 });

@@ -55,11 +55,19 @@ export interface WatchOptions {
 /** Socket closes that no reconnection can fix (bad request, forbidden key). */
 const FATAL_CLOSE = new Set([4400, 4401, 4403, 4406, 4429]);
 
-/** Draws what the watch knows: a line per change, or a redrawn block on a terminal. */
-class Renderer {
+/**
+ * Draws what the watch knows: a line per change, or a redrawn block on a terminal. In lines
+ * mode a line that repeats what was last shown of that job (or of the DAG) is not written:
+ * the events replayed after the snapshot's cursor may be ones the snapshot already shows.
+ * JSON mode writes every event (its cursors are the log's).
+ */
+export class Renderer {
   private drawn = 0;
   /** What was last shown of each job (state and try). */
   private readonly shown = new Map<string, string>();
+  /** Lines mode: the last line written for each job, and for the DAG. */
+  private readonly lastLine = new Map<string, string>();
+  private lastDagLine = '';
   constructor(
     private readonly dag: WatchedDag,
     private readonly out: NodeJS.WritableStream,
@@ -94,6 +102,8 @@ class Renderer {
       return;
     }
     const lines = [...this.dag.jobs.map((j) => this.jobLine(j)), this.dagLine()];
+    for (const j of this.dag.jobs) this.lastLine.set(j.taskId, this.jobLine(j));
+    this.lastDagLine = this.dagLine();
     if (this.mode === 'tty' && this.drawn > 0) this.out.write(`\x1b[${this.drawn}F`);
     for (const l of lines) this.out.write(this.mode === 'tty' ? `\x1b[2K${l}\n` : `${l}\n`);
     this.drawn = lines.length;
@@ -102,8 +112,12 @@ class Renderer {
   job(j: WatchedJob & { cursor?: string }): void {
     this.shown.set(j.taskId, `${j.state}/${j.tryNumber}`);
     if (this.mode === 'tty') return this.all();
-    if (this.mode === 'json') this.out.write(`${JSON.stringify({ type: 'job', dagId: this.dag.id, ...j })}\n`);
-    else this.out.write(`${this.jobLine(j)}\n`);
+    if (this.mode === 'json')
+      return void this.out.write(`${JSON.stringify({ type: 'job', dagId: this.dag.id, ...j })}\n`);
+    const line = this.jobLine(j);
+    if (this.lastLine.get(j.taskId) === line) return;
+    this.lastLine.set(j.taskId, line);
+    this.out.write(`${line}\n`);
   }
 
   /** Jobs whose last change the streams had not shown yet (they may trail the DAG's stream). */
@@ -117,7 +131,10 @@ class Renderer {
       this.out.write(
         `${JSON.stringify({ type: 'dag', dagId: this.dag.id, state: this.dag.state, progress: this.dag.progress, cursor })}\n`,
       );
-    else this.out.write(`${this.dagLine()}\n`);
+    else if (this.dagLine() !== this.lastDagLine) {
+      this.lastDagLine = this.dagLine();
+      this.out.write(`${this.lastDagLine}\n`);
+    }
   }
 }
 
