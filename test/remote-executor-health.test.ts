@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorInvoker } from '../src/core/executor-call';
 import { submitDag, waitFor, waitForDag } from './support/dag-helpers';
@@ -11,6 +9,7 @@ import {
   PY_EXECUTORS,
   remoteOf,
   startPython,
+  startRemoteWorker,
   type PyServer,
 } from './support/python-remote';
 import { ok, startTestApp, type TestApp } from './support/test-app';
@@ -34,16 +33,7 @@ afterAll(async () => {
 });
 
 async function worker(id: string, executors: ExecutorInvoker[]): Promise<TestApp> {
-  const w = await startTestApp({
-    roles: ['worker'],
-    env: {
-      WORKER_ID: id,
-      PUBLIC_API_URL: api.url,
-      WORKER_GRACE_MS: '200',
-      NVIDIA_SMI_PATH: path.join(os.tmpdir(), `missing-${suffix}`, 'nvidia-smi'),
-    },
-    executors,
-  });
+  const w = await startRemoteWorker(api, id, executors);
   workers.push(w);
   return w;
 }

@@ -99,3 +99,16 @@ export class NonRetryableError extends Error {
     this.name = 'NonRetryableError';
   }
 }
+
+/**
+ * Thrown by an executor that did not start the job and cannot take it now (a remote that
+ * is down or shutting down): the worker hands the job back, the same try to its queue, not
+ * a failed attempt.
+ */
+export class NotStartedError extends Error {
+  readonly notStarted = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotStartedError';
+  }
+}

@@ -25,6 +25,10 @@ const unavailableTracker = (started: StartedAttempt): BoundAssetTracker => ({
 export const isNonRetryable = (err: unknown): boolean =>
   !!err && typeof err === 'object' && (err as { nonRetryable?: unknown }).nonRetryable === true;
 
+/** The executor did not start the job (core/executor-call.ts NotStartedError): hand it back. */
+export const isNotStarted = (err: unknown): boolean =>
+  !!err && typeof err === 'object' && (err as { notStarted?: unknown }).notStarted === true;
+
 /** The context an executor's call gets for one started attempt. */
 export function callContext(
   services: Services,

@@ -122,7 +122,9 @@ export class QueueConsumers {
       if (want === c.running) continue;
       c.running = want;
       if (!want) void c.worker.pause(true);
-      else if (c.worker.isRunning()) void c.worker.resume();
+      // Paused (its loop still waiting on jobs, or ended): resume() unpauses it and runs the
+      // loop again if it ended; run() alone returns at once while the pause flag stands.
+      else if (c.worker.isRunning() || c.worker.isPaused()) void c.worker.resume();
       else c.worker.run().catch((err: unknown) => this.log.warn({ err }, 'bullmq worker run failed'));
     }
   }

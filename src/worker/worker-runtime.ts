@@ -15,7 +15,7 @@ import type { GpuInfo } from '../core/bus-channels';
 import type { ExecutorSlots } from '../entities/worker.entity';
 import { RemoteExecutor } from './remote/remote-executor';
 import { fromCache } from './cache-lookup';
-import { callContext, isNonRetryable, type CallContextFactory } from './attempt-call';
+import { callContext, isNonRetryable, isNotStarted, type CallContextFactory } from './attempt-call';
 
 export type { CallContextFactory } from './attempt-call';
 
@@ -338,7 +338,8 @@ export class WorkerRuntime {
     } catch (err) {
       if (signal.aborted && this.stopped) return NOTHING_TO_COMPLETE; // handed back in stop()
       const message = err instanceof Error ? err.message : String(err);
-      await attempts.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
+      if (isNotStarted(err)) await attempts.requeueAttempt(ref, 'HANDED_BACK', message);
+      else await attempts.failAttempt(ref, message || 'failed', { nonRetryable: isNonRetryable(err) });
       return NOTHING_TO_COMPLETE;
     }
     return signal.aborted && this.stopped ? NOTHING_TO_COMPLETE : output;

@@ -3,10 +3,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { environment } from '../../src/config/config';
+import type { ExecutorInvoker } from '../../src/core/executor-call';
 import { RemoteExecutor, type RemoteWith } from '../../src/worker/remote';
 import { waitFor } from './dag-helpers';
 import { freePort } from './private-stores';
 import { launch, ROOT, type Spawned } from './spawned';
+import { startTestApp, type TestApp } from './test-app';
 
 export { freePort };
 
@@ -106,4 +108,22 @@ export function remoteOf(
 ): RemoteExecutor {
   const { concurrency, ...w } = more;
   return new RemoteExecutor({ name, concurrency: concurrency ?? 4, with: { url, statusIntervalSeconds: 0.2, ...w } });
+}
+
+/**
+ * A worker alone (id `id`, its executors `executors`) calling `api` back through
+ * PUBLIC_API_URL, with no GPU of its own: what the remote-executor tests run beside a
+ * Python process.
+ */
+export function startRemoteWorker(api: TestApp, id: string, executors: ExecutorInvoker[]): Promise<TestApp> {
+  return startTestApp({
+    roles: ['worker'],
+    env: {
+      WORKER_ID: id,
+      PUBLIC_API_URL: api.url,
+      WORKER_GRACE_MS: '200',
+      NVIDIA_SMI_PATH: path.join(os.tmpdir(), `missing-${id}`, 'nvidia-smi'),
+    },
+    executors,
+  });
 }

@@ -4,15 +4,15 @@ http.server.ThreadingHTTPServer."""
 import json
 import logging
 import os
-import select
 import signal
-import socket
+import sys
 import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
+from .connection import CallAnswer, ConnectionWatcher
 from .context import CallContext
 from .executor import DEFAULT_ENDPOINT, Executor, call_handler, normalize_endpoint
 from .gpu import detect_gpus
@@ -45,7 +45,10 @@ class MarieServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._calls: Dict[CallKey, Set[threading.Event]] = {}
         self._cancelled: Dict[CallKey, float] = {}
-        self.watcher = _Watcher()
+        self.watcher = ConnectionWatcher()
+        self.draining = False
+        self._calls_running = 0
+        self._idle = threading.Condition()
         super().__init__(address, _Handler)
 
     @property
@@ -85,7 +88,42 @@ class MarieServer(ThreadingHTTPServer):
             e.set()
         return len(events)
 
+    def begin_call(self) -> bool:
+        """Count a call in; False while draining (the call is not started)."""
+        with self._idle:
+            if self.draining:
+                return False
+            self._calls_running += 1
+            return True
+
+    def end_call(self) -> None:
+        with self._idle:
+            self._calls_running -= 1
+            self._idle.notify_all()
+
+    def drain(self, timeout: float, give_up: Optional[threading.Event] = None) -> bool:
+        """Take no new call (503, and the status says unhealthy, so workers pause and hand
+        their jobs back), then wait up to `timeout` s, or until `give_up` is set, for the
+        running calls to end. True when none is left."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            self.draining = True
+            while self._calls_running > 0:
+                left = deadline - time.monotonic()
+                if left <= 0 or (give_up is not None and give_up.is_set()):
+                    return False
+                self._idle.wait(min(left, 0.1))
+            return True
+
     def status(self) -> Dict[str, Any]:
+        if self.draining:
+            return {
+                "executors": [ex.name for ex in self.executors],
+                "gpus": [],
+                "healthy": False,
+                "draining": True,
+                "codeVersion": self.code_version,
+            }
         gpus, gpus_healthy = detect_gpus()
         healthy = gpus_healthy
         for ex in self.executors:
@@ -137,10 +175,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing ----
 
-    def _send_json(self, code: int, body: Any) -> None:
+    def _send_json(self, code: int, body: Any, close: bool = False) -> None:
         raw = json.dumps(body).encode("utf-8")
         self.send_response(code)
         self.send_header("content-type", "application/json")
+        if close:
+            self.send_header("connection", "close")
+            self.close_connection = True
         self.send_header("content-length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)
@@ -180,7 +221,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or not isinstance(body.get("context"), dict):
             self._send_json(400, _error("the body must be {data, context}", True))
             return
-        self._run(route, body)
+        if not self.server.begin_call():
+            # Draining: not started, so the worker hands the job back (the same try) once its
+            # status check sees this server unhealthy.
+            self._send_json(503, _error("the executor server is shutting down: the call was not started", False), True)
+            return
+        try:
+            self._run(route, body)
+        finally:
+            self.server.end_call()
 
     def _run(self, route: Tuple[Executor, Callable], body: Dict[str, Any]) -> None:
         """The call runs here, in the connection's thread: no thread and no hand-over per
@@ -190,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         context = body["context"]
         auth = self.headers.get("authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-        call = _Answer(self)
+        call = CallAnswer(self)
         ctx = CallContext(context, token, executor=executor, on_progress=call.progress, cancelled=call.cancelled)
         key = _key_of(context.get("jobId"), context.get("tryNumber"))
         if key is not None:
@@ -210,112 +259,6 @@ class _Handler(BaseHTTPRequestHandler):
             if key is not None:
                 self.server.unregister(key, call.cancelled)
         call.finish(code, answer)
-
-
-class _Answer:
-    """One call's answer on its connection: progress lines (NDJSON, chunked) while it runs,
-    from any thread, then the result; nothing is written once the client is gone."""
-
-    def __init__(self, handler: _Handler):
-        self.handler = handler
-        self.cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._streaming = False
-        self._gone = False
-        self._done = False
-
-    def client_gone(self) -> None:
-        with self._lock:
-            self._gone = True
-        self.cancelled.set()
-
-    def progress(self, percent: float, message: Optional[str]) -> None:
-        with self._lock:
-            if self._gone or self._done:
-                return
-            try:
-                if not self._streaming:
-                    self.handler.send_response(200)
-                    self.handler.send_header("content-type", "application/x-ndjson")
-                    self.handler.send_header("transfer-encoding", "chunked")
-                    self.handler.end_headers()
-                    self._streaming = True
-                self._chunk({"progress": {"percent": percent, "message": message}})
-            except OSError:
-                self._gone = True
-        if self._gone:
-            self.cancelled.set()
-
-    def finish(self, code: int, answer: Dict[str, Any]) -> None:
-        with self._lock:
-            self._done = True
-            try:
-                if self._gone:
-                    self.handler.close_connection = True
-                elif self._streaming:
-                    self._chunk(answer)
-                    self.handler.wfile.write(b"0\r\n\r\n")
-                else:
-                    self.handler._send_json(code, answer)
-            except OSError:
-                self.cancelled.set()
-                self.handler.close_connection = True
-
-    def _chunk(self, obj: Any) -> None:
-        line = (json.dumps(obj) + "\n").encode("utf-8")
-        self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-        self.handler.wfile.flush()
-
-
-class _Watcher:
-    """One thread for the whole server that looks, every 0.1 s while calls run, for a
-    running call's client that closed its connection (the worker gave up or died)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._watched: Dict[socket.socket, Callable[[], None]] = {}
-        self._wake = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-
-    def watch(self, conn: socket.socket, on_gone: Callable[[], None]) -> None:
-        with self._lock:
-            self._watched[conn] = on_gone
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="marie-watch", daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def unwatch(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._watched.pop(conn, None)
-
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while True:
-                with self._lock:
-                    if not self._watched:
-                        break
-                time.sleep(0.1)
-                with self._lock:
-                    watched = list(self._watched.items())
-                for conn, on_gone in watched:
-                    if _closed_by_peer(conn):
-                        with self._lock:
-                            fire = self._watched.get(conn) is on_gone  # not a later call's
-                            if fire:
-                                del self._watched[conn]
-                        if fire:
-                            on_gone()
-
-
-def _closed_by_peer(conn: socket.socket) -> bool:
-    try:
-        readable, _, _ = select.select([conn], [], [], 0)
-        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
 
 
 def create_server(
@@ -339,12 +282,23 @@ def serve(
     host: str = "0.0.0.0",
     port: int = 8080,
     code_version: Optional[str] = None,
+    drain_seconds: Optional[float] = None,
 ) -> None:
-    """Serve the executors until SIGTERM or Ctrl-C, then close them."""
+    """Serve the executors until SIGTERM or Ctrl-C, then drain and close them.
+
+    Draining: no new call is started (503; the status says unhealthy, so the workers pause
+    this executor and hand its jobs back, their tries unspent) while the running calls end,
+    for up to `drain_seconds` (`MARIE_DRAIN_SECONDS`, 30 by default). A second signal stops
+    at once."""
+    if drain_seconds is None:
+        drain_seconds = float(os.environ.get("MARIE_DRAIN_SECONDS") or 30)
     server = create_server(executors, host, port, code_version)
     stop = threading.Event()
+    at_once = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            at_once.set()
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
@@ -353,7 +307,13 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="marie-serve", daemon=True)
     thread.start()
     try:
-        stop.wait()
+        # Timed waits: a signal the kernel hands to another thread runs its Python handler
+        # only when the main thread next wakes (an untimed wait could sleep through SIGTERM).
+        while not stop.wait(0.2):
+            pass
+        sys.stderr.write("marie_cp: draining for up to %g s (signal again to stop at once)\n" % drain_seconds)
+        if not server.drain(drain_seconds, at_once):
+            sys.stderr.write("marie_cp: calls still running; stopping anyway\n")
     finally:
         server.close()
 

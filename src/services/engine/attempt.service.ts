@@ -264,9 +264,9 @@ export class AttemptService {
     return out;
   }
 
-  /** A worker hands back an attempt it cannot finish; what is ready is dispatched. */
-  async requeueAttempt(a: AttemptKey, outcome: 'LOST' | 'HANDED_BACK'): Promise<boolean> {
-    const effects = await this.requeue(a, outcome);
+  /** A worker hands back an attempt it cannot finish (`reason`: why); what is ready is dispatched. */
+  async requeueAttempt(a: AttemptKey, outcome: 'LOST' | 'HANDED_BACK', reason?: string): Promise<boolean> {
+    const effects = await this.requeue(a, outcome, reason);
     if (effects) await this.afterCommit.apply(effects);
     return effects !== null;
   }
@@ -275,7 +275,7 @@ export class AttemptService {
    * The same try goes back to be run again elsewhere (a lost lease, or a worker handing
    * back what it cannot finish): not a failed attempt. Null when the attempt is not current.
    */
-  async requeue(a: AttemptKey, outcome: 'LOST' | 'HANDED_BACK'): Promise<Effects | null> {
+  async requeue(a: AttemptKey, outcome: 'LOST' | 'HANDED_BACK', reason?: string): Promise<Effects | null> {
     return this.ds.transaction(async (m) => {
       const r = await this.jobs.requeue(m, a);
       if (!r) return null;
@@ -285,7 +285,7 @@ export class AttemptService {
         r.tryNumber,
         a.dispatch,
         outcome,
-        outcome === 'LOST' ? 'lease expired' : 'handed back by a stopping worker',
+        reason ?? (outcome === 'LOST' ? 'lease expired' : 'handed back by a stopping worker'),
       );
       await this.transitions.apply(m, r.tenantId, r.dagId, [
         {

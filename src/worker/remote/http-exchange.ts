@@ -6,6 +6,8 @@ export class RemoteCallError extends Error {
   constructor(
     message: string,
     readonly nonRetryable: boolean,
+    /** The request never reached the remote (its connection was refused or not made). */
+    readonly notSent = false,
   ) {
     super(message);
     this.name = 'RemoteCallError';
@@ -33,6 +35,8 @@ export interface Exchanged {
 
 /** Connection-level failures: the remote is down or went away (a failed attempt, retried). */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Of those, the ones where no connection was made: the request was never sent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Keep-alive agents: one per remote executor, reused across its calls (no connect per call). */
 export function keepAliveAgent(url: URL, maxSockets: number): http.Agent {
@@ -96,8 +100,9 @@ function exchangeOnce(agent: http.Agent, opts: ExchangeOptions): Promise<Exchang
       const e = new RemoteCallError(
         gone ? `the remote executor is unreachable or went away (${code || err.message})` : err.message,
         false,
+        NOT_SENT_CODES.has(code) && !req.reusedSocket,
       ) as RemoteCallError & { staleSocket?: boolean };
-      if (req.reusedSocket && !answered && code === 'ECONNRESET') e.staleSocket = true;
+      if (req.reusedSocket && !answered && (code === 'ECONNRESET' || code === 'EPIPE')) e.staleSocket = true;
       finish(e);
     });
     req.on('response', (res) => {

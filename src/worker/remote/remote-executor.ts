@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { z } from 'zod';
 import type { GpuInfo, RemoteExecutorStatus } from '../../core/bus-channels';
-import type { ExecutorCallContext, ExecutorInvoker } from '../../core/executor-call';
+import { NotStartedError, type ExecutorCallContext, type ExecutorInvoker } from '../../core/executor-call';
 import { exchange, keepAliveAgent, RemoteCallError } from './http-exchange';
 import { readStatus } from './remote-status';
 
@@ -233,9 +233,16 @@ export class RemoteExecutor implements ExecutorInvoker {
       // Refused, reset or timed out: its health now, before the failure (and its retry) is
       // reported, so this worker's queue pauses first when it is down.
       await this.checkNow();
+      if (err instanceof RemoteCallError && err.notSent) this.handBackIfDown(err.message);
       throw err;
     }
     await progress;
+    // The SDK's 503: the call was not started (the server is draining).
+    if (answer.status === 503 && this.protocol === 'sdk') {
+      await this.checkNow();
+      const said = errorOf(parseJson(answer.text))?.message;
+      this.handBackIfDown(`answered 503: ${typeof said === 'string' ? said : 'not started'}`);
+    }
     if (answer.status < 200 || answer.status >= 300) {
       throw this.errorFrom(answer.status, errorOf(parseJson(answer.text)), answer.text);
     }
@@ -251,6 +258,16 @@ export class RemoteExecutor implements ExecutorInvoker {
     if (this.protocol === 'marie') return (parsed as { data?: unknown }).data ?? null;
     if ('output' in parsed) return parsed.output ?? null;
     throw this.errorFrom(answer.status, errorOf(parsed), answer.text);
+  }
+
+  /**
+   * A call the remote never started, while its status check now finds it down: the worker
+   * hands the job back (the same try) and this executor's queue waits for it. A remote that
+   * still says it is healthy gets a failed attempt instead, so a job cannot go round.
+   */
+  private handBackIfDown(why: string): void {
+    if (!this.healthy)
+      throw new NotStartedError(`executor "${this.name}" did not start the job and is down (${why}): handed back`);
   }
 
   private errorFrom(status: number, e: ErrorBody | null, text: string): RemoteCallError {

@@ -66,6 +66,6 @@ export async function readStatus(
     gpus: gpusOf(body.gpus),
     codeVersion: typeof body.codeVersion === 'string' ? body.codeVersion : null,
     executors: Array.isArray(body.executors) ? body.executors.filter((e): e is string => typeof e === 'string') : [],
-    error: healthy ? null : 'it says it is unhealthy',
+    error: healthy ? null : body.draining === true ? 'it is shutting down (draining)' : 'it says it is unhealthy',
   };
 }
