@@ -90,19 +90,24 @@ it("an executor of concurrency 1 takes every job from its queue: its one slot st
   expect(s.started).toEqual(['q1']);
 });
 
-it('a consumer paused while idle (its loop ended) runs again when its executor is fit again', async () => {
-  const s = await setUp(2);
-  await waitFor(async () => s.here('warm') || null, 5_000, "BullMQ's loop to run");
-  s.finish('warm');
-  let fit = false;
-  s.consumers.reconcile(() => fit);
-  // Paused with nothing running: BullMQ's loop ends.
-  const worker = (s.consumers as unknown as { list: Array<{ worker: { isRunning(): boolean } }> }).list[0].worker;
-  await waitFor(async () => !worker.isRunning(), 5_000, "BullMQ's loop to end");
-  await s.add('q1');
-  await new Promise((r) => setTimeout(r, 300));
-  expect(s.started).toEqual(['warm']);
-  fit = true;
-  s.consumers.reconcile(() => fit);
-  await waitFor(async () => s.started.includes('q1'), 5_000, 'the queued job to start after the resume');
-});
+it(
+  'a consumer paused while idle (its loop ended) runs again when its executor is fit again',
+  { timeout: 60_000 },
+  async () => {
+    const s = await setUp(2);
+    await waitFor(async () => s.here('warm') || null, 5_000, "BullMQ's loop to run");
+    s.finish('warm');
+    let fit = false;
+    s.consumers.reconcile(() => fit);
+    // Paused with nothing running: BullMQ's loop ends.
+    const worker = (s.consumers as unknown as { list: Array<{ worker: { isRunning(): boolean } }> }).list[0].worker;
+    // (once its blocking fetch times out: BullMQ's drainDelay, 5 s)
+    await waitFor(async () => !worker.isRunning(), 20_000, "BullMQ's loop to end");
+    await s.add('q1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.started).toEqual(['warm']);
+    fit = true;
+    s.consumers.reconcile(() => fit);
+    await waitFor(async () => s.started.includes('q1'), 5_000, 'the queued job to start after the resume');
+  },
+);

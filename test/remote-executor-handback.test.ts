@@ -88,6 +88,11 @@ describe('remote executor: a job it never started goes back, its try unspent', (
     const first = await python(port, 'first');
     await worker(`refused-${suffix}`, remote);
     await killPython(first); // the worker has not looked since: its queue still runs
+    // The idle connection of its start's status check is closed too (the remote's FIN seen),
+    // so the call opens a new connection, which is refused. (A call on a connection that
+    // breaks may have reached the remote: that is a failed attempt, never a hand-back.)
+    const agent = (remote as unknown as { agent: http.Agent }).agent;
+    await waitFor(async () => Object.keys(agent.freeSockets).length === 0, 5_000, 'the idle connection to close');
 
     const dagId = await oneJob(exec, '/echo');
     const handed = await firstAttempt(dagId);

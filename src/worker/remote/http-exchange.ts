@@ -53,8 +53,12 @@ export async function exchange(agent: http.Agent, opts: ExchangeOptions): Promis
   try {
     return await exchangeOnce(agent, opts);
   } catch (err) {
-    if ((err as { staleSocket?: boolean }).staleSocket) return exchangeOnce(agent, opts);
-    throw err;
+    if (!(err as { staleSocket?: boolean }).staleSocket) throw err;
+    // The first request may have reached the remote (it can die mid-call as well as close an
+    // idle connection): whatever the second one meets, the call is not "never sent".
+    return exchangeOnce(agent, opts).catch((e: unknown) => {
+      throw e instanceof RemoteCallError && e.notSent ? new RemoteCallError(e.message, e.nonRetryable) : e;
+    });
   }
 }
 
