@@ -91,7 +91,7 @@ export class JobAttemptsRepository {
        done AS (
          UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
              lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
-           FROM r WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
+           FROM r WHERE ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
              AND NOT ($8::boolean AND ${SLA_DUE})
            RETURNING j.id, j.tenant_id, j.dag_id, j.task_id, j.name, j.try_number, j.dispatch, j.executor,
              CASE WHEN j.cache_enabled THEN j.cache_key END AS cache_key, j.cache_code_version,

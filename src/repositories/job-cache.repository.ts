@@ -167,7 +167,7 @@ export class JobCacheRepository {
       `UPDATE jobs j SET cache_key = r.key, cache_code_version = r.code_version, cached = false
          FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[])
               AS r(id, try_number, dispatch, worker_id, key, code_version)
-        WHERE j.id = ANY($1::uuid[]) AND ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
+        WHERE ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
         RETURNING j.id::text AS id`,
       [
         as.map((a) => a.ref.jobId),
