@@ -4,7 +4,7 @@ import { SUBMIT_DAG, waitForDag, type BenchEnv } from '../lib/env';
 import { pick, ratioText, type ResultRow, type Scenario } from '../lib/scenario';
 import { fmt, nowMs } from '../lib/stats';
 import { startWorkerProcesses, stopProcesses } from '../lib/worker-processes';
-import { rawBulk } from './dags';
+import { rawBulk } from './throughput';
 
 /** The total noop concurrency, split evenly over the worker processes (the throughput scenario's). */
 const TOTAL_CONCURRENCY = 128;
