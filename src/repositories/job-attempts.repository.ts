@@ -88,6 +88,9 @@ export class JobAttemptsRepository {
       'jobs_complete_batch',
       `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::jsonb[])
                     AS r(id, try_number, dispatch, worker_id, output)),
+       -- Each job is found by its entry (j.id = r.id, the primary key per entry): an
+       -- id = ANY(ids) beside it let the planner read the batch's jobs first and test every
+       -- job against every entry (test/lease-plan.test.ts).
        done AS (
          UPDATE jobs j SET state = 'COMPLETED', output = r.output, completed_at = now(), lease_owner = NULL,
              lease_expires_at = NULL, progress_percent = 100, dispatched_at = NULL
