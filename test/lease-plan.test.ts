@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { leaseHeld } from '../src/repositories/job-leases.repository';
+import { JobAttemptsRepository } from '../src/repositories/job-attempts.repository';
 import { submitDag } from './support/dag-helpers';
 import { freshDatabase } from './support/fresh-database';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -36,6 +36,7 @@ type PlanNode = {
   'Index Name'?: string;
   'Rows Removed by Filter'?: number;
   'Rows Removed by Join Filter'?: number;
+  'Subplan Name'?: string;
   Plans?: PlanNode[];
 };
 const nodesOf = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodesOf)];
@@ -63,14 +64,32 @@ it('a guarded batch reads its own jobs through the primary key after a large cla
          SELECT id FROM jobs WHERE tenant_id = $1 AND dag_id = $2 ORDER BY id LIMIT $3) RETURNING id`,
     [tenantId, dagId, BATCH],
   );
-  // The completion statement's guarded update (job-attempts.repository.ts, completeBatch's `done`).
-  await pg.query(`PREPARE done_batch(uuid[], int[], int[], text[]) AS
-      WITH r AS (SELECT * FROM unnest($1, $2, $3, $4) AS r(id, try_number, dispatch, worker_id))
-      UPDATE jobs j SET state = 'COMPLETED', lease_owner = NULL, completed_at = now()
-        FROM r WHERE ${leaseHeld('r.id', 'r.try_number', 'r.dispatch', 'r.worker_id', { alias: 'j' })}
-      RETURNING j.id`);
+  // The completion statement itself, as the repository writes it: its text taken from a runner
+  // that records it, then prepared and explained on the database.
+  let text = '';
+  await new JobAttemptsRepository().completeBatch(
+    {
+      query: async (sql: string) => {
+        text = sql;
+        return [{ done: null, ready: null, deferred: null }];
+      },
+    },
+    [],
+    true,
+    null,
+  );
+  await pg.query(`PREPARE done_batch AS ${text}`);
   // EXECUTE takes no bind parameters: the batch as literals (ids are uuids from the database).
-  const args = `'{${rows.map((r) => r.id).join(',')}}', array_fill(1, ARRAY[${BATCH}]), array_fill(1, ARRAY[${BATCH}]), array_fill('w1'::text, ARRAY[${BATCH}])`;
+  const args = [
+    `'{${rows.map((r) => r.id).join(',')}}'`,
+    `array_fill(1, ARRAY[${BATCH}])`,
+    `array_fill(1, ARRAY[${BATCH}])`,
+    `array_fill('w1'::text, ARRAY[${BATCH}])`,
+    `array_fill(NULL::jsonb, ARRAY[${BATCH}])`,
+    'true',
+    `'${new Date().toISOString()}'`,
+    'true',
+  ].join(', ');
   try {
     await pg.query('BEGIN');
     // Five runs first: the plan cache's switch to a generic plan, where it makes one.
@@ -82,7 +101,8 @@ it('a guarded batch reads its own jobs through the primary key after a large cla
     const explained = await pg.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
       `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE done_batch(${args})`,
     );
-    const nodes = nodesOf(explained.rows[0]['QUERY PLAN'][0].Plan);
+    const done = nodesOf(explained.rows[0]['QUERY PLAN'][0].Plan).find((n) => n['Subplan Name'] === 'CTE done');
+    const nodes = nodesOf(done!);
     const updated = nodes.find((n) => n['Node Type'] === 'ModifyTable') as PlanNode & { 'Actual Rows': number };
     expect(updated['Actual Rows']).toBe(BATCH);
     expect(nodes.map((n) => n['Index Name']).filter(Boolean)).not.toContain('jobs_inflight_idx');
