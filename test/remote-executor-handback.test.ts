@@ -74,7 +74,8 @@ const firstAttempt = (dagId: string) =>
   waitFor(
     async () => {
       const j = await jobView(dagId, 'j');
-      return j.attempts.length > 0 ? j : null;
+      // An attempt shows as RUNNING from its start until it ends: wait for the end.
+      return j.attempts.length > 0 && j.attempts.every((a) => a.outcome !== 'RUNNING') ? j : null;
     },
     20_000,
     'the first attempt to end',
