@@ -43,6 +43,15 @@ const job = (id: string, data: Record<string, unknown> = {}, more: Record<string
   ...more,
 });
 
+/** Records every graph node ever drawn hidden (`visibility: hidden`) in `window.hiddenNodes`. */
+const HIDDEN_NODES = `
+  window.hiddenNodes = [];
+  new MutationObserver(() => {
+    for (const n of document.querySelectorAll('.react-flow__node'))
+      if (n.style.visibility === 'hidden' && !window.hiddenNodes.includes(n.dataset.id)) window.hiddenNodes.push(n.dataset.id);
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['style'] });
+`;
+
 describe('dashboard', { timeout: 90_000 }, () => {
   it('signs in with a pasted key and shows its role', async () => {
     await s.page.goto(`${base}/`);
@@ -111,6 +120,9 @@ describe('dashboard', { timeout: 90_000 }, () => {
         job('store', {}, { dependencies: ['classify', 'extract'] }),
       ],
     });
+    // Every node stays visible through the live updates: React Flow hides a node it has no
+    // size for (each update hands it new node objects), so the nodes carry the layout's size.
+    await s.page.addInitScript(HIDDEN_NODES);
     await s.page.goto(`${base}/runs/${id}`);
     await s.page.waitForSelector('[data-task=store]', { timeout: 15_000 });
     // Seen unfinished first (ocr sleeps 2.5 s, so the rest wait on it)…
@@ -125,6 +137,7 @@ describe('dashboard', { timeout: 90_000 }, () => {
       "getComputedStyle(document.querySelector('[data-task=store]')).borderTopColor",
     );
     expect(border).toBe('rgb(31, 157, 85)');
+    expect(await s.page.evaluate('window.hiddenNodes')).toEqual([]);
     await s.screenshot('run-detail');
   });
 
