@@ -73,6 +73,8 @@ const MIN_DEPTH = 16;
  * BullMQ backlog. Jobs with a concurrency key are claimed only with $5 (the claim lock held:
  * their limit holds across schedulers whether or not QUOTAS_FILE is set); the last row
  * says whether the candidates held any (`keyed`; a row with a null id when none was claimed).
+ * `depth` is MATERIALIZED: inlined into `pick`, its counts ran once per candidate, not per
+ * executor (test/fair-claim-plan.test.ts).
  */
 const FAIR_CLAIM = `
 WITH tp AS (
@@ -119,7 +121,7 @@ k3 AS (
 k4 AS (
   SELECT k3.*, (inflight + rt - 0.5)::float8 / coalesce((e->>'weight')::float8, 1) AS vt FROM k3),
 execs AS (SELECT DISTINCT executor FROM k4),
-depth AS (
+depth AS MATERIALIZED (
   SELECT x.executor,
     greatest(${MIN_DEPTH}, 2 * coalesce((SELECT sum((w.executor_slots->x.executor->>'concurrency')::int) FROM workers w
       WHERE w.last_seen_at > now() - make_interval(secs => $3::float8 / 1000)), 0))::int
