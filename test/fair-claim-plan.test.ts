@@ -1,9 +1,7 @@
-import { Client } from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { JobDispatchRepository } from '../src/repositories/job-dispatch.repository';
 import { submitDag } from './support/dag-helpers';
-import { freshDatabase } from './support/fresh-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { nodesOf, planDatabase, type PlanNode } from './support/plan-database';
 
 /**
  * The fair claim counts an executor's unstarted dispatches (its queue's room) and a rate
@@ -12,29 +10,13 @@ import { startTestApp, type TestApp } from './support/test-app';
  * made a claim under QUOTAS_FILE 50-60 ms instead of ~20 and held a burst of short jobs to
  * 0.38x the rate without quotas (BENCHMARKS.md, fair-share).
  */
-let db: { url: string; drop: () => Promise<void> };
-let t: TestApp;
-let pg: Client;
-beforeAll(async () => {
-  db = await freshDatabase();
-  t = await startTestApp({ roles: ['api'], env: { DATABASE_URL: db.url } });
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
-});
-afterAll(async () => {
-  await pg?.end();
-  await t?.stop();
-  await db?.drop();
-});
-
+const setup = planDatabase();
 const TENANTS = 4;
 const PER_TENANT = 1_000;
 const SLOTS = 64;
 
-type PlanNode = { 'Node Type': string; 'Actual Loops': number; 'Actual Rows': number; Plans?: PlanNode[] };
-const nodesOf = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodesOf)];
-
 it('a fair claim counts each executor’s queue and rate window once, not once per candidate', async () => {
+  const { app: t, pg } = setup;
   const later = new Date(Date.now() + 3_600_000).toISOString();
   const jobs = Array.from({ length: PER_TENANT }, (_, i) => ({
     id: `j${i}`,

@@ -1,9 +1,7 @@
-import { Client } from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { JobAttemptsRepository } from '../src/repositories/job-attempts.repository';
 import { submitDag } from './support/dag-helpers';
-import { freshDatabase } from './support/fresh-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { nodesOf, planDatabase, type PlanNode } from './support/plan-database';
 
 /**
  * The lease guard finds its jobs by id, whatever the planner's statistics say. Set up as a
@@ -13,35 +11,12 @@ import { startTestApp, type TestApp } from './support/test-app';
  * `state = 'ACTIVE' OR …`, follows from the guard's state test) and read every in-flight
  * job to find the batch's.
  */
-let db: { url: string; drop: () => Promise<void> };
-let t: TestApp;
-let pg: Client;
-beforeAll(async () => {
-  db = await freshDatabase();
-  t = await startTestApp({ roles: ['api'], env: { DATABASE_URL: db.url } });
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
-});
-afterAll(async () => {
-  await pg?.end();
-  await t?.stop();
-  await db?.drop();
-});
-
+const setup = planDatabase();
 const IN_FLIGHT = 3_000;
 const BATCH = 50;
 
-type PlanNode = {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Rows Removed by Filter'?: number;
-  'Rows Removed by Join Filter'?: number;
-  'Subplan Name'?: string;
-  Plans?: PlanNode[];
-};
-const nodesOf = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodesOf)];
-
 it('a guarded batch reads its own jobs through the primary key after a large claim, one look-up each', async () => {
+  const { app: t, pg } = setup;
   const { key, tenantId } = await t.tenant('submitter');
   const later = new Date(Date.now() + 3_600_000).toISOString();
   const jobs = Array.from({ length: IN_FLIGHT }, (_, i) => ({
@@ -103,7 +78,7 @@ it('a guarded batch reads its own jobs through the primary key after a large cla
     );
     const done = nodesOf(explained.rows[0]['QUERY PLAN'][0].Plan).find((n) => n['Subplan Name'] === 'CTE done');
     const nodes = nodesOf(done!);
-    const updated = nodes.find((n) => n['Node Type'] === 'ModifyTable') as PlanNode & { 'Actual Rows': number };
+    const updated = nodes.find((n) => n['Node Type'] === 'ModifyTable')!;
     expect(updated['Actual Rows']).toBe(BATCH);
     expect(nodes.map((n) => n['Index Name']).filter(Boolean)).not.toContain('jobs_inflight_idx');
     // It read the batch's jobs, not the in-flight ones, and matched each with its entry once
